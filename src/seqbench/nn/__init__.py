@@ -1,0 +1,15 @@
+"""seqbench.nn: temporal convolutional networks and recurrent baselines, pure PyTorch.
+
+Every model is batch-first, ``(batch, time, features)``, like ``nn.LSTM(batch_first=True)``.
+"""
+
+from .conv import CausalConv1d
+from .model import SequenceModel, make_model
+from .recurrent import Recurrent
+from .sizing import count_parameters, match_parameters
+from .tcn import TCN, TCNPlan, TemporalBlock, plan_tcn, receptive_field
+
+__all__ = [
+    "TCN", "TemporalBlock", "CausalConv1d", "Recurrent", "SequenceModel", "make_model",
+    "receptive_field", "plan_tcn", "TCNPlan", "match_parameters", "count_parameters",
+]

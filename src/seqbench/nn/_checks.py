@@ -1,0 +1,52 @@
+"""Argument and input checks shared by the modules: one clear ValueError at the boundary."""
+
+from __future__ import annotations
+
+import torch
+
+
+def positive_int(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def probability(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def choice(name: str, value, options) -> str:
+    if value not in options:
+        raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}")
+    return value
+
+
+def sequence_input(x, features: int, reference: torch.Tensor, who: str) -> None:
+    """Check a batch-first float input (batch, time, features) against the model's parameters."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{who} expects a torch.Tensor of shape (batch, time, {features}), got {type(x).__name__}")
+    if x.dim() != 3 or x.size(-1) != features:
+        raise ValueError(
+            f"{who} expects input of shape (batch, time, {features}), got {tuple(x.shape)}"
+            + (" (did you pass (batch, features, time)?)" if x.dim() == 3 and x.size(1) == features else "")
+        )
+    if not x.is_floating_point():
+        raise ValueError(f"{who} expects a floating-point input, got dtype {x.dtype}")
+    if x.dtype != reference.dtype:
+        raise ValueError(f"{who} expects dtype {reference.dtype} (the model's), got {x.dtype}")
+    if x.size(1) == 0:
+        raise ValueError(f"{who} expects at least one time step, got shape {tuple(x.shape)}")
+
+
+def padding_mask(mask, batch: int, time: int, who: str) -> torch.Tensor:
+    """Check a (batch, time) mask of valid steps; returns it as bool."""
+    if not isinstance(mask, torch.Tensor) or mask.shape != (batch, time):
+        shape = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
+        raise ValueError(f"{who} expects a padding mask of shape ({batch}, {time}), got {shape}")
+    if mask.dtype != torch.bool:
+        if mask.is_floating_point() or mask.is_complex():
+            raise ValueError(f"{who} expects a bool (or 0/1 integer) padding mask, got dtype {mask.dtype}")
+        mask = mask != 0
+    return mask

@@ -1,0 +1,210 @@
+"""A whole sequence model: input adapter -> encoder (TCN or recurrent) -> head."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from . import _checks
+from .recurrent import KINDS as RECURRENT_KINDS
+from .recurrent import Recurrent
+from .tcn import TCN
+
+HEADS = ("per_step", "last", "mean", "lm")
+ADAPTERS = ("identity", "linear", "embedding")
+MODEL_KINDS = ("tcn",) + tuple(RECURRENT_KINDS)
+
+
+class SequenceModel(nn.Module):
+    r"""Input adapter + encoder + head: the model every task trains.
+
+    Args:
+        encoder: a :class:`TCN` or :class:`Recurrent` (anything batch-first with
+            ``input_size`` and ``output_size`` attributes).
+        output_size: outputs per step (``per_step``/``lm``) or per sequence (``last``/``mean``).
+            For ``lm`` it defaults to the vocabulary size.
+        head: ``"per_step"`` (sequence-to-sequence), ``"last"`` (sequence-to-label from the
+            last valid step), ``"mean"`` (sequence-to-label from the mean over valid steps)
+            or ``"lm"`` (next-token logits over the vocabulary; token inputs).
+        input_adapter: ``"identity"`` (inputs go straight in), ``"linear"`` (a projection to
+            the encoder's input size) or ``"embedding"`` (token ids; ``input_size`` is the
+            vocabulary size).
+        input_size: features per step, or vocabulary size for ``"embedding"``
+            (default: the encoder's input size).
+        tie_weights: share the decoder weight with the embedding (``lm`` head; needs the
+            encoder's output size to equal the embedding size).
+        embedding_dropout: dropout on the embedded inputs.
+        init: ``"default"`` or ``"normal"`` (the official code's N(0, 0.01) decoder weight,
+            zero bias, and U(-0.01, 0.01) embedding).
+
+    Shape:
+        - Input: :math:`(B, T, \text{input\_size})` floats, or :math:`(B, T)` integer token ids.
+        - mask (optional): :math:`(B, T)`, true at valid steps of a right-padded batch.
+        - Output: :math:`(B, T, \text{output\_size})` for ``per_step``/``lm``,
+          :math:`(B, \text{output\_size})` for ``last``/``mean``.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        output_size: int | None = None,
+        head: str = "per_step",
+        input_adapter: str = "identity",
+        input_size: int | None = None,
+        tie_weights: bool = False,
+        embedding_dropout: float = 0.0,
+        init: str = "default",
+    ) -> None:
+        super().__init__()
+        _checks.choice("head", head, HEADS)
+        _checks.choice("input_adapter", input_adapter, ADAPTERS)
+        _checks.choice("init", init, ("default", "normal"))
+        _checks.probability("embedding_dropout", embedding_dropout)
+        enc_in, enc_out = encoder.input_size, encoder.output_size
+        input_size = enc_in if input_size is None else _checks.positive_int("input_size", input_size)
+        if head == "lm" and input_adapter != "embedding":
+            raise ValueError("head 'lm' predicts tokens from tokens: it needs input_adapter='embedding'")
+        if output_size is None:
+            if head != "lm":
+                raise ValueError(f"output_size is required for head {head!r}")
+            output_size = input_size
+        _checks.positive_int("output_size", output_size)
+        if input_adapter == "identity" and input_size != enc_in:
+            raise ValueError(
+                f"input_adapter 'identity' needs input_size == encoder.input_size ({enc_in}), got {input_size}; "
+                "use input_adapter='linear' to project"
+            )
+        if input_adapter == "embedding":
+            self.adapter: nn.Module = nn.Embedding(input_size, enc_in)
+        elif input_adapter == "linear":
+            self.adapter = nn.Linear(input_size, enc_in)
+        else:
+            self.adapter = nn.Identity()
+        self.embedding_dropout = nn.Dropout(embedding_dropout)
+        self.encoder = encoder
+        self.decoder = nn.Linear(enc_out, output_size)
+        if tie_weights:
+            if head != "lm":
+                raise ValueError(f"tie_weights needs head 'lm', got head {head!r}")
+            if enc_out != enc_in or output_size != input_size:
+                raise ValueError(
+                    "tie_weights needs the decoder to be the embedding's transpose: encoder output size "
+                    f"({enc_out}) must equal the embedding size ({enc_in}) and output_size ({output_size}) "
+                    f"the vocabulary size ({input_size})"
+                )
+            self.decoder.weight = self.adapter.weight
+        if init == "normal":
+            if input_adapter == "embedding":
+                nn.init.uniform_(self.adapter.weight, -0.01, 0.01)
+            if not tie_weights:
+                nn.init.normal_(self.decoder.weight, 0.0, 0.01)
+            nn.init.zeros_(self.decoder.bias)
+        self.head, self.input_adapter, self.input_size, self.output_size = head, input_adapter, input_size, output_size
+        self.tie_weights = bool(tie_weights)
+
+    @property
+    def receptive_field(self):
+        return self.encoder.receptive_field
+
+    @property
+    def per_step(self) -> bool:
+        """True when the model emits one output per input step (and so can stream)."""
+        return self.head in ("per_step", "lm")
+
+    def num_parameters(self, trainable_only: bool = True) -> int:
+        """Parameters of the model, shared (tied) tensors counted once."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def _check_input(self, x) -> None:
+        if self.input_adapter == "embedding":
+            if not isinstance(x, torch.Tensor) or x.dim() != 2:
+                shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+                raise ValueError(f"SequenceModel expects token ids of shape (batch, time), got {shape}")
+            if x.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8, torch.int8):
+                raise ValueError(f"SequenceModel expects integer token ids, got dtype {x.dtype}")
+            if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.input_size):
+                raise ValueError(
+                    f"token ids must lie in [0, {self.input_size}) (the vocabulary), got range "
+                    f"[{int(x.min())}, {int(x.max())}]"
+                )
+            if x.size(1) == 0:
+                raise ValueError("SequenceModel expects at least one time step")
+        else:
+            _checks.sequence_input(x, self.input_size, self.decoder.weight, "SequenceModel")
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        self._check_input(x)
+        if mask is not None:
+            mask = _checks.padding_mask(mask, x.size(0), x.size(1), "SequenceModel")
+        h = self.embedding_dropout(self.adapter(x))
+        h = self.encoder(h, mask)
+        if self.head == "last":
+            if mask is None:
+                h = h[:, -1]
+            else:
+                lengths = mask.sum(1)
+                if bool((lengths == 0).any()):
+                    raise ValueError("every sequence needs at least one valid step in the mask")
+                h = h[torch.arange(h.size(0), device=h.device), lengths - 1]
+        elif self.head == "mean":
+            if mask is None:
+                h = h.mean(1)
+            else:
+                w = mask.unsqueeze(-1).to(h.dtype)
+                h = (h * w).sum(1) / w.sum(1).clamp_min(1.0)
+        return self.decoder(h)
+
+
+def make_model(
+    kind: str,
+    *,
+    input_size: int,
+    output_size: int | None = None,
+    hidden_size: int | None = None,
+    head: str = "per_step",
+    input_adapter: str = "identity",
+    embedding_size: int | None = None,
+    levels: int | None = None,
+    channels: Sequence[int] | None = None,
+    kernel_size: int = 2,
+    dilations: Sequence[int] | None = None,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    tie_weights: bool = False,
+    embedding_dropout: float = 0.0,
+    init: str = "default",
+    **encoder_options,
+) -> SequenceModel:
+    """Build a :class:`SequenceModel` of ``kind`` (``"tcn"``, ``"lstm"``, ``"gru"``, ``"rnn"``).
+
+    The TCN gets ``channels`` or ``[hidden_size] * levels``; a recurrent model
+    ``num_layers`` layers of ``hidden_size``. ``embedding_size`` is the encoder's input
+    size behind a ``"linear"`` or ``"embedding"`` adapter (``input_size`` otherwise).
+    Extra keyword arguments go to the encoder (``norm``, ``dropout_mode``, ...).
+    """
+    _checks.choice("kind", kind, MODEL_KINDS)
+    if input_adapter == "identity":
+        enc_in = input_size
+    else:
+        enc_in = embedding_size if embedding_size is not None else hidden_size
+        if enc_in is None:
+            raise ValueError(f"input_adapter {input_adapter!r} needs embedding_size (or hidden_size)")
+    if kind == "tcn":
+        if channels is None:
+            if hidden_size is None or levels is None:
+                raise ValueError("a TCN needs channels, or hidden_size and levels")
+            channels = [_checks.positive_int("hidden_size", hidden_size)] * _checks.positive_int("levels", levels)
+        encoder: nn.Module = TCN(
+            enc_in, channels, kernel_size, dilations=dilations, dropout=dropout,
+            init=init, **encoder_options,
+        )
+    else:
+        if hidden_size is None:
+            raise ValueError(f"a {kind} model needs hidden_size")
+        encoder = Recurrent(kind, enc_in, hidden_size, num_layers=num_layers, dropout=dropout, **encoder_options)
+    return SequenceModel(
+        encoder, output_size, head=head, input_adapter=input_adapter, input_size=input_size,
+        tie_weights=tie_weights, embedding_dropout=embedding_dropout, init=init,
+    )

@@ -1,0 +1,272 @@
+"""The temporal convolutional network: residual blocks of dilated causal convolutions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import weight_norm as _weight_norm
+
+from . import _checks
+from .conv import CausalConv1d
+
+NORMS = ("weight", "batch", "layer", "none")
+DROPOUTS = ("elementwise", "channel")
+INITS = ("default", "normal")
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU}
+
+
+def receptive_field(kernel_size: int, dilations: Sequence[int], convs_per_level: int = 2) -> int:
+    r"""Steps of input one output step sees: :math:`1 + c (k-1) \sum_v d_v`.
+
+    With the default dilations :math:`d_v = 2^v` over ``n`` levels and two convolutions per
+    level this is :math:`1 + 2(k-1)(2^n - 1)`, the formula of the paper.
+
+    >>> receptive_field(8, [2 ** v for v in range(8)])
+    3571
+    """
+    _checks.positive_int("kernel_size", kernel_size)
+    dilations = list(dilations)
+    for d in dilations:
+        _checks.positive_int("each dilation", d)
+    return 1 + convs_per_level * (kernel_size - 1) * sum(dilations)
+
+
+@dataclass(frozen=True)
+class TCNPlan:
+    """A TCN shape that covers a history: pass ``kernel_size`` and ``levels`` to a TCN."""
+
+    kernel_size: int
+    levels: int
+    receptive_field: int
+
+    @property
+    def dilations(self) -> list[int]:
+        return [2**v for v in range(self.levels)]
+
+
+def plan_tcn(history: int, kernel_size: int | None = None, max_levels: int = 12, max_kernel_size: int = 8) -> TCNPlan:
+    """The smallest TCN (default dilations ``2**level``) whose receptive field covers ``history`` steps.
+
+    "Smallest" means the fewest filter taps per channel pair, ``levels * kernel_size``,
+    which is what parameters and compute scale with at a fixed width; ties go to fewer
+    levels (a shallower, faster network). With ``kernel_size`` given, only the number of
+    levels is chosen.
+
+    Raises:
+        ValueError: if no configuration within ``max_levels`` / ``max_kernel_size`` covers it.
+    """
+    _checks.positive_int("history", history)
+    _checks.positive_int("max_levels", max_levels)
+    kernels = [kernel_size] if kernel_size is not None else range(2, _checks.positive_int("max_kernel_size", max_kernel_size, 2) + 1)
+    if kernel_size is not None:
+        _checks.positive_int("kernel_size", kernel_size, 2)
+    best: TCNPlan | None = None
+    for k in kernels:
+        for n in range(1, max_levels + 1):
+            r = receptive_field(k, [2**v for v in range(n)])
+            if r >= history:
+                plan = TCNPlan(k, n, r)
+                if best is None or (n * k, n) < (best.levels * best.kernel_size, best.levels):
+                    best = plan
+                break
+    if best is None:
+        reach = receptive_field(max(kernels), [2**v for v in range(max_levels)])
+        raise ValueError(
+            f"no TCN with kernel_size {'=' + str(kernel_size) if kernel_size else '<= ' + str(max_kernel_size)} "
+            f"and at most {max_levels} levels covers {history} steps (largest receptive field {reach}); "
+            f"raise max_levels or kernel_size"
+        )
+    return best
+
+
+class _ChannelLayerNorm(nn.LayerNorm):
+    """LayerNorm over the channels of each time step of a (B, C, T) tensor (causal, unlike GroupNorm)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x.transpose(1, 2), self.normalized_shape, self.weight, self.bias, self.eps).transpose(1, 2)
+
+
+def _make_conv(cin, cout, k, d, causal, norm, init) -> CausalConv1d:
+    conv = CausalConv1d(cin, cout, k, dilation=d, causal=causal)
+    if init == "normal":
+        # Initialise the plain weight *before* weight norm wraps it: weight_norm then sets
+        # g = ||w|| and v = w, so the N(0, 0.01) draw is the weight the network starts from.
+        # (Initialising after registration, as the official code does, is overwritten.)
+        nn.init.normal_(conv.weight, 0.0, 0.01)
+    if norm == "weight":
+        conv = _weight_norm(conv, dim=0)
+    return conv
+
+
+def _make_norm(norm: str, channels: int) -> nn.Module:
+    if norm == "batch":
+        return nn.BatchNorm1d(channels)
+    if norm == "layer":
+        return _ChannelLayerNorm(channels)
+    return nn.Identity()  # "weight" lives inside the conv; "none" is none
+
+
+class TemporalBlock(nn.Module):
+    r"""One residual level: two [conv -> norm -> activation -> dropout] layers and a skip.
+
+    Output: :math:`\mathrm{act}(x + F(x))`, where the skip is a 1x1 convolution when the
+    channel counts differ.
+
+    Args:
+        in_channels, out_channels: channels in and out.
+        kernel_size: taps of both convolutions.
+        dilation: dilation of both convolutions.
+        dropout: drop probability after each activation.
+        norm: ``"weight"`` (weight normalisation, the paper's), ``"batch"``, ``"layer"``
+            (over channels per step) or ``"none"``.
+        dropout_mode: ``"elementwise"`` (the official code) or ``"channel"`` (whole channels,
+            the paper's "spatial dropout").
+        activation: ``"relu"`` (default), ``"gelu"``, ``"tanh"``, ``"elu"`` or ``"silu"``.
+        init: ``"default"`` (PyTorch's) or ``"normal"`` (N(0, 0.01) on conv weights).
+        causal: past-side padding (default) or "same" padding.
+
+    Shape:
+        - Input: :math:`(B, C_{in}, T)` channel-first (the TCN transposes once, not per block)
+        - Output: :math:`(B, C_{out}, T)`
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        dilation: int,
+        dropout: float = 0.0,
+        norm: str = "weight",
+        dropout_mode: str = "elementwise",
+        activation: str = "relu",
+        init: str = "default",
+        causal: bool = True,
+    ) -> None:
+        super().__init__()
+        _checks.choice("norm", norm, NORMS)
+        _checks.choice("dropout_mode", dropout_mode, DROPOUTS)
+        _checks.choice("activation", activation, ACTIVATIONS)
+        _checks.choice("init", init, INITS)
+        _checks.probability("dropout", dropout)
+        drop = nn.Dropout1d if dropout_mode == "channel" else nn.Dropout
+        self.conv1 = _make_conv(in_channels, out_channels, kernel_size, dilation, causal, norm, init)
+        self.norm1 = _make_norm(norm, out_channels)
+        self.act1 = ACTIVATIONS[activation]()
+        self.drop1 = drop(dropout)
+        self.conv2 = _make_conv(out_channels, out_channels, kernel_size, dilation, causal, norm, init)
+        self.norm2 = _make_norm(norm, out_channels)
+        self.act2 = ACTIVATIONS[activation]()
+        self.drop2 = drop(dropout)
+        self.downsample = nn.Conv1d(in_channels, out_channels, 1) if in_channels != out_channels else None
+        if self.downsample is not None and init == "normal":
+            nn.init.normal_(self.downsample.weight, 0.0, 0.01)
+        self.act = ACTIVATIONS[activation]()
+        self.kernel_size, self.dilation, self.causal = kernel_size, dilation, causal
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        # mask (B, 1, T) matters only for non-causal blocks: it keeps the padded tail of a
+        # right-padded batch from leaking into valid steps through the future-side taps.
+        h = x if mask is None else x * mask
+        h = self.drop1(self.act1(self.norm1(self.conv1(h))))
+        if mask is not None:
+            h = h * mask
+        h = self.drop2(self.act2(self.norm2(self.conv2(h))))
+        skip = x if self.downsample is None else self.downsample(x)
+        return self.act(h + skip)
+
+
+class TCN(nn.Module):
+    r"""Temporal convolutional network (Bai, Kolter & Koltun, 2018), batch-first.
+
+    A stack of :class:`TemporalBlock` levels; level ``v`` uses dilation ``2**v`` unless
+    ``dilations`` says otherwise. Each output step sees the last :attr:`receptive_field`
+    input steps and nothing after it (with ``causal=True``).
+
+    Args:
+        input_size: features per input step.
+        channels: output channels of each level, e.g. ``[25] * 8``; its length is the depth.
+        kernel_size: taps per convolution (default 2).
+        dilations: one dilation per level (default ``[1, 2, 4, ...]``).
+        dropout, norm, dropout_mode, activation, init, causal: as in :class:`TemporalBlock`.
+
+    Shape:
+        - Input: :math:`(B, T, \text{input\_size})`
+        - Output: :math:`(B, T, \text{channels[-1]})`
+
+    Example::
+
+        >>> tcn = TCN(input_size=2, channels=[24] * 8, kernel_size=8)
+        >>> tcn(torch.randn(4, 600, 2)).shape
+        torch.Size([4, 600, 24])
+        >>> tcn.receptive_field
+        3571
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        channels: Sequence[int],
+        kernel_size: int = 2,
+        dilations: Sequence[int] | None = None,
+        dropout: float = 0.0,
+        norm: str = "weight",
+        dropout_mode: str = "elementwise",
+        activation: str = "relu",
+        init: str = "default",
+        causal: bool = True,
+    ) -> None:
+        super().__init__()
+        _checks.positive_int("input_size", input_size)
+        _checks.positive_int("kernel_size", kernel_size)
+        channels = list(channels) if channels is not None else []
+        if not channels:
+            raise ValueError("channels must list at least one level's channel count, e.g. [25] * 8; got an empty list")
+        for c in channels:
+            _checks.positive_int("each entry of channels", c)
+        if dilations is None:
+            dilations = [2**v for v in range(len(channels))]
+        dilations = list(dilations)
+        if len(dilations) != len(channels):
+            raise ValueError(f"dilations must give one value per level ({len(channels)}), got {len(dilations)}")
+        for d in dilations:
+            _checks.positive_int("each dilation", d)
+        self.input_size, self.channels, self.kernel_size = input_size, channels, kernel_size
+        self.dilations, self.causal = dilations, bool(causal)
+        self.output_size = channels[-1]
+        ins = [input_size] + channels[:-1]
+        self.blocks = nn.ModuleList(
+            TemporalBlock(i, o, kernel_size, d, dropout, norm, dropout_mode, activation, init, causal)
+            for i, o, d in zip(ins, channels, dilations)
+        )
+
+    @property
+    def receptive_field(self) -> int:
+        """Input steps that one output step depends on (centred on it when ``causal=False``)."""
+        return receptive_field(self.kernel_size, self.dilations)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Run the network on ``x`` (B, T, input_size); ``mask`` (B, T) marks valid steps.
+
+        A causal TCN needs no mask: right padding can never reach a valid step. For a
+        non-causal one the mask zeroes the padded tail before every convolution.
+        """
+        param = next(self.parameters())
+        _checks.sequence_input(x, self.input_size, param, "TCN")
+        m = None
+        if mask is not None:
+            mask = _checks.padding_mask(mask, x.size(0), x.size(1), "TCN")
+            if not self.causal:
+                m = mask.unsqueeze(1).to(x.dtype)
+        h = x.transpose(1, 2)
+        for block in self.blocks:
+            h = block(h, m)
+        return h.transpose(1, 2)
+
+    def extra_repr(self) -> str:
+        return f"receptive_field={self.receptive_field}"

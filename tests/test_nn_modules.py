@@ -1,0 +1,68 @@
+"""Module options behave as documented."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seqbench.nn import TCN, CausalConv1d, make_model
+from seqbench.nn.functional import reference_conv1d
+
+
+@pytest.mark.parametrize("k,d,causal", [(1, 1, True), (3, 2, True), (4, 3, False), (2, 8, True), (5, 1, False)])
+def test_conv_matches_plain_padded_conv(k, d, causal):
+    conv = CausalConv1d(3, 5, k, dilation=d, causal=causal)
+    x = torch.randn(2, 3, 20)
+    total = (k - 1) * d
+    left = total if causal else total // 2
+    expected = F.conv1d(F.pad(x, (left, total - left)), conv.weight, conv.bias, dilation=d)
+    assert torch.allclose(conv(x), expected, atol=1e-6)
+    assert torch.allclose(reference_conv1d(x, conv.weight, conv.bias, d, left, total - left), expected)
+
+
+def test_weight_norm_is_a_parametrization():
+    tcn = TCN(2, [4, 4], kernel_size=3)
+    conv = tcn.blocks[0].conv1
+    assert hasattr(conv, "parametrizations") and hasattr(conv.parametrizations.weight, "original0")
+    assert not hasattr(TCN(2, [4], norm="none").blocks[0].conv1, "parametrizations")
+
+
+def test_normal_init_takes_effect_under_weight_norm():
+    torch.manual_seed(0)
+    tcn = TCN(2, [64, 64], kernel_size=3, init="normal")
+    w = tcn.blocks[1].conv1.weight.detach()
+    assert abs(w.std().item() - 0.01) < 0.002
+    default = TCN(2, [64, 64], kernel_size=3).blocks[1].conv1.weight.detach()
+    assert default.std().item() > 0.03  # PyTorch's kaiming-uniform, far from 0.01
+
+
+def test_channel_dropout_zeroes_whole_channels():
+    tcn = TCN(2, [16], kernel_size=2, dropout=0.5, dropout_mode="channel", norm="none")
+    tcn.train()
+    block = tcn.blocks[0]
+    h = torch.ones(4, 16, 30)
+    out = block.drop1(h)
+    per_channel = out.eq(0).all(-1) | out.ne(0).all(-1)
+    assert per_channel.all()
+    elementwise = TCN(2, [16], kernel_size=2, dropout=0.5).blocks[0].drop1.train()(h)
+    assert not (elementwise.eq(0).all(-1) | elementwise.ne(0).all(-1)).all()
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_norms_run_and_train(norm):
+    model = make_model("tcn", input_size=3, output_size=2, hidden_size=8, levels=2, kernel_size=3, norm=norm)
+    y = model(torch.randn(4, 10, 3))
+    y.sum().backward()
+    assert y.shape == (4, 10, 2)
+
+
+def test_heads_shapes():
+    x = torch.randn(3, 11, 2)
+    for head, shape in [("per_step", (3, 11, 4)), ("last", (3, 4)), ("mean", (3, 4))]:
+        for kind in ("tcn", "gru"):
+            model = make_model(kind, input_size=2, output_size=4, hidden_size=6, levels=2, head=head)
+            assert model(x).shape == shape
+    lm = make_model("tcn", input_size=20, head="lm", input_adapter="embedding", embedding_size=6,
+                    channels=[8, 6], kernel_size=2, tie_weights=True, embedding_dropout=0.1)
+    assert lm(torch.randint(0, 20, (2, 9))).shape == (2, 9, 20)
+    linear = make_model("lstm", input_size=5, output_size=1, hidden_size=7, input_adapter="linear", embedding_size=3)
+    assert linear(torch.randn(2, 4, 5)).shape == (2, 4, 1)
