@@ -1,0 +1,60 @@
+"""The ``seqbench`` command line. Each command group lives in its own module here and is
+registered in :data:`COMMANDS`; ``main`` turns errors into one-line messages."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+# command name -> "module:attribute" (imported only when the command runs, so --help is fast)
+COMMANDS = {
+    "models": "seqbench.cli.models:models",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+@click.version_option(package_name="seqbench")
+@click.pass_context
+def cli(ctx, debug):
+    """seqbench: TCN vs LSTM/GRU/RNN on the benchmark suite of Bai, Kolter & Koltun (2018)."""
+    ctx.obj = {"debug": debug}
+
+
+def main(argv=None) -> None:
+    """Entry point: usage errors exit 2, runtime errors exit 1 with one line (``--debug``: traceback)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="seqbench", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:  # usage errors (bad option, unknown task, malformed value)
+        e.show()
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as e:  # runtime errors: one line unless --debug
+        if debug:
+            raise
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

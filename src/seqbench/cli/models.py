@@ -1,0 +1,32 @@
+"""``seqbench models TASK``: the preset's models, parameter counts and receptive fields."""
+
+from __future__ import annotations
+
+import click
+import torch
+
+from .. import tasks
+
+
+@click.command()
+@click.argument("task")
+@click.option("--preset", default="paper", show_default=True, help="Which preset of the task.")
+@click.option("--seq-len", type=int, default=None, help="Sequence length variant (adding, copy_memory).")
+def models(task, preset, seq_len):
+    """List TASK's models under a preset: TCN and parameter-matched LSTM, GRU, RNN."""
+    if task not in tasks.names():
+        raise click.BadParameter(f"unknown task {task!r}; known: {', '.join(tasks.names())}", param_hint="TASK")
+    variant = {"seq_len": seq_len} if seq_len is not None else {}
+    t = tasks.get(task, **variant)
+    if preset not in t.presets:
+        raise click.BadParameter(f"task {task} has no preset {preset!r}; it has {', '.join(t.presets)}", param_hint="--preset")
+    click.echo(f"{t!r}, preset {preset!r}")
+    click.echo(f"{'model':6s} {'parameters':>12s} {'receptive field':>16s}  encoder")
+    for kind in ("tcn", "lstm", "gru", "rnn"):
+        with torch.device("meta"):
+            m = t.build_model(kind, preset)
+        enc = m.encoder
+        shape = (f"k={enc.kernel_size} channels={enc.channels}" if kind == "tcn"
+                 else f"hidden={enc.hidden_size} layers={enc.num_layers}")
+        rf = m.receptive_field
+        click.echo(f"{kind:6s} {m.num_parameters():12,d} {('unbounded' if rf == float('inf') else f'{rf:,d}'):>16s}  {shape}")

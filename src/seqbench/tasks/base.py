@@ -1,0 +1,214 @@
+"""What a task is: data + head + loss + metric + presets. Everything else is shared.
+
+The contract every task honours (the training loop, the CLI and the report rely on it):
+
+* ``task.dataset(split)`` for ``"train"``, ``"valid"``, ``"test"`` is a torch ``Dataset``
+  of dicts of tensors: ``"x"`` (T, C) floats or (T,) token ids, ``"y"`` the target, and
+  optionally ``"target_mask"`` (T,) bool, the steps that are scored.
+* ``task.collate(items)`` makes a batch dict: ``"x"`` (B, T, C) or (B, T), ``"y"``, and
+  ``"mask"`` (B, T) bool of valid steps when sequences differ in length (right padding),
+  plus ``"target_mask"`` when items carry one.
+* ``task.loss(output, batch)`` is the scalar training loss; ``task.statistics(output,
+  batch)`` gives additive ``{name: (sum, count)}`` tensors that add up over batches and
+  processes; ``task.compute_metrics(totals)`` turns the totals into metric values.
+  ``task.metrics[0]`` is the primary metric, the one the paper reports.
+* ``task.presets["paper"]`` holds the paper's TCN and the official training defaults;
+  ``task.build_model(kind)`` builds the TCN or a recurrent baseline sized to the same
+  parameter count with :func:`seqbench.nn.match_parameters`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Sequence
+
+import torch
+from torch.utils.data import Dataset
+
+from ..nn import SequenceModel, make_model, match_parameters
+
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A reported metric and which way is better."""
+
+    name: str
+    higher_is_better: bool = False
+
+    def better(self, a: float, b: float) -> bool:
+        """True when value ``a`` beats value ``b``."""
+        return a > b if self.higher_is_better else a < b
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Model and training defaults for a task.
+
+    ``model`` holds :func:`seqbench.nn.make_model` keyword arguments of the TCN (the task
+    fills in input/output sizes, head and adapter); ``recurrent`` those of the baselines
+    besides their hidden size (``num_layers``, ``dropout``); ``variant`` the task variant
+    this preset implies (e.g. a smaller training set for a quick budget).
+    """
+
+    model: Mapping[str, Any]
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 10
+    clip: float | None = None
+    lr_schedule: str | None = None  # None, or "halve_on_plateau" (the SGD language models)
+    recurrent: Mapping[str, Any] = field(default_factory=dict)
+    variant: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, **changes) -> "Preset":
+        return replace(self, **changes)
+
+
+class TensorDictDataset(Dataset):
+    """Equal-length in-memory tensors, indexed together: item ``i`` is ``{name: tensor[i]}``."""
+
+    def __init__(self, **tensors: torch.Tensor) -> None:
+        lengths = {len(t) for t in tensors.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"all tensors need the same first dimension, got {sorted(lengths)}")
+        self.tensors = tensors
+
+    def __len__(self) -> int:
+        return len(next(iter(self.tensors.values())))
+
+    def __getitem__(self, i) -> dict[str, torch.Tensor]:
+        return {k: t[i] for k, t in self.tensors.items()}
+
+
+def pad_collate(items: Sequence[Mapping[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Stack items into a batch; right-pad along time and add ``mask`` when lengths differ.
+
+    A field is padded when its first dimension follows the length of ``x`` (per-step
+    targets, ``target_mask``); other fields (per-sequence labels) are stacked.
+    """
+    lengths = [len(it["x"]) for it in items]
+    if len(set(lengths)) == 1:
+        return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+    longest = max(lengths)
+    batch: dict[str, torch.Tensor] = {}
+    for k in items[0]:
+        per_step = all(it[k].dim() > 0 and len(it[k]) == n for it, n in zip(items, lengths))
+        if not per_step:
+            batch[k] = torch.stack([it[k] for it in items])
+            continue
+        first = items[0][k]
+        out = first.new_zeros((len(items), longest) + tuple(first.shape[1:]))
+        for i, it in enumerate(items):
+            out[i, : len(it[k])] = it[k]
+        batch[k] = out
+    batch["mask"] = torch.arange(longest)[None, :] < torch.tensor(lengths)[:, None]
+    return batch
+
+
+class Task:
+    """Base class: subclasses set the attributes below and implement ``dataset``, ``loss``
+    and ``statistics``.
+
+    Attributes:
+        name: registry name (``"adding"``, ``"jsb"``, ...).
+        variant: the variant's parameters, e.g. ``{"seq_len": 600}``.
+        input_size: features per step, or the vocabulary size for token inputs.
+        output_size: outputs per step or per sequence.
+        head: the :class:`~seqbench.nn.SequenceModel` head.
+        input_adapter: ``"identity"``, ``"linear"`` or ``"embedding"``.
+        metrics: reported metrics; the first is the primary (the paper's).
+        presets: ``{"paper": Preset, ...}``.
+        paper_results: the paper's test numbers ``{model kind: value}`` for the primary metric.
+    """
+
+    name: str = ""
+    input_size: int
+    output_size: int
+    head: str = "per_step"
+    input_adapter: str = "identity"
+    metrics: tuple[Metric, ...] = ()
+    presets: dict[str, Preset]
+    paper_results: dict[str, float] = {}
+
+    def __init__(self, data_dir=None, **variant) -> None:
+        self.data_dir = data_dir
+        self.variant = dict(variant)
+
+    # -- data -----------------------------------------------------------------------------
+    def dataset(self, split: str) -> Dataset:
+        raise NotImplementedError
+
+    def collate(self, items):
+        return pad_collate(items)
+
+    @staticmethod
+    def check_split(split: str) -> str:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+        return split
+
+    # -- loss and metrics ---------------------------------------------------------------
+    def loss(self, output: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def statistics(self, output, batch) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        raise NotImplementedError
+
+    def compute_metrics(self, totals: Mapping[str, tuple[float, float]]) -> dict[str, float]:
+        """Metric values from summed statistics; default: each statistic's mean."""
+        return {k: float(s) / max(float(n), 1.0) for k, (s, n) in totals.items()}
+
+    @property
+    def primary_metric(self) -> Metric:
+        return self.metrics[0]
+
+    # -- models ---------------------------------------------------------------------------
+    def model_kwargs(self, preset: str = "paper", **overrides) -> dict:
+        """``make_model`` keyword arguments of this task's TCN under ``preset``."""
+        kw = dict(self.presets[preset].model)
+        kw.update(input_size=self.input_size, output_size=self.output_size, head=self.head,
+                  input_adapter=self.input_adapter)
+        kw.update({k: v for k, v in overrides.items() if v is not None})
+        return kw
+
+    def build_model(self, kind: str = "tcn", preset: str = "paper", **overrides) -> SequenceModel:
+        """The preset's TCN, or a recurrent ``kind`` with as many parameters as that TCN.
+
+        ``overrides`` replace make_model arguments (``hidden_size``, ``levels``,
+        ``kernel_size``, ``dropout``, ``num_layers``, ...); a recurrent model given no
+        ``hidden_size`` is matched to the (overridden) TCN's parameter count.
+        """
+        tcn_kw = self.model_kwargs(preset, **{k: v for k, v in overrides.items() if k not in ("num_layers",)})
+        if kind == "tcn":
+            return make_model("tcn", **tcn_kw)
+        base = {k: tcn_kw[k] for k in ("input_size", "output_size", "head", "input_adapter")}
+        if "embedding_size" in tcn_kw and tcn_kw["embedding_size"] is not None:
+            base["embedding_size"] = tcn_kw["embedding_size"]
+        if tcn_kw.get("embedding_dropout"):
+            base["embedding_dropout"] = tcn_kw["embedding_dropout"]
+        base.update(self.presets[preset].recurrent)
+        if overrides.get("num_layers") is not None:
+            base["num_layers"] = overrides["num_layers"]
+        if overrides.get("dropout") is not None:
+            base["dropout"] = overrides["dropout"]
+        hidden = overrides.get("hidden_size")
+        if hidden is None:
+            with torch.device("meta"):
+                target = make_model("tcn", **tcn_kw).num_parameters()
+            hidden = match_parameters(kind, target, **base)
+        return make_model(kind, hidden_size=hidden, **base)
+
+    def __repr__(self) -> str:
+        v = ", ".join(f"{k}={x!r}" for k, x in self.variant.items())
+        return f"{type(self).__name__}({v})"
+
+
+def perplexity(mean_nll: float) -> float:
+    return math.exp(min(mean_nll, 700.0))
+
+
+def bits_per_character(mean_nll: float) -> float:
+    return mean_nll / math.log(2)
