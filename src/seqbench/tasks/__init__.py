@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import inspect
+
 from .base import Metric, Preset, Task, TensorDictDataset, pad_collate
-from .synthetic import AddingProblem
+from .language import CharPennTreebank, Lambada, PennTreebank, Text8, Wikitext2, Wikitext103
+from .mnist import PermutedMNIST, SequentialMNIST
+from .music import JSBChorales, MuseData, Nottingham, PianoMidi
+from .synthetic import AddingProblem, CopyMemory
 
 _REGISTRY: dict[str, type[Task]] = {
     "adding": AddingProblem,
+    "copy_memory": CopyMemory,
+    "mnist": SequentialMNIST,
+    "pmnist": PermutedMNIST,
+    "jsb": JSBChorales,
+    "nottingham": Nottingham,
+    "muse": MuseData,
+    "piano": PianoMidi,
+    "ptb": PennTreebank,
+    "ptb_char": CharPennTreebank,
+    "wikitext2": Wikitext2,
+    "wikitext103": Wikitext103,
+    "lambada": Lambada,
+    "text8": Text8,
 }
 
 
@@ -15,11 +33,35 @@ def names() -> list[str]:
     return list(_REGISTRY)
 
 
+def variants(name: str) -> list[str]:
+    """The variant parameters task ``name`` accepts (``seq_len``, ``valid_size``, ...)."""
+    return sorted(_accepted(_REGISTRY[name]))
+
+
+def _accepted(cls) -> set[str]:
+    # the keyword parameters of the class's __init__, and of its bases' while it passes **variant on
+    accepted: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters
+        accepted |= {p for p, v in params.items()
+                     if p not in ("self", "data_dir") and v.kind in (v.KEYWORD_ONLY, v.POSITIONAL_OR_KEYWORD)}
+        if not any(v.kind is v.VAR_KEYWORD for v in params.values()):
+            break
+    return accepted
+
+
 def get(name: str, data_dir=None, **variant) -> Task:
     """The task ``name`` with its variant, e.g. ``get("adding", seq_len=600)``."""
     if name not in _REGISTRY:
         raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(_REGISTRY)}")
+    unknown = set(variant) - _accepted(_REGISTRY[name])
+    if unknown:
+        raise ValueError(f"task {name} has no variant {', '.join(sorted(unknown))}; "
+                         f"it accepts {', '.join(variants(name))}")
     return _REGISTRY[name](data_dir=data_dir, **variant)
 
 
-__all__ = ["Task", "Metric", "Preset", "TensorDictDataset", "pad_collate", "names", "get"]
+__all__ = ["Task", "Metric", "Preset", "TensorDictDataset", "pad_collate", "names", "get", "variants"]

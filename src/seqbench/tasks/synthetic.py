@@ -81,3 +81,100 @@ class AddingProblem(Task):
     def statistics(self, output, batch):
         err = (output.detach() - batch["y"]).pow(2).sum()
         return {"mse": (err, torch.tensor(float(batch["y"].numel())))}
+
+
+def copy_memory(n: int, seq_len: int, seed: int, memory: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` copy-memory sequences with ``seq_len`` blank steps, vectorised and seeded.
+
+    Input (length ``seq_len + 2 * memory``): ``memory`` digits from 1..8, ``seq_len - 1``
+    zeros, then ``memory + 1`` nines (the first nine is the cue to start recalling). The
+    target is 0 everywhere except the last ``memory`` steps, which repeat the digits; this is
+    the official generator's layout.
+
+    Returns:
+        digits: (n, seq_len + 2 * memory) int64 input symbols 0..9; y: same shape, int64 targets.
+    """
+    g = torch.Generator().manual_seed(seed)
+    seq = torch.randint(1, 9, (n, memory), generator=g)
+    x = torch.cat([seq, torch.zeros(n, seq_len - 1, dtype=torch.long), torch.full((n, memory + 1), 9)], 1)
+    y = torch.cat([torch.zeros(n, seq_len + memory, dtype=torch.long), seq], 1)
+    return x, y
+
+
+class _CopyDataset(torch.utils.data.Dataset):
+    """Symbols kept as uint8 (1 byte a step); each item is turned into floats when fetched, so
+    10,000 one-hot sequences of T=2000 need 20 MB rather than 800 MB."""
+
+    def __init__(self, digits: torch.Tensor, y: torch.Tensor, one_hot: bool) -> None:
+        self.digits, self.y, self.one_hot = digits.to(torch.uint8), y.to(torch.uint8), one_hot
+
+    def __len__(self) -> int:
+        return len(self.digits)
+
+    def __getitem__(self, i) -> dict[str, torch.Tensor]:
+        d = self.digits[i].long()
+        x = F.one_hot(d, 10).float() if self.one_hot else d.float().unsqueeze(-1)
+        return {"x": x, "y": self.y[i].long()}
+
+
+class CopyMemory(Task):
+    """Recall 10 digits after ``seq_len`` blank steps (sequence-to-sequence, 10-class CE per step).
+
+    Variant: ``seq_len`` (paper: 500, 1000, 2000; sequences are ``seq_len + 20`` long),
+    ``train_size`` (10,000), ``valid_size`` / ``test_size`` (1,000), ``seed``, and
+    ``one_hot``: ``False`` feeds one channel of digit values (what the official code does),
+    ``True`` ten one-hot channels. Guessing (0 on the first ``seq_len + 10`` steps, uniform over
+    1..8 on the last 10) gives a loss of 10 ln 8 / (seq_len + 20).
+    """
+
+    name = "copy_memory"
+    output_size, head = 10, "per_step"
+    metrics = (Metric("loss", higher_is_better=False), Metric("accuracy", higher_is_better=True))
+
+    def __init__(self, data_dir=None, seq_len: int = 1000, train_size: int = 10_000, valid_size: int = 1_000,
+                 test_size: int = 1_000, seed: int = 0, one_hot: bool = False) -> None:
+        for name, v in [("seq_len", seq_len), ("train_size", train_size), ("valid_size", valid_size), ("test_size", test_size)]:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"copy_memory: {name} must be an integer >= 1, got {v!r}")
+        if not isinstance(one_hot, bool):
+            raise ValueError(f"copy_memory: one_hot must be True or False, got {one_hot!r}")
+        super().__init__(data_dir, seq_len=seq_len, train_size=train_size, valid_size=valid_size,
+                         test_size=test_size, seed=seed, one_hot=one_hot)
+        self.input_size = 10 if one_hot else 1
+        nearest = min((500, 1000, 2000), key=lambda t: abs(t - seq_len))
+        cfg = paper.config("copy_memory", seq_len=nearest)
+        model = dict(kernel_size=cfg.kernel_size, levels=cfg.levels, hidden_size=cfg.hidden, dropout=cfg.dropout)
+        train = dict(paper.TRAINING["copy_memory"], clip=cfg.clip)
+        self.presets = {
+            "paper": Preset(model, **train),
+            # a quick budget: a couple of minutes on 2 CPU cores at T=1000
+            "small": Preset(model, **{**train, "epochs": 3},
+                            variant=dict(train_size=2_000, valid_size=200, test_size=1_000)),
+        }
+        self.paper_results = paper.RESULTS["copy_memory"][3] if seq_len == 1000 else {}
+        self._cache: dict[str, TensorDictDataset] = {}
+
+    def dataset(self, split: str) -> TensorDictDataset:
+        self.check_split(split)
+        if split not in self._cache:
+            v = self.variant
+            digits, y = copy_memory(v[f"{split}_size"], v["seq_len"], v["seed"] * 3 + _SPLIT_OFFSET[split])
+            self._cache[split] = _CopyDataset(digits, y, v["one_hot"])
+        return self._cache[split]
+
+    def loss(self, output, batch):
+        return F.cross_entropy(output.reshape(-1, 10), batch["y"].reshape(-1))
+
+    def statistics(self, output, batch):
+        out = output.detach()
+        ce = F.cross_entropy(out.reshape(-1, 10), batch["y"].reshape(-1), reduction="sum")
+        n = torch.tensor(float(batch["y"].numel()))
+        # recall accuracy: the last 10 steps, the only ones that are hard
+        recall = (out[:, -10:].argmax(-1) == batch["y"][:, -10:]).sum().float()
+        return {"loss": (ce, n), "accuracy": (recall, torch.tensor(float(batch["y"][:, -10:].numel())))}
+
+    def compute_metrics(self, totals):
+        m = super().compute_metrics(totals)
+        if "accuracy" in m:
+            m["accuracy"] *= 100.0
+        return m

@@ -1,0 +1,73 @@
+"""Load the real dataset copies and print the counts the standard datasets must have.
+
+Usage: PYTHONPATH=src python scripts/check_shared_data.py [DATA_DIR]   (default /work/shared/data)
+
+Expected: MNIST 60,000 / 10,000; JSB 229/76/77 sequences; Nottingham 694/173/170;
+PTB 929,589 / 73,760 / 82,430 tokens with a vocabulary of 10,000. Datasets whose files are
+absent are reported as missing (never downloaded: download=False).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from seqbench import tasks
+from seqbench.data import DataError
+
+
+def main(data_dir: str) -> int:
+    failures = 0
+
+    def show(name, fn):
+        nonlocal failures
+        t0 = time.perf_counter()
+        try:
+            print(f"{name:12s} {fn()}  ({time.perf_counter() - t0:.1f} s)")
+        except DataError as e:
+            print(f"{name:12s} unavailable: {e}")
+
+    def mnist(name):
+        t = tasks.get(name, data_dir=data_dir, download=False)
+        tr, va, te = (t.dataset(s) for s in ("train", "valid", "test"))
+        item = te[0]
+        return (f"train+valid {len(tr) + len(va):,} (train {len(tr):,}, valid {len(va):,}), test {len(te):,}; "
+                f"x {tuple(item['x'].shape)}, train pixel mean {float(tr.images.float().mean() / 255):.4f}")
+
+    def music(name):
+        t = tasks.get(name, data_dir=data_dir, download=False)
+        ds = [t.dataset(s) for s in ("train", "valid", "test")]
+        frames = [sum(len(x) + 1 for x in d.xs) for d in ds]
+        return f"sequences {'/'.join(str(len(d)) for d in ds)}, frames {'/'.join(f'{f:,}' for f in frames)}"
+
+    def lm(name):
+        t = tasks.get(name, data_dir=data_dir, download=False)
+        counts = [len(t._read(s)) for s in ("train", "valid", "test")]
+        ds = t.dataset("test")
+        return (f"tokens {' / '.join(f'{c:,}' for c in counts)}, vocabulary {len(t.vocabulary):,}; "
+                f"test windows {len(ds):,} scoring {ds.scored_tokens:,} tokens")
+
+    def lm_eval_only(name):
+        t = tasks.get(name, data_dir=data_dir, download=False)
+        out = []
+        for s in ("valid", "test"):
+            try:
+                ds = t.dataset(s)
+                out.append(f"{s} {len(ds):,} items")
+            except DataError as e:
+                out.append(f"{s} unavailable ({type(e).__name__})")
+        return ", ".join(out) + f"; vocabulary {len(t.vocabulary):,}" if t._vocab else ", ".join(out)
+
+    show("mnist", lambda: mnist("mnist"))
+    show("pmnist", lambda: mnist("pmnist"))
+    for name in ("jsb", "nottingham", "muse", "piano"):
+        show(name, lambda name=name: music(name))
+    for name in ("ptb", "ptb_char", "text8", "wikitext103"):
+        show(name, lambda name=name: lm(name))
+    show("lambada", lambda: lm_eval_only("lambada"))
+    show("wikitext2", lambda: lm_eval_only("wikitext2"))
+    return failures
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data"))

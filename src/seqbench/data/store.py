@@ -1,0 +1,222 @@
+"""Finding, verifying and downloading dataset files.
+
+The data root is, in order: the ``data_dir`` argument (``--data-dir``), the ``SEQBENCH_DATA``
+environment variable, or the platform's cache directory (``pooch.os_cache("seqbench")``).
+Files live at ``<root>/<folder>/<file>``. Downloads go through pooch with the registry's
+sha256; archives are extracted next to them. Every failure names the dataset, the files and
+the directory, so a user on a machine without internet knows what to put where.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+from .registry import DataFile, DatasetSpec, spec_for
+
+
+class DataError(RuntimeError):
+    """A dataset file is missing, corrupt, or fails its checksum."""
+
+
+class MissingDataError(DataError):
+    pass
+
+
+class ChecksumError(DataError):
+    pass
+
+
+class CorruptFileError(DataError):
+    pass
+
+
+def data_root(data_dir=None) -> Path:
+    """The data root: ``data_dir``, else ``$SEQBENCH_DATA``, else the platform cache directory."""
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    env = os.environ.get("SEQBENCH_DATA")
+    if env:
+        return Path(env).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("seqbench"))
+
+
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_of(path: Path) -> str:
+    """sha256 of a file, remembered for the process (keyed by path, size and mtime)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _HASHES:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _HASHES[key] = h.hexdigest()
+    return _HASHES[key]
+
+
+def find_file(folder: Path, f: DataFile) -> tuple[Path, str | None] | None:
+    """The present copy of ``f`` (canonical name first, then its aliases) and its expected sha256."""
+    candidates = [(f.name, f.sha256)] + [
+        (a, f.alias_sha256[i] if i < len(f.alias_sha256) else None) for i, a in enumerate(f.aliases)
+    ]
+    for name, digest in candidates:
+        p = folder / name
+        if p.is_file():
+            return p, digest
+    return None
+
+
+def check_file(path: Path, expected: str | None) -> None:
+    """Raise :class:`ChecksumError` naming ``path`` when its sha256 is not ``expected``."""
+    if expected is None:
+        return
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ChecksumError(
+            f"{path}: sha256 {actual} does not match the expected {expected}; the file is corrupt or a "
+            "different version. Delete it and fetch it again (seqbench data fetch)."
+        )
+
+
+def _missing_message(spec: DatasetSpec, folder: Path, missing: list[str], reason: str) -> str:
+    where = [f.url for f in spec.files if f.name in missing and f.url]
+    if spec.archive_url:
+        where.append(spec.archive_url)
+    return (
+        f"dataset {spec.name}: missing {', '.join(missing)} in {folder} ({reason}). Put the files in that "
+        f"directory (download from {' or '.join(where) or 'the canonical source'}), or point --data-dir / "
+        f"SEQBENCH_DATA at a directory that holds {spec.folder}/<files>."
+    )
+
+
+def locate(name: str, files=None, data_dir=None, download: bool = True, verify: bool = True) -> dict[str, Path]:
+    """Paths of ``files`` of dataset ``name`` (all its files by default), downloading what is missing.
+
+    Args:
+        name: registry name (``"mnist"``, ``"jsb"``, ``"ptb"``, ...).
+        files: canonical file names needed (default: every file of the dataset).
+        data_dir: the data root (see :func:`data_root`).
+        download: try to download missing files; ``False`` raises straight away.
+        verify: check sha256 of each file that has a published one.
+
+    Raises:
+        MissingDataError: a file is absent and could not be downloaded (names dataset, files, directory).
+        ChecksumError: a file does not match its checksum (names the file).
+    """
+    spec = spec_for(name)
+    folder = data_root(data_dir) / spec.folder
+    wanted = [spec.file(n) for n in (files or [f.name for f in spec.files])]
+    missing = [f.name for f in wanted if find_file(folder, f) is None]
+    if missing:
+        if not download:
+            raise MissingDataError(_missing_message(spec, folder, missing, "download disabled"))
+        try:
+            fetch(spec.name, data_dir=data_dir, files=missing)
+        except DataError:
+            raise
+        except Exception as e:  # network errors come in many types (requests, urllib, socket)
+            raise MissingDataError(_missing_message(spec, folder, missing, f"download failed: {e}")) from e
+    out: dict[str, Path] = {}
+    for f in wanted:
+        found = find_file(folder, f)
+        if found is None:
+            raise MissingDataError(_missing_message(spec, folder, [f.name], "not found after download"))
+        if verify:
+            check_file(*found)
+        out[f.name] = found[0]
+    return out
+
+
+def fetch(name: str, data_dir=None, files=None) -> Path:
+    """Download dataset ``name`` (or just ``files`` of it) into ``<root>/<folder>``; returns the folder."""
+    import pooch
+
+    spec = spec_for(name)
+    folder = data_root(data_dir) / spec.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = [spec.file(n) for n in (files or [f.name for f in spec.files])]
+    need_archive = False
+    for f in wanted:
+        if find_file(folder, f) is not None:
+            continue
+        if f.url:
+            pooch.retrieve(f.url, known_hash=f"sha256:{f.sha256}" if f.sha256 else None, fname=f.name,
+                           path=folder, progressbar=False)
+        else:
+            need_archive = True
+    if need_archive:
+        archive = Path(pooch.retrieve(spec.archive_url, known_hash=f"sha256:{spec.archive_sha256}"
+                                      if spec.archive_sha256 else None, path=folder / ".download",
+                                      progressbar=False))
+        _extract(archive, folder, spec)
+    for f in wanted:
+        found = find_file(folder, f)
+        if found is not None:
+            check_file(*found)
+    return folder
+
+
+def _extract(archive: Path, folder: Path, spec: DatasetSpec) -> None:
+    """Copy the dataset's files (matched by base name) and any ``train-novels/`` tree out of ``archive``."""
+    names = {f.name for f in spec.files}
+
+    def target(member: str) -> Path | None:
+        base = member.rsplit("/", 1)[-1]
+        if base in names:
+            return folder / base
+        if "train-novels/" in member and not member.endswith("/"):
+            return folder / member[member.index("train-novels/"):]
+        return None
+
+    def copy(src, dest: Path) -> None:  # atomic: temp file then rename
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
+            shutil.copyfileobj(src, tmp)
+        os.replace(tmp.name, dest)
+
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as z:
+                for m in z.namelist():
+                    if (dest := target(m)) is not None:
+                        with z.open(m) as src:
+                            copy(src, dest)
+        else:
+            with tarfile.open(archive) as t:
+                for m in t:
+                    if m.isfile() and (dest := target(m.name)) is not None:
+                        copy(t.extractfile(m), dest)
+    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as e:
+        raise CorruptFileError(f"{archive}: cannot extract the {spec.name} archive ({e}); delete it and fetch again") from e
+
+
+def status(name: str, data_dir=None) -> list[tuple[str, Path | None, str]]:
+    """Each file of dataset ``name``: (file, path or None, "ok" / "missing" / "unverified" / "CORRUPT: ...")."""
+    spec = spec_for(name)
+    folder = data_root(data_dir) / spec.folder
+    rows = []
+    for f in spec.files:
+        found = find_file(folder, f)
+        if found is None:
+            rows.append((f.name, None, "missing"))
+            continue
+        path, digest = found
+        if digest is None:
+            rows.append((f.name, path, "present (no published checksum)"))
+            continue
+        try:
+            check_file(path, digest)
+            rows.append((f.name, path, "ok"))
+        except ChecksumError:
+            rows.append((f.name, path, f"CORRUPT: sha256 {sha256_of(path)} != {digest}"))
+    return rows

@@ -1,0 +1,354 @@
+"""Language modelling: word level (PTB, Wikitext-2, Wikitext-103, LAMBADA) and character
+level (char-PTB, text8).
+
+A corpus is one long token stream. For training and evaluation it is cut into ``streams``
+contiguous rows (the official ``batchify``) and each row into windows of ``seq_len`` steps
+that advance by ``valid_seq_len``: a window's first ``seq_len - valid_seq_len`` steps are
+history already scored by the previous window, only its last ``valid_seq_len`` steps are
+scored (``target_mask``). Every target token is scored exactly once: the first window of a
+row scores all its steps, the last window is moved back to end at the row's end.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from .. import paper
+from ..data import CorruptFileError, MissingDataError, locate, spec_for
+from ..data.parsers import EOS, read_char_ptb, read_lines_of_words, read_text8, read_vocabulary, read_words
+from ..data.store import data_root
+from .base import Metric, Preset, Task, bits_per_character, perplexity
+
+UNK = "<unk>"
+
+
+def build_vocabulary(tokens, sort: bool = False) -> dict[str, int]:
+    """Token -> id for the distinct ``tokens``: in order of first appearance (the official
+    corpora), or sorted (character sets, so ids do not depend on the text's order)."""
+    distinct = dict.fromkeys(tokens)
+    return {t: i for i, t in enumerate(sorted(distinct) if sort else distinct)}
+
+
+def encode(tokens, vocab: dict[str, int], source) -> torch.Tensor:
+    """Token ids (int64). A token outside ``vocab`` maps to ``<unk>`` when the vocabulary has
+    one; otherwise it is an error naming ``source`` and the token."""
+    unk = vocab.get(UNK)
+    try:
+        ids = [vocab[t] for t in tokens] if unk is None else [vocab.get(t, unk) for t in tokens]
+    except KeyError as e:
+        raise CorruptFileError(f"{source}: token {e.args[0]!r} is not in the training vocabulary") from None
+    return torch.tensor(ids, dtype=torch.long)
+
+
+class StreamWindows(Dataset):
+    """Windows over a token stream cut into ``streams`` contiguous rows.
+
+    Item ``i`` is window ``i // streams`` of row ``i % streams`` (window-major), so a
+    sequential loader with ``batch_size=streams`` yields the official (streams x window)
+    batches; shuffling windows is fine for models that carry no state between batches.
+
+    Item: ``x`` (W,) int64 inputs, ``y`` (W,) int64 next tokens, ``target_mask`` (W,) bool of the
+    scored steps, with W = min(seq_len, row length - 1).
+    """
+
+    def __init__(self, ids: torch.Tensor, streams: int, seq_len: int, valid_seq_len: int) -> None:
+        if not 1 <= valid_seq_len <= seq_len:
+            raise ValueError(f"need 1 <= valid_seq_len <= seq_len, got valid_seq_len={valid_seq_len}, seq_len={seq_len}")
+        row = len(ids) // streams
+        if row < 2:
+            raise ValueError(f"a stream of {len(ids)} tokens is too short for {streams} rows of at least 2 tokens")
+        self.rows = ids[: row * streams].view(streams, row)  # the trailing len % streams tokens are dropped
+        self.streams, self.width = streams, min(seq_len, row - 1)
+        ends = list(range(self.width, row - 1, valid_seq_len)) + [row - 1]
+        ends = sorted(set(ends))
+        self.starts = torch.tensor([e - self.width for e in ends])
+        previous = torch.tensor([0] + ends[:-1])
+        self.score_from = previous - self.starts  # first scored offset within each window
+
+    @property
+    def scored_tokens(self) -> int:
+        """Targets scored over all windows (each target of each row once)."""
+        return self.streams * (self.rows.shape[1] - 1)
+
+    def __len__(self) -> int:
+        return len(self.starts) * self.streams
+
+    def __getitem__(self, i) -> dict[str, torch.Tensor]:
+        w, r = divmod(int(i), self.streams)
+        s = int(self.starts[w])
+        window = self.rows[r, s: s + self.width + 1]
+        return {"x": window[:-1], "y": window[1:], "target_mask": torch.arange(self.width) >= self.score_from[w]}
+
+
+class LastWordDataset(Dataset):
+    """LAMBADA evaluation: each passage's last word predicted from the words before it.
+
+    Item: ``x`` = ids of words[:-1], ``y`` = ids of words[1:], ``target_mask`` true at the last
+    step only (where ``y`` is the target word), so the target is never fed as input.
+    """
+
+    def __init__(self, passages: list[torch.Tensor]) -> None:
+        self.passages = passages
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def __getitem__(self, i) -> dict[str, torch.Tensor]:
+        p = self.passages[i]
+        mask = torch.zeros(len(p) - 1, dtype=torch.bool)
+        mask[-1] = True
+        return {"x": p[:-1], "y": p[1:], "target_mask": mask}
+
+
+def token_nll(logits: torch.Tensor, target: torch.Tensor, target_mask: torch.Tensor | None = None,
+              mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Summed cross-entropy over the scored tokens, their count, and how many were predicted right.
+
+    Shape:
+        - logits: :math:`(B, T, V)`; target: :math:`(B, T)` int64; target_mask, mask: :math:`(B, T)` bool.
+        - Output: three scalars.
+    """
+    keep = torch.ones_like(target, dtype=torch.bool)
+    if target_mask is not None:
+        keep = keep & target_mask
+    if mask is not None:
+        keep = keep & mask
+    scored, wanted = logits[keep], target[keep]  # only the scored steps go through the softmax
+    nll = F.cross_entropy(scored, wanted, reduction="sum")
+    correct = (scored.argmax(-1) == wanted).sum()
+    return nll, keep.sum().to(logits.dtype), correct.to(logits.dtype)
+
+
+class LanguageModel(Task):
+    """Common part of the language models: vocabulary, windows, loss and metrics.
+
+    Subclasses implement ``_read(split)`` (tokens of a split) and set ``level`` to
+    ``"word"`` (metric perplexity) or ``"char"`` (metric bits per character).
+
+    Variant: ``seq_len`` and ``valid_seq_len`` (the window and its scored part), ``batch_size``
+    (rows of the training stream), ``eval_batch_size`` (rows of the evaluation streams),
+    ``download``, ``verify``.
+    """
+
+    head, input_adapter = "lm", "embedding"
+    level = "word"
+    sort_vocabulary = False
+    eval_streams = 10  # the official word_cnn evaluates with 10 rows
+
+    def __init__(self, data_dir=None, seq_len: int | None = None, valid_seq_len: int | None = None,
+                 batch_size: int | None = None, eval_batch_size: int | None = None, download: bool = True,
+                 verify: bool = True) -> None:
+        training = dict(paper.TRAINING[self._training_key()])
+        default_seq_len, default_valid_seq_len = training.pop("seq_len"), training.pop("valid_seq_len")
+        seq_len = default_seq_len if seq_len is None else seq_len
+        valid_seq_len = default_valid_seq_len if valid_seq_len is None else valid_seq_len
+        batch_size = training["batch_size"] if batch_size is None else batch_size
+        eval_batch_size = self.eval_streams if eval_batch_size is None else eval_batch_size
+        for k, v in [("seq_len", seq_len), ("valid_seq_len", valid_seq_len), ("batch_size", batch_size),
+                     ("eval_batch_size", eval_batch_size)]:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{self.name}: {k} must be an integer >= 1, got {v!r}")
+        if valid_seq_len > seq_len:
+            raise ValueError(f"{self.name}: valid_seq_len ({valid_seq_len}) must be <= seq_len ({seq_len})")
+        super().__init__(data_dir, seq_len=seq_len, valid_seq_len=valid_seq_len, batch_size=batch_size,
+                         eval_batch_size=eval_batch_size, download=download, verify=verify)
+        self.metrics = ((Metric("perplexity"), Metric("nll")) if self.level == "word"
+                        else (Metric("bpc"), Metric("nll")))
+        self.presets = {"paper": self._paper_preset(training)}
+        self.paper_results = paper.RESULTS[self.name][3] if self.name in paper.RESULTS else {}
+        self._vocab: dict[str, int] | None = None
+        self._datasets: dict[str, Dataset] = {}
+
+    # -- presets ------------------------------------------------------------------------
+    def _training_key(self) -> str:
+        return self.name
+
+    def _config_key(self) -> str:
+        return self.name
+
+    def _paper_preset(self, training: dict) -> Preset:
+        cfg = paper.config(self._config_key())
+        model = {k: v for k, v in cfg.model_kwargs().items()
+                 if k not in ("input_size", "output_size", "head", "input_adapter")}
+        v = self.variant
+        return Preset(model, **training, clip=cfg.clip, lr_schedule="halve_on_plateau",
+                      variant=dict(seq_len=v["seq_len"], valid_seq_len=v["valid_seq_len"]))
+
+    # -- vocabulary ---------------------------------------------------------------------
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        """Token -> id, built from the training split (read on first use)."""
+        if self._vocab is None:
+            self._vocab = self._build_vocabulary()
+        return self._vocab
+
+    def _build_vocabulary(self) -> dict[str, int]:
+        return build_vocabulary(self._read("train"), sort=self.sort_vocabulary)
+
+    @property
+    def input_size(self) -> int:
+        """Vocabulary size. Without the data (and no way to download it), the paper's nominal
+        size, so models can still be listed; ``dataset()`` then raises the missing-data error."""
+        try:
+            return len(self.vocabulary)
+        except MissingDataError:
+            return paper.config(self._config_key()).input_size
+
+    @property
+    def output_size(self) -> int:
+        return self.input_size
+
+    # -- data ---------------------------------------------------------------------------
+    def _paths(self, *files) -> dict[str, Path]:
+        return locate(self.name, files=list(files), data_dir=self.data_dir, download=self.variant["download"],
+                      verify=self.variant["verify"])
+
+    def _read(self, split: str) -> list[str]:
+        raise NotImplementedError
+
+    def dataset(self, split: str) -> Dataset:
+        self.check_split(split)
+        if split not in self._datasets:
+            v = self.variant
+            ids = encode(self._read(split), self.vocabulary, f"{self.name} {split} split")
+            rows = v["batch_size"] if split == "train" else v["eval_batch_size"]
+            self._datasets[split] = StreamWindows(ids, rows, v["seq_len"], v["valid_seq_len"])
+        return self._datasets[split]
+
+    # -- loss and metrics ---------------------------------------------------------------
+    def loss(self, output, batch):
+        nll, n, _ = token_nll(output, batch["y"], batch.get("target_mask"), batch.get("mask"))
+        return nll / n.clamp_min(1.0)
+
+    def statistics(self, output, batch):
+        nll, n, correct = token_nll(output.detach(), batch["y"], batch.get("target_mask"), batch.get("mask"))
+        return {"nll": (nll, n), "accuracy": (correct, n)}
+
+    def compute_metrics(self, totals):
+        s, n = totals["nll"]
+        mean = float(s) / max(float(n), 1.0)
+        out = {"nll": mean}
+        out.update({"perplexity": perplexity(mean)} if self.level == "word" else {"bpc": bits_per_character(mean)})
+        if "accuracy" in totals:
+            c, n = totals["accuracy"]
+            out["accuracy"] = 100.0 * float(c) / max(float(n), 1.0)
+        return out
+
+
+class WordCorpus(LanguageModel):
+    """A word-level corpus of three files: words of each line followed by ``<eos>``;
+    the vocabulary is that of the training file."""
+
+    def _read(self, split):
+        file = spec_for(self.name).splits[split]
+        return read_words(self._paths(file)[file])
+
+
+class PennTreebank(WordCorpus):
+    """Word-level Penn Treebank (Mikolov's 10k-word version); metric perplexity."""
+
+    name = "ptb"
+
+
+class Wikitext2(WordCorpus):
+    """Wikitext-2 (not in the paper; PTB's settings); metric perplexity."""
+
+    name = "wikitext2"
+
+    def _training_key(self):
+        return "ptb"
+
+    def _config_key(self):
+        return "ptb"
+
+
+class Wikitext103(WordCorpus):
+    """Wikitext-103; metric perplexity. The paper gives its TCN; the training defaults are
+    the official word_cnn script's (PTB), the only word-level script it ships."""
+
+    name = "wikitext103"
+
+    def _training_key(self):
+        return "ptb"
+
+
+class CharPennTreebank(LanguageModel):
+    """Character-level PTB from Mikolov's ``ptb.char.*.txt``: 49 characters (``_`` read as a
+    space) plus an end-of-line symbol, 50 in all; metric bits per character."""
+
+    name = "ptb_char"
+    level, sort_vocabulary, eval_streams = "char", True, 1  # the official char_cnn evaluates one row
+
+    def _read(self, split):
+        file = spec_for(self.name).splits[split]
+        return read_char_ptb(self._paths(file)[file])
+
+
+class Text8(LanguageModel):
+    """text8: the first 90M characters train, the next 5M validate, the last 5M test (the
+    official split); 27 symbols. ``valid_chars`` / ``test_chars`` change the split sizes."""
+
+    name = "text8"
+    level, sort_vocabulary, eval_streams = "char", True, 1
+
+    def __init__(self, data_dir=None, valid_chars: int = 5_000_000, test_chars: int = 5_000_000, **variant) -> None:
+        super().__init__(data_dir, **variant)
+        self.variant.update(valid_chars=valid_chars, test_chars=test_chars)
+        self._text: str | None = None
+
+    def _training_key(self):
+        return "ptb_char"  # the official char_cnn script runs both with the same defaults
+
+    def _read(self, split):
+        if self._text is None:
+            self._text = read_text8(self._paths("text8")["text8"])
+        text, v, t = self._text, self.variant["valid_chars"], self.variant["test_chars"]
+        if v + t >= len(text):
+            raise ValueError(f"text8: {len(text)} characters cannot hold a {v}-character valid and "
+                             f"{t}-character test split and a training split")
+        bounds = {"train": (0, len(text) - v - t), "valid": (len(text) - v - t, len(text) - t),
+                  "test": (len(text) - t, len(text))}[split]
+        return list(text[bounds[0]: bounds[1]])
+
+
+class Lambada(LanguageModel):
+    """LAMBADA: predict the last word of each passage from the words before it; metric
+    perplexity of those words (and accuracy).
+
+    ``valid`` = the development passages, ``test`` = the test passages (one item each);
+    ``train`` = the training novels (``lambada/train-novels/**/*.txt``) as a word stream in
+    windows. The vocabulary is ``lambada_vocabulary_sorted.txt`` plus ``<unk>`` and ``<eos>``.
+    """
+
+    name = "lambada"
+
+    def _build_vocabulary(self):
+        words = read_vocabulary(self._paths("lambada_vocabulary_sorted.txt")["lambada_vocabulary_sorted.txt"])
+        return build_vocabulary(words + [UNK, EOS])
+
+    def _read(self, split):
+        if split != "train":
+            raise ValueError("LAMBADA's valid and test splits are passages, read by dataset()")
+        folder = data_root(self.data_dir) / spec_for(self.name).folder / "train-novels"
+        files = sorted(folder.rglob("*.txt")) if folder.is_dir() else []
+        if not files:
+            raise MissingDataError(
+                f"dataset lambada: no training novels in {folder} (expected train-novels/<genre>/<book>.txt from "
+                f"{spec_for(self.name).archive_url}); the development and test passages alone cannot train a model")
+        return [w for f in files for w in read_words(f)]
+
+    def dataset(self, split):
+        self.check_split(split)
+        if split == "train":
+            return super().dataset(split)
+        if split not in self._datasets:
+            file = spec_for(self.name).splits[split]
+            path = self._paths(file)[file]
+            passages = [encode(p, self.vocabulary, path) for p in read_lines_of_words(path)]
+            self._datasets[split] = LastWordDataset(passages)
+        return self._datasets[split]
