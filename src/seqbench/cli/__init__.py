@@ -11,6 +11,7 @@ import click
 # command name -> "module:attribute" (imported only when the command runs, so --help is fast)
 COMMANDS = {
     "models": "seqbench.cli.models:models",
+    "data": "seqbench.cli.data:data",
 }
 
 

@@ -103,7 +103,10 @@ def read_char_ptb(path) -> list[str]:
     ``_`` between words. Returns the characters with ``_`` as a space and ``"\\n"`` ending each line."""
     out: list[str] = []
     for line in _lines(path):
-        out.extend(" " if c == "_" else c for c in line.split())
+        chars = line.split()
+        if not chars:  # the train file ends with a blank line that is not a sentence
+            continue
+        out.extend(" " if c == "_" else c for c in chars)
         out.append("\n")
     return out
 
