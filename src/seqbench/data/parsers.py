@@ -56,12 +56,16 @@ def read_music(path) -> dict[str, list[np.ndarray]]:
         mat = scipy.io.loadmat(str(path))
     except Exception as e:  # scipy raises several types for malformed files
         raise CorruptFileError(f"{path}: cannot read as a MATLAB .mat file ({e})") from e
+    missing = [f"{s}data" for s in ("train", "valid", "test") if f"{s}data" not in mat]
+    if missing:
+        raise CorruptFileError(f"{path}: no {', '.join(missing)} variable (has "
+                               f"{sorted(k for k in mat if not k.startswith('__'))})")
     out = {}
     for split in ("train", "valid", "test"):
         key = f"{split}data"
-        if key not in mat:
-            raise CorruptFileError(f"{path}: no {key!r} variable (has {sorted(k for k in mat if not k.startswith('__'))})")
-        cells = np.asarray(mat[key], dtype=object).reshape(-1)
+        if mat[key].dtype != object:
+            raise CorruptFileError(f"{path}: {key} is a {mat[key].dtype} array, expected a cell array of piano rolls")
+        cells = mat[key].reshape(-1)
         seqs = []
         for i, c in enumerate(cells):
             a = np.asarray(c)

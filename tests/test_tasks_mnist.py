@@ -1,0 +1,93 @@
+"""Sequential / permuted MNIST read from IDX files the test writes (raw and .gz)."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from seqbench import tasks
+from seqbench.data import CorruptFileError
+from seqbench.tasks.mnist import MEAN, STD
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    code = {np.dtype(np.uint8): 0x08}[array.dtype]
+    return bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+
+def write_mnist(root, n_train=40, n_test=12, gz=True, seed=0):
+    rng = np.random.default_rng(seed)
+    folder = root / "mnist"
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {}
+    for prefix, n in [("train", n_train), ("t10k", n_test)]:
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        for kind, arr in [("images-idx3", images), ("labels-idx1", labels)]:
+            raw = idx_bytes(arr)
+            name = f"{prefix}-{kind}-ubyte"
+            if gz:
+                (folder / (name + ".gz")).write_bytes(gzip.compress(raw))
+            else:
+                (folder / name).write_bytes(raw)
+        data[prefix] = (images, labels)
+    return data
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_mnist_splits_and_normalisation(tmp_path, gz):
+    data = write_mnist(tmp_path, gz=gz)
+    t = tasks.get("mnist", data_dir=tmp_path, valid_size=10, download=False, verify=False)
+    train, valid, test = (t.dataset(s) for s in ("train", "valid", "test"))
+    assert (len(train), len(valid), len(test)) == (30, 10, 12)
+    item = test[3]
+    assert item["x"].shape == (784, 1) and item["x"].dtype == torch.float32
+    expected = (data["t10k"][0][3].reshape(784).astype(np.float32) / 255 - MEAN) / STD
+    np.testing.assert_allclose(item["x"][:, 0].numpy(), expected, rtol=1e-6)
+    assert int(item["y"]) == data["t10k"][1][3]
+    # the validation images are training images, disjoint from the rest of the training split
+    all_train = {data["train"][0][i].tobytes() for i in range(40)}
+    seen = [train.images[i].numpy().tobytes() for i in range(30)] + [valid.images[i].numpy().tobytes() for i in range(10)]
+    assert set(seen) == all_train and len(set(seen)) == 40
+    batch = t.collate([train[i] for i in range(4)])
+    assert batch["x"].shape == (4, 784, 1) and batch["y"].dtype == torch.int64 and "mask" not in batch
+    out = torch.randn(4, 10)
+    stats = t.statistics(out, batch)
+    assert float(stats["accuracy"][1]) == 4
+    assert t.compute_metrics({"accuracy": (3.0, 4.0), "nll": (2.0, 4.0)}) == {"accuracy": 75.0, "nll": 0.5}
+    assert t.primary_metric.higher_is_better and t.paper_results["tcn"] == 99.0
+
+
+def test_pmnist_permutation_is_fixed_and_applied(tmp_path):
+    write_mnist(tmp_path)
+    a = tasks.get("pmnist", data_dir=tmp_path, valid_size=5, download=False, verify=False)
+    b = tasks.get("pmnist", data_dir=tmp_path, valid_size=5, download=False, verify=False)
+    c = tasks.get("pmnist", data_dir=tmp_path, valid_size=5, download=False, verify=False, permutation_seed=2)
+    assert torch.equal(a.permutation, b.permutation) and not torch.equal(a.permutation, c.permutation)
+    assert sorted(a.permutation.tolist()) == list(range(784))
+    plain = tasks.get("mnist", data_dir=tmp_path, valid_size=5, download=False, verify=False)
+    assert torch.equal(a.dataset("test")[0]["x"], plain.dataset("test")[0]["x"][a.permutation])
+    saved = tasks.get("pmnist", data_dir=tmp_path, permutation=a.permutation.tolist(), download=False, verify=False)
+    assert torch.equal(saved.permutation, a.permutation)
+    with pytest.raises(ValueError, match="0..783"):
+        tasks.get("pmnist", permutation=[0] * 784)
+
+
+def test_corrupt_idx_names_the_file(tmp_path):
+    write_mnist(tmp_path)
+    bad = tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    bad.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + struct.pack(">I", 12) + b"\x01" * 5))  # truncated
+    t = tasks.get("mnist", data_dir=tmp_path, valid_size=5, download=False, verify=False)
+    with pytest.raises(CorruptFileError, match="t10k-labels-idx1-ubyte.gz.*12"):
+        t.dataset("test")
+    bad.write_bytes(b"\x1f\x8bnot gzip at all")
+    with pytest.raises(CorruptFileError, match="t10k-labels-idx1-ubyte.gz"):
+        tasks.get("mnist", data_dir=tmp_path, download=False, verify=False).dataset("test")
+
+
+def test_mnist_checksum_is_checked_by_default(tmp_path):
+    write_mnist(tmp_path)
+    with pytest.raises(Exception, match="sha256.*does not match"):
+        tasks.get("mnist", data_dir=tmp_path, download=False).dataset("train")
