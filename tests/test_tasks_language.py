@@ -102,7 +102,7 @@ def test_char_ptb_format(tmp_path):
     write(tmp_path, "ptb_char", {"ptb.char.train.txt": "a _ c a t\nn o\n\n", "ptb.char.valid.txt": "a _ n o\n",
                                  "ptb.char.test.txt": "c a n\n"})
     t = tasks.get("ptb_char", data_dir=tmp_path, download=False, verify=False, seq_len=4, valid_seq_len=2)
-    assert t._read("train") == ["a", " ", "c", "a", "t", "\n", "n", "o", "\n"]
+    assert t._read("train") == "a cat\nno\n"
     assert list(t.vocabulary) == ["\n", " ", "a", "c", "n", "o", "t"]  # sorted characters
     assert t.variant["eval_batch_size"] == 1 and len(t.dataset("test")) == 1
     p = t.presets["paper"]
@@ -113,7 +113,7 @@ def test_text8_split(tmp_path):
     write(tmp_path, "text8", {"text8": "abc def ghij" * 10})
     t = tasks.get("text8", data_dir=tmp_path, download=False, verify=False, valid_chars=20, test_chars=10)
     assert [len(t._read(s)) for s in ("train", "valid", "test")] == [90, 20, 10]
-    assert "".join(t._read("test")) == ("abc def ghij" * 10)[-10:]
+    assert t._read("test") == ("abc def ghij" * 10)[-10:]
     assert len(t.vocabulary) == 11
     write(tmp_path, "text8", {"text8": "Abc 1"})
     with pytest.raises(CorruptFileError, match="text8.*'1'"):
@@ -160,4 +160,13 @@ def test_missing_corpus_keeps_a_nominal_size_for_listing(tmp_path):
     t = tasks.get("wikitext103", data_dir=tmp_path, download=False)
     assert t.input_size == 267735  # the paper's vocabulary, so models can be listed without data
     with pytest.raises(MissingDataError, match="wikitext103.*wiki.train.tokens.*wikitext-103"):
+        t.dataset("train")
+
+
+def test_model_sized_before_the_data_arrived_is_refused(tmp_path):
+    t = tasks.get("ptb", data_dir=tmp_path, download=False)
+    assert t.input_size == 10000  # no files: the paper's vocabulary
+    write(tmp_path, "ptb", {"ptb.train.txt": TRAIN, "ptb.valid.txt": "the cat\n", "ptb.test.txt": "a dog sat\n"})
+    t.variant["verify"] = False
+    with pytest.raises(ValueError, match="build the model after task.dataset"):
         t.dataset("train")

@@ -102,17 +102,15 @@ def read_words(path) -> list[str]:
     return [w for line in _lines(path) for w in line.split() + [EOS]]
 
 
-def read_char_ptb(path) -> list[str]:
+def read_char_ptb(path) -> str:
     """Mikolov's character rendering of PTB (``ptb.char.*.txt``): characters separated by spaces,
-    ``_`` between words. Returns the characters with ``_`` as a space and ``"\\n"`` ending each line."""
-    out: list[str] = []
+    ``_`` between words. Returns the text with ``_`` as a space and ``"\\n"`` ending each line."""
+    lines = []
     for line in _lines(path):
         chars = line.split()
-        if not chars:  # the train file ends with a blank line that is not a sentence
-            continue
-        out.extend(" " if c == "_" else c for c in chars)
-        out.append("\n")
-    return out
+        if chars:  # the train file ends with a blank line that is not a sentence
+            lines.append("".join(" " if c == "_" else c for c in chars) + "\n")
+    return "".join(lines)
 
 
 def read_text8(path) -> str:

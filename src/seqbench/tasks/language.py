@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
@@ -28,16 +29,28 @@ UNK = "<unk>"
 
 
 def build_vocabulary(tokens, sort: bool = False) -> dict[str, int]:
-    """Token -> id for the distinct ``tokens``: in order of first appearance (the official
-    corpora), or sorted (character sets, so ids do not depend on the text's order)."""
-    distinct = dict.fromkeys(tokens)
-    return {t: i for i, t in enumerate(sorted(distinct) if sort else distinct)}
+    """Token -> id for the distinct ``tokens`` (a list of words, or a string of characters): in
+    order of first appearance (the official corpora), or sorted (character sets, so ids do not
+    depend on the text's order)."""
+    distinct = sorted(set(tokens)) if sort else dict.fromkeys(tokens)
+    return {t: i for i, t in enumerate(distinct)}
 
 
 def encode(tokens, vocab: dict[str, int], source) -> torch.Tensor:
-    """Token ids (int64). A token outside ``vocab`` maps to ``<unk>`` when the vocabulary has
-    one; otherwise it is an error naming ``source`` and the token."""
+    """Token ids (int64) of a list of tokens or a string of characters. A token outside
+    ``vocab`` maps to ``<unk>`` when the vocabulary has one; otherwise it is an error naming
+    ``source`` and the token."""
     unk = vocab.get(UNK)
+    if isinstance(tokens, str) and tokens.isascii() and all(len(c) == 1 and c.isascii() for c in vocab):
+        # characters: one table lookup over the bytes (text8's 90M characters in a second)
+        table = np.full(128, -1, dtype=np.int64)
+        for c, i in vocab.items():
+            table[ord(c)] = i
+        ids = table[np.frombuffer(tokens.encode("ascii"), dtype=np.uint8)]
+        if (ids < 0).any():
+            bad = tokens[int(np.argmax(ids < 0))]
+            raise CorruptFileError(f"{source}: character {bad!r} is not in the training vocabulary")
+        return torch.from_numpy(ids)
     try:
         ids = [vocab[t] for t in tokens] if unk is None else [vocab.get(t, unk) for t in tokens]
     except KeyError as e:
@@ -139,6 +152,7 @@ class LanguageModel(Task):
     level = "word"
     sort_vocabulary = False
     eval_streams = 10  # the official word_cnn evaluates with 10 rows
+    nominal_vocabulary: int | None = None  # when the paper's configuration is another corpus's
 
     def __init__(self, data_dir=None, seq_len: int | None = None, valid_seq_len: int | None = None,
                  batch_size: int | None = None, eval_batch_size: int | None = None, download: bool = True,
@@ -163,6 +177,8 @@ class LanguageModel(Task):
         self.paper_results = paper.RESULTS[self.name][3] if self.name in paper.RESULTS else {}
         self._vocab: dict[str, int] | None = None
         self._datasets: dict[str, Dataset] = {}
+        self._local_only = False          # set while input_size peeks at the local files
+        self._nominal_size_used = False   # input_size answered without data (see input_size)
 
     # -- presets ------------------------------------------------------------------------
     def _training_key(self) -> str:
@@ -192,12 +208,19 @@ class LanguageModel(Task):
 
     @property
     def input_size(self) -> int:
-        """Vocabulary size. Without the data (and no way to download it), the paper's nominal
-        size, so models can still be listed; ``dataset()`` then raises the missing-data error."""
-        try:
-            return len(self.vocabulary)
-        except MissingDataError:
-            return paper.config(self._config_key()).input_size
+        """Vocabulary size, read from the local files (never downloads). Without them, the
+        paper's nominal size, so models can still be listed; ``dataset()`` then downloads the
+        data, and refuses to go on if a model was already sized with a different vocabulary."""
+        if self._vocab is None:
+            self._local_only = True
+            try:
+                return len(self.vocabulary)
+            except MissingDataError:
+                self._nominal_size_used = True
+                return self._nominal_size()
+            finally:
+                self._local_only = False
+        return len(self._vocab)
 
     @property
     def output_size(self) -> int:
@@ -205,14 +228,25 @@ class LanguageModel(Task):
 
     # -- data ---------------------------------------------------------------------------
     def _paths(self, *files) -> dict[str, Path]:
-        return locate(self.name, files=list(files), data_dir=self.data_dir, download=self.variant["download"],
-                      verify=self.variant["verify"])
+        return locate(self.name, files=list(files), data_dir=self.data_dir,
+                      download=self.variant["download"] and not self._local_only, verify=self.variant["verify"])
 
     def _read(self, split: str) -> list[str]:
         raise NotImplementedError
 
+    def _nominal_size(self) -> int:
+        return self.nominal_vocabulary or paper.config(self._config_key()).input_size
+
+    def _check_size_unchanged(self) -> None:
+        nominal = self._nominal_size()
+        if self._nominal_size_used and len(self.vocabulary) != nominal:
+            raise ValueError(
+                f"{self.name}: a model was sized for the paper's vocabulary of {nominal:,} before the data was "
+                f"available, but the data has {len(self.vocabulary):,} tokens; build the model after task.dataset()")
+
     def dataset(self, split: str) -> Dataset:
         self.check_split(split)
+        self._check_size_unchanged()
         if split not in self._datasets:
             v = self.variant
             ids = encode(self._read(split), self.vocabulary, f"{self.name} {split} split")
@@ -259,6 +293,7 @@ class Wikitext2(WordCorpus):
     """Wikitext-2 (not in the paper; PTB's settings); metric perplexity."""
 
     name = "wikitext2"
+    nominal_vocabulary = 33_278  # Merity et al. (2016)
 
     def _training_key(self):
         return "ptb"
@@ -313,7 +348,7 @@ class Text8(LanguageModel):
                              f"{t}-character test split and a training split")
         bounds = {"train": (0, len(text) - v - t), "valid": (len(text) - v - t, len(text) - t),
                   "test": (len(text) - t, len(text))}[split]
-        return list(text[bounds[0]: bounds[1]])
+        return text[bounds[0]: bounds[1]]
 
 
 class Lambada(LanguageModel):
@@ -344,6 +379,7 @@ class Lambada(LanguageModel):
 
     def dataset(self, split):
         self.check_split(split)
+        self._check_size_unchanged()
         if split == "train":
             return super().dataset(split)
         if split not in self._datasets:
