@@ -173,7 +173,7 @@ class LanguageModel(Task):
                          eval_batch_size=eval_batch_size, download=download, verify=verify)
         self.metrics = ((Metric("perplexity"), Metric("nll")) if self.level == "word"
                         else (Metric("bpc"), Metric("nll")))
-        self.presets = {"paper": self._paper_preset(training)}
+        self.presets = {"paper": self._paper_preset(training, default_seq_len, default_valid_seq_len)}
         self.paper_results = paper.RESULTS[self.name][3] if self.name in paper.RESULTS else {}
         self._vocab: dict[str, int] | None = None
         self._datasets: dict[str, Dataset] = {}
@@ -187,13 +187,12 @@ class LanguageModel(Task):
     def _config_key(self) -> str:
         return self.name
 
-    def _paper_preset(self, training: dict) -> Preset:
+    def _paper_preset(self, training: dict, seq_len: int, valid_seq_len: int) -> Preset:
         cfg = paper.config(self._config_key())
         model = {k: v for k, v in cfg.model_kwargs().items()
                  if k not in ("input_size", "output_size", "head", "input_adapter")}
-        v = self.variant
         return Preset(model, **training, clip=cfg.clip, lr_schedule="halve_on_plateau",
-                      variant=dict(seq_len=v["seq_len"], valid_seq_len=v["valid_seq_len"]))
+                      variant=dict(seq_len=seq_len, valid_seq_len=valid_seq_len))
 
     # -- vocabulary ---------------------------------------------------------------------
     @property
@@ -231,7 +230,8 @@ class LanguageModel(Task):
         return locate(self.name, files=list(files), data_dir=self.data_dir,
                       download=self.variant["download"] and not self._local_only, verify=self.variant["verify"])
 
-    def _read(self, split: str) -> list[str]:
+    def _read(self, split: str) -> list[str] | str:
+        """The tokens of ``split``: a list of words, or a string of characters."""
         raise NotImplementedError
 
     def _nominal_size(self) -> int:
