@@ -11,7 +11,6 @@ row scores all its steps, the last window is moved back to end at the row's end.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
