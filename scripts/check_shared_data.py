@@ -16,11 +16,46 @@ from seqbench import tasks
 from seqbench.data import DataError
 
 
+# the standard datasets' counts: (train, valid, test), train+valid for MNIST
+EXPECTED = {
+    "mnist": (60_000, 10_000),
+    "jsb": (229, 76, 77),
+    "nottingham": (694, 173, 170),
+    "ptb": (929_589, 73_760, 82_430, 10_000),  # tokens incl. <eos>, vocabulary
+}
+
+
+def check_counts(data_dir: str) -> list[str]:
+    """Counts that differ from :data:`EXPECTED` (datasets that are absent are skipped)."""
+    wrong = []
+    try:
+        t = tasks.get("mnist", data_dir=data_dir, download=False)
+        got = (len(t.dataset("train")) + len(t.dataset("valid")), len(t.dataset("test")))
+        if got != EXPECTED["mnist"]:
+            wrong.append(f"mnist {got} != {EXPECTED['mnist']}")
+    except DataError:
+        pass
+    for name in ("jsb", "nottingham"):
+        try:
+            t = tasks.get(name, data_dir=data_dir, download=False)
+            got = tuple(len(t.dataset(s)) for s in ("train", "valid", "test"))
+            if got != EXPECTED[name]:
+                wrong.append(f"{name} {got} != {EXPECTED[name]}")
+        except DataError:
+            pass
+    try:
+        t = tasks.get("ptb", data_dir=data_dir, download=False)
+        got = tuple(len(t._read(s)) for s in ("train", "valid", "test")) + (len(t.vocabulary),)
+        if got != EXPECTED["ptb"]:
+            wrong.append(f"ptb {got} != {EXPECTED['ptb']}")
+    except DataError:
+        pass
+    return wrong
+
+
 def main(data_dir: str) -> int:
-    failures = 0
 
     def show(name, fn):
-        nonlocal failures
         t0 = time.perf_counter()
         try:
             print(f"{name:12s} {fn()}  ({time.perf_counter() - t0:.1f} s)")
@@ -66,7 +101,9 @@ def main(data_dir: str) -> int:
         show(name, lambda name=name: lm(name))
     show("lambada", lambda: lm_eval_only("lambada"))
     show("wikitext2", lambda: lm_eval_only("wikitext2"))
-    return failures
+    wrong = check_counts(data_dir)
+    print("counts match the standard datasets" if not wrong else "MISMATCH: " + "; ".join(wrong))
+    return 1 if wrong else 0
 
 
 if __name__ == "__main__":
