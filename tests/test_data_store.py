@@ -136,3 +136,22 @@ def test_cli_verify_reports_unparseable_files(tmp_path):
     (tmp_path / "music" / "MuseData.mat").write_bytes(b"garbage" * 20)  # no published checksum: parsed instead
     result = CliRunner().invoke(cli, ["data", "verify", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1 and "UNREADABLE" in result.output and "MuseData.mat" in result.output
+
+
+def test_gzipped_copies_are_read_and_checked_against_the_plain_checksum(tmp_path):
+    import gzip
+
+    from seqbench import tasks
+
+    (tmp_path / "ptb").mkdir()
+    texts = {"train": "a b\nb c\n", "valid": "a\n", "test": "c b\n"}
+    for s, text in texts.items():
+        (tmp_path / "ptb" / f"ptb.{s}.txt.gz").write_bytes(gzip.compress(text.encode()))
+    t = tasks.get("ptb", data_dir=tmp_path, download=False, verify=False, eval_batch_size=1)
+    assert t._read("train") == ["a", "b", "<eos>", "b", "c", "<eos>"] and len(t.dataset("test")) == 1
+    # the checksum is that of the decompressed text, so the registry's plain-file sha256 applies
+    with pytest.raises(ChecksumError, match=r"ptb.train.txt.gz: sha256 (\w+) does not match") as e:
+        locate("ptb", data_dir=tmp_path, download=False)
+    import hashlib
+
+    assert hashlib.sha256(texts["train"].encode()).hexdigest() in str(e.value)

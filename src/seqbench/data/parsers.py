@@ -1,9 +1,11 @@
 """Parsers of the standard file formats. Each raises :class:`CorruptFileError` naming the file
-when the content is not what the format promises: a dataset is never silently partial."""
+when the content is not what the format promises: a dataset is never silently partial.
+Every parser also reads a gzip-compressed copy of its file."""
 
 from __future__ import annotations
 
 import gzip
+import io
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +55,7 @@ def read_music(path) -> dict[str, list[np.ndarray]]:
     import scipy.io
 
     try:
-        mat = scipy.io.loadmat(str(path))
+        mat = scipy.io.loadmat(io.BytesIO(_read_bytes(path)))
     except Exception as e:  # scipy raises several types for malformed files
         raise CorruptFileError(f"{path}: cannot read as a MATLAB .mat file ({e})") from e
     missing = [f"{s}data" for s in ("train", "valid", "test") if f"{s}data" not in mat]
@@ -80,7 +82,7 @@ def read_music(path) -> dict[str, list[np.ndarray]]:
 
 def _read_text(path) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return _read_bytes(path).decode("utf-8")
     except UnicodeDecodeError as e:
         raise CorruptFileError(f"{path}: not UTF-8 text ({e})") from e
 

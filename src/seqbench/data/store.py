@@ -9,12 +9,14 @@ the directory, so a user on a machine without internet knows what to put where.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import shutil
 import tarfile
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from .registry import DataFile, DatasetSpec, spec_for
@@ -48,43 +50,60 @@ def data_root(data_dir=None) -> Path:
     return Path(pooch.os_cache("seqbench"))
 
 
-_HASHES: dict[tuple[str, int, int], str] = {}
+_HASHES: dict[tuple[str, int, int, bool], str] = {}
 
 
-def sha256_of(path: Path) -> str:
-    """sha256 of a file, remembered for the process (keyed by path, size and mtime)."""
+def sha256_of(path: Path, decompress: bool = False) -> str:
+    """sha256 of a file (of its gunzipped content with ``decompress``), remembered for the
+    process, keyed by path, size and mtime."""
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, decompress)
     if key not in _HASHES:
         h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
+        try:
+            with (gzip.open(path, "rb") if decompress else open(path, "rb")) as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        except (OSError, EOFError) as e:
+            raise CorruptFileError(f"{path}: cannot read ({e})") from e
         _HASHES[key] = h.hexdigest()
     return _HASHES[key]
 
 
-def find_file(folder: Path, f: DataFile) -> tuple[Path, str | None] | None:
-    """The present copy of ``f`` (canonical name first, then its aliases) and its expected sha256."""
-    candidates = [(f.name, f.sha256)] + [
+@dataclass(frozen=True)
+class Found:
+    """A present copy of a dataset file and the checksum its content must have."""
+
+    path: Path
+    sha256: str | None
+    gzipped_copy: bool = False  # a .gz of a plain file: the checksum is of the decompressed bytes
+
+    def actual_sha256(self) -> str:
+        return sha256_of(self.path, decompress=self.gzipped_copy)
+
+
+def find_file(folder: Path, f: DataFile) -> Found | None:
+    """The present copy of ``f``: its canonical name, then its aliases, then a gzip-compressed
+    copy of either (``ptb.train.txt.gz``), which is checked against the plain file's checksum."""
+    names = [(f.name, f.sha256)] + [
         (a, f.alias_sha256[i] if i < len(f.alias_sha256) else None) for i, a in enumerate(f.aliases)
     ]
-    for name, digest in candidates:
-        p = folder / name
-        if p.is_file():
-            return p, digest
+    candidates = [(n, d, False) for n, d in names] + [(n + ".gz", d, True) for n, d in names if not n.endswith(".gz")]
+    for name, digest, gzipped in candidates:
+        if (folder / name).is_file():
+            return Found(folder / name, digest, gzipped)
     return None
 
 
-def check_file(path: Path, expected: str | None) -> None:
-    """Raise :class:`ChecksumError` naming ``path`` when its sha256 is not ``expected``."""
-    if expected is None:
+def check_file(found: Found) -> None:
+    """Raise :class:`ChecksumError` naming the file when its sha256 is not the expected one."""
+    if found.sha256 is None:
         return
-    actual = sha256_of(path)
-    if actual != expected:
+    actual = found.actual_sha256()
+    if actual != found.sha256:
         raise ChecksumError(
-            f"{path}: sha256 {actual} does not match the expected {expected}; the file is corrupt or a "
-            "different version. Delete it and fetch it again (seqbench data fetch)."
+            f"{found.path}: sha256 {actual} does not match the expected {found.sha256}; the file is corrupt or "
+            "a different version. Delete it and fetch it again (seqbench data fetch)."
         )
 
 
@@ -132,8 +151,8 @@ def locate(name: str, files=None, data_dir=None, download: bool = True, verify: 
         if found is None:
             raise MissingDataError(_missing_message(spec, folder, [f.name], "not found after download"))
         if verify:
-            check_file(*found)
-        out[f.name] = found[0]
+            check_file(found)
+        out[f.name] = found.path
     return out
 
 
@@ -162,7 +181,7 @@ def fetch(name: str, data_dir=None, files=None) -> Path:
     for f in wanted:
         found = find_file(folder, f)
         if found is not None:
-            check_file(*found)
+            check_file(found)
     return folder
 
 
@@ -210,13 +229,14 @@ def status(name: str, data_dir=None) -> list[tuple[str, Path | None, str]]:
         if found is None:
             rows.append((f.name, None, "missing"))
             continue
-        path, digest = found
-        if digest is None:
-            rows.append((f.name, path, "present (no published checksum)"))
+        if found.sha256 is None:
+            rows.append((f.name, found.path, "present (no published checksum)"))
             continue
         try:
-            check_file(path, digest)
-            rows.append((f.name, path, "ok"))
+            check_file(found)
+            rows.append((f.name, found.path, "ok"))
         except ChecksumError:
-            rows.append((f.name, path, f"CORRUPT: sha256 {sha256_of(path)} != {digest}"))
+            rows.append((f.name, found.path, f"CORRUPT: sha256 {found.actual_sha256()} != {found.sha256}"))
+        except CorruptFileError as e:
+            rows.append((f.name, found.path, f"CORRUPT: {e}"))
     return rows

@@ -250,7 +250,11 @@ class LanguageModel(Task):
             v = self.variant
             ids = encode(self._read(split), self.vocabulary, f"{self.name} {split} split")
             rows = v["batch_size"] if split == "train" else v["eval_batch_size"]
-            self._datasets[split] = StreamWindows(ids, rows, v["seq_len"], v["valid_seq_len"])
+            try:
+                self._datasets[split] = StreamWindows(ids, rows, v["seq_len"], v["valid_seq_len"])
+            except ValueError as e:
+                option = "batch_size" if split == "train" else "eval_batch_size"
+                raise ValueError(f"{self.name} {split} split: {e}; lower the variant {option}") from None
         return self._datasets[split]
 
     # -- loss and metrics ---------------------------------------------------------------
