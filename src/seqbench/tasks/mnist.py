@@ -113,7 +113,7 @@ class SequentialMNIST(Task):
 
     def statistics(self, output, batch):
         out = output.detach()
-        n = torch.tensor(float(len(batch["y"])))
+        n = torch.tensor(float(len(batch["y"])), device=out.device)
         return {"nll": (F.cross_entropy(out, batch["y"], reduction="sum"), n),
                 "accuracy": ((out.argmax(-1) == batch["y"]).sum().float(), n)}
 
