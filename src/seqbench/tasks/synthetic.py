@@ -168,10 +168,10 @@ class CopyMemory(Task):
     def statistics(self, output, batch):
         out = output.detach()
         ce = F.cross_entropy(out.reshape(-1, 10), batch["y"].reshape(-1), reduction="sum")
-        n = torch.tensor(float(batch["y"].numel()))
+        n = torch.tensor(float(batch["y"].numel()), device=out.device)
         # recall accuracy: the last 10 steps, the only ones that are hard
         recall = (out[:, -10:].argmax(-1) == batch["y"][:, -10:]).sum().float()
-        return {"loss": (ce, n), "accuracy": (recall, torch.tensor(float(batch["y"][:, -10:].numel())))}
+        return {"loss": (ce, n), "accuracy": (recall, torch.tensor(float(batch["y"][:, -10:].numel()), device=out.device))}
 
     def compute_metrics(self, totals):
         m = super().compute_metrics(totals)
