@@ -170,8 +170,9 @@ class CopyMemory(Task):
         ce = F.cross_entropy(out.reshape(-1, 10), batch["y"].reshape(-1), reduction="sum")
         n = torch.tensor(float(batch["y"].numel()), device=out.device)
         # recall accuracy: the last 10 steps, the only ones that are hard
-        recall = (out[:, -10:].argmax(-1) == batch["y"][:, -10:]).sum().float()
-        return {"loss": (ce, n), "accuracy": (recall, torch.tensor(float(batch["y"][:, -10:].numel()), device=out.device))}
+        last = batch["y"][:, -10:]
+        recall = (out[:, -10:].argmax(-1) == last).sum().float()
+        return {"loss": (ce, n), "accuracy": (recall, torch.tensor(float(last.numel()), device=out.device))}
 
     def compute_metrics(self, totals):
         m = super().compute_metrics(totals)
