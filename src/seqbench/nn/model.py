@@ -134,6 +134,27 @@ class SequenceModel(nn.Module):
         else:
             _checks.sequence_input(x, self.input_size, self.decoder.weight, "SequenceModel")
 
+    def init_state(self, batch_size: int, device=None, dtype=None):
+        """A fresh streaming state (the encoder's; see :mod:`seqbench.nn.streaming`)."""
+        from .streaming import sequence_init_state
+
+        return sequence_init_state(self, batch_size, device, dtype)
+
+    def step(self, x: torch.Tensor, state):
+        r"""Advance one step: ``y_t, state = model.step(x_t, state)``, eval-mode numerics.
+
+        With head ``per_step``/``lm`` the output is that step's output of the full forward;
+        with head ``last`` it is the label the model would give if the sequence ended here.
+        Head ``mean`` cannot stream.
+
+        Shape:
+            - x: :math:`(B, \text{input\_size})` floats, or :math:`(B,)` token ids.
+            - output: :math:`(B, \text{output\_size})`
+        """
+        from .streaming import sequence_step
+
+        return sequence_step(self, x, state)
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         self._check_input(x)
         if mask is not None:

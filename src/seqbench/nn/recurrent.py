@@ -71,5 +71,22 @@ class Recurrent(nn.Module):
         out, _ = self.rnn(x)
         return out
 
+    def init_state(self, batch_size: int, device=None, dtype=None):
+        """A zero :class:`~seqbench.nn.streaming.RecurrentState` (``h``, and ``c`` for an LSTM)."""
+        from .streaming import recurrent_init_state
+
+        return recurrent_init_state(self, batch_size, device, dtype)
+
+    def step(self, x: torch.Tensor, state):
+        r"""Advance one step: ``y_t, state = rnn.step(x_t, state)``.
+
+        Shape:
+            - x: :math:`(B, \text{input\_size})`
+            - output: :math:`(B, \text{hidden\_size})`
+        """
+        from .streaming import recurrent_step
+
+        return recurrent_step(self, x, state)
+
     def extra_repr(self) -> str:
         return f"kind={self.kind!r}"

@@ -268,5 +268,29 @@ class TCN(nn.Module):
             h = block(h, m)
         return h.transpose(1, 2)
 
+    def init_state(self, batch_size: int, device=None, dtype=None):
+        """A fresh streaming state for ``batch_size`` sequences (see :mod:`seqbench.nn.streaming`).
+
+        Its zeros are the left padding the full forward sees, so streamed outputs equal the
+        full forward's from the first step. Also folds the weights for :meth:`step`, once.
+        Raises ``ValueError`` for a non-causal TCN.
+        """
+        from .streaming import tcn_init_state
+
+        return tcn_init_state(self, batch_size, device, dtype)
+
+    def step(self, x: torch.Tensor, state):
+        r"""Advance one step: ``y_t, state = tcn.step(x_t, state)``, eval-mode numerics.
+
+        The state's buffers are updated in place (use ``streaming.clone_state`` to branch).
+
+        Shape:
+            - x: :math:`(B, \text{input\_size})`
+            - output: :math:`(B, \text{channels[-1]})`
+        """
+        from .streaming import tcn_step
+
+        return tcn_step(self, x, state)
+
     def extra_repr(self) -> str:
         return f"receptive_field={self.receptive_field}"
