@@ -1,3 +1,14 @@
 """seqbench: temporal convolutional networks vs recurrent networks, on the paper's benchmark suite."""
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # Lazy: `import seqbench` stays light; `seqbench.generate` imports torch only when used.
+    if name == "generate":
+        from .generate import generate
+
+        # importing the submodule bound the name to the module; rebind it to the function
+        globals()["generate"] = generate
+        return generate
+    raise AttributeError(f"module 'seqbench' has no attribute {name!r}")
