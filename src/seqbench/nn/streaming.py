@@ -264,7 +264,7 @@ def tcn_step_channels_first(tcn, x: torch.Tensor, state: TCNState) -> tuple[torc
     """One TCN step on ``x`` (C_in, B), channel-first; returns ``(C_out, B)`` and the new state."""
     plan = tcn_plan(tcn)
     batch = x.shape[1]
-    if tcn.__dict__.get("_stream_checked") is not state.buffers:
+    if type(state) is not TCNState or tcn.__dict__.get("_stream_checked") is not state.buffers:
         _check_tcn_state(tcn, plan, state, batch)
         tcn.__dict__["_stream_checked"] = state.buffers
     elif state.buffers[0].shape[-1] != batch if state.buffers else False:
