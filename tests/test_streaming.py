@@ -187,3 +187,17 @@ def test_mean_head_and_bad_tokens():
     with pytest.raises(ValueError, match=r"\(batch,\)"):
         lm.step(torch.tensor([[1]]), lm.init_state(1))
     assert isinstance(lm, SequenceModel)
+
+
+def test_state_moves_with_a_model_converted_to_float64():
+    tcn = TCN(2, [3, 4], kernel_size=3).eval()
+    x = torch.randn(2, 6, 2, dtype=torch.float64)
+    state = tcn.init_state(2)
+    tcn.double()  # the folded weights go stale: the next step refolds them in float64
+    state = state_to(state, dtype=torch.float64)
+    outs = []
+    with torch.no_grad():
+        for t in range(6):
+            y, state = tcn.step(x[:, t], state)
+            outs.append(y)
+        torch.testing.assert_close(torch.stack(outs, 1), tcn(x))
