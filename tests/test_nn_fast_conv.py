@@ -49,11 +49,17 @@ def test_matches_reference(k, d, causal):
 @given(
     batch=st.integers(1, 3), cin=st.integers(1, 6), cout=st.integers(1, 6), t=st.integers(1, 30),
     k=st.integers(1, 5), d=st.integers(1, 9), causal=st.booleans(), bias=st.booleans(), seed=st.integers(0, 2**16),
+    batch_first_memory=st.booleans(),
 )
-def test_matches_reference_property(batch, cin, cout, t, k, d, causal, bias, seed):
-    # receptive fields larger than the sequence included: the padding then covers it all
+def test_matches_reference_property(batch, cin, cout, t, k, d, causal, bias, seed, batch_first_memory):
+    # receptive fields larger than the sequence included: the padding then covers it all;
+    # batch-first memory (channels innermost) takes the channels_last conv2d route
     g = torch.Generator().manual_seed(seed)
-    x, w = torch.randn(batch, cin, t, generator=g), torch.randn(cout, cin, k, generator=g)
+    if batch_first_memory:
+        x = torch.randn(batch, t, cin, generator=g).transpose(1, 2)
+    else:
+        x = torch.randn(batch, cin, t, generator=g)
+    w = torch.randn(cout, cin, k, generator=g)
     b = torch.randn(cout, generator=g) if bias else None
     _assert_same(x, w, b, d, *_pads(k, d, causal))
 
@@ -88,11 +94,16 @@ def test_partial_requires_grad_and_no_grad():
         torch.testing.assert_close(padded_conv1d(x, w, b, 2, 6), reference_conv1d(x, w, b, 2, 6))
 
 
-def test_non_contiguous_input():
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("k,d", [(1, 1), (3, 4), (8, 16)])
+def test_batch_first_memory_input(k, d, causal):
     torch.manual_seed(2)
     x = torch.randn(2, 30, 5).transpose(1, 2)  # (B, C, T) view of a batch-first tensor, as the TCN passes it
-    w, b = torch.randn(4, 5, 3), torch.randn(4)
-    _assert_same(x, w, b, 4, 8, 0)
+    w, b = torch.randn(4, 5, k), torch.randn(4)
+    _assert_same(x, w, b, d, *_pads(k, d, causal))
+    x64 = x.double().transpose(1, 2).contiguous().transpose(1, 2).requires_grad_()
+    w64, b64 = w.double().requires_grad_(), b.double().requires_grad_()
+    assert torch.autograd.gradcheck(lambda *a: padded_conv1d(*a, d, *_pads(k, d, causal)), (x64[:1, :, :12], w64, b64))
 
 
 def test_weight_normed_layer_matches_plain_conv():

@@ -13,6 +13,7 @@ from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
 from . import _checks
 from .conv import CausalConv1d
+from .functional import padded_conv1d
 
 NORMS = ("weight", "batch", "layer", "none")
 DROPOUTS = ("elementwise", "channel")
@@ -177,7 +178,10 @@ class TemporalBlock(nn.Module):
         if mask is not None:
             h = h * mask
         h = self.drop2(self.act2(self.norm2(self.conv2(h))))
-        skip = x if self.downsample is None else self.downsample(x)
+        if self.downsample is None:
+            skip = x
+        else:  # the 1x1 convolution through the same routing, so it keeps the batch-first memory layout
+            skip = padded_conv1d(x, self.downsample.weight, self.downsample.bias, 1, 0, 0)
         return self.act(h + skip)
 
 
