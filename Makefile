@@ -24,8 +24,11 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q
 
+# Speed: interleaved ratios against the paper's design, pytorch-tcn and LSTM/GRU (see docs/performance.md).
 bench: setup
+	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/train_step.py
+	$(PY) benchmarks/epoch.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis
