@@ -12,7 +12,24 @@ from hypothesis import strategies as st
 
 from seqbench.nn import TCN, CausalConv1d
 from seqbench.nn import conv as conv_module
+from seqbench.nn import functional
 from seqbench.nn.functional import padded_conv1d, reference_conv1d
+
+
+@pytest.fixture(autouse=True)
+def _always_fast_path(monkeypatch):
+    # the tiny shapes here would otherwise take the plain small-work path and test nothing
+    monkeypatch.setattr(functional, "SMALL_WORK_STEPS", 0)
+
+
+def test_small_work_takes_plain_path(monkeypatch):
+    monkeypatch.setattr(functional, "SMALL_WORK_STEPS", 1024)
+    x = torch.randn(1, 4, 100, requires_grad=True)
+    y = padded_conv1d(x, torch.randn(4, 4, 3, requires_grad=True), None, 1, 2)
+    assert "PaddedConv1d" not in type(y.grad_fn).__name__
+    monkeypatch.setattr(functional, "SMALL_WORK_STEPS", 0)
+    y = padded_conv1d(x, torch.randn(4, 4, 3, requires_grad=True), None, 1, 2)
+    assert "PaddedConv1d" in type(y.grad_fn).__name__
 
 
 def _pads(k, d, causal):
