@@ -12,6 +12,8 @@ MODELS = ("tcn", "lstm", "gru", "rnn")
 
 def variant_options(f):
     """Task variant options (each becomes a keyword of the task's constructor when given)."""
+    f = click.option("--variant", "variant_pairs", multiple=True, metavar="KEY=VALUE",
+                     help="Any other task variant setting, e.g. --variant train_size=1000 (repeatable).")(f)
     f = click.option("--seq-len", type=click.IntRange(min=2), default=None,
                      help="Sequence length variant (adding, copy_memory).")(f)
     return f
@@ -22,7 +24,23 @@ VARIANT_KEYS = ("seq_len",)
 
 def pop_variant(kwargs: dict) -> dict:
     """Remove the variant options from a command's keyword arguments; return those given."""
-    return {k: v for k in VARIANT_KEYS if (v := kwargs.pop(k, None)) is not None}
+    variant = {}
+    for pair in kwargs.pop("variant_pairs", ()):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--variant")
+        variant[key.strip()] = _parse_value(value.strip())
+    variant.update({k: v for k in VARIANT_KEYS if (v := kwargs.pop(k, None)) is not None})
+    return variant
+
+
+def _parse_value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
 
 
 def check_task(name: str) -> str:

@@ -29,15 +29,22 @@ def build_task(name: str, data_dir=None, preset: str | None = None, **variant) -
     Raises:
         ValueError: unknown task or preset, or a variant the task rejects.
     """
-    task = tasks.get(name, data_dir=data_dir, **variant)
+    task = _get(name, data_dir, variant)
     if preset is None:
         return task
     if preset not in task.presets:
         raise ValueError(f"task {name} has no preset {preset!r}; it has {', '.join(task.presets)}")
     implied = dict(task.presets[preset].variant)
     if implied and any(k not in variant for k in implied):
-        task = tasks.get(name, data_dir=data_dir, **{**implied, **variant})
+        task = _get(name, data_dir, {**implied, **variant})
     return task
+
+
+def _get(name: str, data_dir, variant: dict) -> Task:
+    try:
+        return tasks.get(name, data_dir=data_dir, **variant)
+    except TypeError as e:  # an option the task does not have
+        raise ValueError(f"task {name} does not take {sorted(variant)}: {e}") from e
 
 
 @dataclass

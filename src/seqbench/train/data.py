@@ -31,6 +31,8 @@ class ResumableBatchSampler(Sampler[list[int]]):
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
         self._resume: tuple[int, int] | None = None
+        # Lightning calls set_epoch on ``loader.batch_sampler.sampler``; this is that object
+        self.sampler = _EpochSetter(self)
 
     def set_epoch(self, epoch: int) -> None:  # called by Lightning before every epoch
         self.epoch = epoch
@@ -59,6 +61,11 @@ class ResumableBatchSampler(Sampler[list[int]]):
             self._resume = None
         for b in range(skip, len(self)):
             yield idx[b * self.batch_size:(b + 1) * self.batch_size]
+
+
+class _EpochSetter:
+    def __init__(self, owner: ResumableBatchSampler) -> None:
+        self.set_epoch = owner.set_epoch
 
 
 def make_loader(task: Task, split: str, batch_size: int, seed: int, rank: int = 0,

@@ -50,6 +50,11 @@ class SequenceTaskModule(pl.LightningModule):
         if self._rng_to_restore is not None:  # after Lightning's own set-up has used the RNG
             torch.set_rng_state(self._rng_to_restore)
             self._rng_to_restore = None
+        if self.resume_position is not None:  # skip the batches the checkpoint already trained on
+            sampler = getattr(self.trainer.train_dataloader, "batch_sampler", None)
+            if hasattr(sampler, "resume"):
+                sampler.resume(*self.resume_position)
+            self.resume_position = None
 
     def on_train_epoch_start(self) -> None:
         if self._batches_done == 0:

@@ -41,11 +41,7 @@ class TaskData(pl.LightningDataModule):
         return make_loader(self.task, split, self.batch_size, self.seed, t.global_rank, t.world_size)
 
     def train_dataloader(self):
-        loader = self._loader("train")
-        if self.module.resume_position is not None:  # set by the checkpoint being resumed
-            loader.batch_sampler.resume(*self.module.resume_position)
-            self.module.resume_position = None
-        return loader
+        return self._loader("train")
 
     def val_dataloader(self):
         return self._loader("valid")
