@@ -78,10 +78,12 @@ def _prepare_run_dir(cfg: RunConfig, run_dir: Path) -> Path | None:
         if existing is None:
             raise FileNotFoundError(f"nothing to resume: {ckpt_dir} holds no checkpoint")
         return existing
-    if existing is not None and not is_launched_child():
-        if not cfg.overwrite:
-            raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or "
-                                  "--overwrite to start over")
+    if is_launched_child():
+        return None
+    if existing is not None and not cfg.overwrite:
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or "
+                              "--overwrite to start over")
+    if run_dir.exists():  # start over: nothing of an earlier (overwritten or aborted) run stays
         for sub in ("checkpoints", "logs", "ranks"):
             shutil.rmtree(run_dir / sub, ignore_errors=True)
         (run_dir / RESULT).unlink(missing_ok=True)
@@ -138,7 +140,7 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
                            mode="max" if metric.higher_is_better else "min", save_top_k=1,
                            enable_version_counter=False, auto_insert_metric_name=False)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only|logging interval|litlogger).*")
+        warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only|logging interval|litlogger|exists and is not empty).*")
         trainer = pl.Trainer(
             default_root_dir=str(run_dir), max_epochs=training.epochs,
             max_time=timedelta(seconds=cfg.max_time) if cfg.max_time else None,
