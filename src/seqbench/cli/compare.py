@@ -57,11 +57,11 @@ def compare(task, models, budget, devices, **kw):
     metric = r0["primary_metric"]
     note = r0["paper"]["variant"]
     click.echo(f"\n{r0['task']} {r0['variant']}  (test {metric}; paper{' at ' + note if note else ''})")
-    click.echo(f"{'model':6s} {'parameters':>10s} {'ours':>11s} {'paper':>11s} {'epochs':>6s} {'time':>7s}")
+    click.echo(f"{'model':6s} {'parameters':>10s} {'ours':>11s} {'paper':>11s} {'epochs':>6s} {'steps':>6s} {'time':>7s}")
     for r in results:
         ours, ref = r["metrics"]["test"].get(metric), r["paper"]["value"]
         click.echo(f"{r['model']:6s} {r['parameters']:10,d} {_num(ours):>11s} {_num(ref):>11s} "
-                   f"{r['epochs']:6d} {r['wall_time_s']:6.0f}s")
+                   f"{r['epochs']:6d} {r.get('steps', 0):6d} {r['wall_time_s']:6.0f}s")
     paths = write_report(group)
     click.echo(f"report: {paths['markdown']}  curves: {paths['curves']}  summary: {paths['summary']}")
 

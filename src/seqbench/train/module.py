@@ -71,7 +71,7 @@ class SequenceTaskModule(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         s, n = self.trainer.strategy.reduce(torch.tensor(self._train_loss, dtype=torch.float64, device=self.device),
                                             reduce_op="sum")
-        row = {"epoch": self.current_epoch + 1, "train_loss": float(s / max(float(n), 1.0)),
+        row = {"epoch": self.current_epoch + 1, "step": self.global_step, "train_loss": float(s / max(float(n), 1.0)),
                "lr": self.optimizers().param_groups[0]["lr"], "elapsed_s": self.elapsed()}
         row.update({f"valid_{k}": v for k, v in self._last_valid.items()})
         self.history.append(row)

@@ -182,6 +182,7 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
         },
         "best_epoch": best_row["epoch"] if best_row else None,
         "epochs": len(history),
+        "steps": history[-1]["step"] if history else 0,
         "epochs_planned": training.epochs,
         "stopped_by_time_limit": len(history) < training.epochs,
         "wall_time_s": round(wall_time, 3),
