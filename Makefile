@@ -20,9 +20,9 @@ setup: $(STAMP)
 
 # The main job: TCN vs parameter-matched LSTM/GRU/RNN on the adding problem (T=200),
 # small budget; prints the table beside the paper's numbers and writes runs/compare-adding-small/.
-# --max-time caps each model's training (seconds) so a slow machine still finishes in ~5 minutes.
+# --max-time caps each model's training (seconds) so a busy machine still finishes in about 5 minutes.
 demo: setup
-	$(PY) -m seqbench.cli compare adding --budget small --max-time 60
+	$(PY) -m seqbench.cli compare adding --budget small --max-time 45
 
 test: setup
 	$(PY) -m pytest -q

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
 from .. import __version__, paper
@@ -48,6 +48,15 @@ class TaskData(pl.LightningDataModule):
 
     def test_dataloader(self):
         return self._loader("test")
+
+
+class ProgressBar(TQDMProgressBar):
+    """Lightning's bar (ETA, running loss, validation metric) without the logger version."""
+
+    def get_metrics(self, trainer, pl_module):
+        metrics = super().get_metrics(trainer, pl_module)
+        metrics.pop("v_num", None)
+        return metrics
 
 
 def write_json(path: Path, obj) -> None:
@@ -148,7 +157,8 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
             deterministic="warn" if cfg.deterministic else False,
             accelerator=cfg.accelerator, devices=cfg.devices, num_nodes=cfg.num_nodes, strategy=cfg.strategy,
             precision=cfg.precision, logger=_loggers(run_dir),
-            callbacks=[best, ResumeCheckpoint(run_dir / "checkpoints", cfg.checkpoint_every), *callbacks],
+            callbacks=[best, ResumeCheckpoint(run_dir / "checkpoints", cfg.checkpoint_every), *callbacks]
+            + ([ProgressBar()] if cfg.progress else []),
             enable_progress_bar=cfg.progress, enable_model_summary=False, num_sanity_val_steps=0,
             plugins=[AtomicCheckpointIO()], use_distributed_sampler=False, log_every_n_steps=10,
         )
