@@ -12,6 +12,10 @@ import click
 COMMANDS = {
     "models": "seqbench.cli.models:models",
     "data": "seqbench.cli.data:data",
+    "train": "seqbench.cli.train:train",
+    "evaluate": "seqbench.cli.evaluate:evaluate",
+    "compare": "seqbench.cli.compare:compare",
+    "report": "seqbench.cli.report:report",
 }
 
 

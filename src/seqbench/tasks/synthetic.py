@@ -62,7 +62,7 @@ class AddingProblem(Task):
             "paper": Preset(model, **paper.TRAINING["adding"]),
             # the main job: a few minutes on 2 CPU cores
             "small": Preset(model, **{**paper.TRAINING["adding"], "epochs": 3},
-                            variant=dict(train_size=4_000, valid_size=500, test_size=1_000)),
+                            variant=dict(seq_len=200, train_size=4_000, valid_size=500, test_size=1_000)),
         }
         self.paper_results = paper.RESULTS["adding"][3] if seq_len == 600 else {}
         self._cache: dict[str, TensorDictDataset] = {}

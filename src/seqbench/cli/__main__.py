@@ -1,0 +1,5 @@
+"""``python -m seqbench.cli ...`` is the ``seqbench`` command."""
+
+from . import main
+
+main()

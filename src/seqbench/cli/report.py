@@ -1,0 +1,18 @@
+"""``seqbench report RUNS_DIR``: Markdown table (ours beside the paper's), learning-curve
+PNG and JSON summary of every run under a directory."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("runs_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Where to write (default: RUNS_DIR).")
+def report(runs_dir, out):
+    """Summarise the runs under RUNS_DIR (every result.json found, recursively)."""
+    from ..report import find_results, markdown_table, write_report
+
+    paths = write_report(runs_dir, out)
+    click.echo(markdown_table(find_results(runs_dir)), nl=False)
+    click.echo(f"report: {paths['markdown']}  curves: {paths['curves']}  summary: {paths['summary']}")

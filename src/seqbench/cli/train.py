@@ -1,0 +1,59 @@
+"""``seqbench train TASK``: train one model, test its best-validation checkpoint, write result.json."""
+
+from __future__ import annotations
+
+import click
+
+from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_options, variant_options
+
+
+@click.command()
+@click.argument("task")
+@click.option("--model", type=click.Choice(MODELS), default="tcn", show_default=True,
+              help="TCN, or a recurrent baseline matched to the TCN's parameter count.")
+@click.option("--preset", default="paper", show_default=True, help="The task's preset: paper, small, ...")
+@variant_options
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the preset's epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--optimizer", type=click.Choice(["adam", "sgd", "rmsprop"]), default=None)
+@click.option("--hidden", "hidden_size", type=click.IntRange(min=1), default=None,
+              help="Hidden channels (TCN) or units (recurrent; default: matched to the TCN).")
+@click.option("--levels", type=click.IntRange(min=1), default=None, help="TCN levels.")
+@click.option("--kernel-size", type=click.IntRange(min=1), default=None, help="TCN kernel size.")
+@click.option("--layers", "num_layers", type=click.IntRange(min=1), default=None, help="Recurrent layers.")
+@click.option("--dropout", type=click.FloatRange(min=0, max=1, max_open=True), default=None)
+@click.option("--clip", type=click.FloatRange(min=0, min_open=True), default=None, help="Gradient norm clip.")
+@click.option("--name", default=None, help="Run directory name (default: from task, variant, preset, model, seed).")
+@runtime_options
+def train(task, devices, **kw):
+    """Train a model on TASK; writes checkpoints, logs and result.json under --out."""
+    from ..train import RunConfig, run
+    from ..train.run import is_launched_child
+
+    check_task(task)
+    variant = pop_variant(kw)
+    try:
+        cfg = RunConfig(task=task, variant=variant, devices=parse_devices(devices), **kw)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
+    _check_preset(cfg)
+    result = run(cfg)
+    if result is not None and not is_launched_child():
+        m = result["primary_metric"]
+        click.echo(f"{result['task']} {result['model']}: test {m} {result['metrics']['test'].get(m)} "
+                   f"(valid {result['metrics']['valid'].get(m)}, best epoch {result['best_epoch']}/{result['epochs']}, "
+                   f"{result['parameters']:,} parameters, {result['wall_time_s']:.0f} s)")
+        click.echo(f"results: {result['run_dir']}/result.json")
+
+
+def _check_preset(cfg) -> None:
+    from ..train import build_task
+
+    try:
+        task = build_task(cfg.task, cfg.data_dir, None, **cfg.variant)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
+    if cfg.preset not in task.presets:
+        raise click.BadParameter(f"task {cfg.task} has no preset {cfg.preset!r}; it has {', '.join(task.presets)}",
+                                 param_hint="--preset")

@@ -1,0 +1,159 @@
+"""What a run is: one task variant, one model kind, one preset, and the overrides on top.
+
+:class:`RunConfig` is everything :func:`seqbench.train.run` needs; it is stored in every
+checkpoint and results JSON, so a run can be evaluated or resumed from its files alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import tasks
+from ..nn.model import MODEL_KINDS
+from ..tasks import Task
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+SCHEDULES = (None, "halve_on_plateau")
+# make_model arguments a user may override from the command line or seqbench.train(...)
+MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers")
+
+
+def build_task(name: str, data_dir=None, preset: str | None = None, **variant) -> Task:
+    """The one place a task is constructed (training, compare, evaluate, the CLI).
+
+    When ``preset`` names a preset with its own variant (e.g. ``"small"``: a reduced
+    training set), that variant is the default and ``variant`` wins over it.
+
+    Raises:
+        ValueError: unknown task or preset, or a variant the task rejects.
+    """
+    task = _get(name, data_dir, variant)
+    if preset is None:
+        return task
+    if preset not in task.presets:
+        raise ValueError(f"task {name} has no preset {preset!r}; it has {', '.join(task.presets)}")
+    implied = dict(task.presets[preset].variant)
+    if implied and any(k not in variant for k in implied):
+        task = _get(name, data_dir, {**implied, **variant})
+    return task
+
+
+def _get(name: str, data_dir, variant: dict) -> Task:
+    try:
+        return tasks.get(name, data_dir=data_dir, **variant)
+    except TypeError as e:  # an option the task does not have
+        raise ValueError(f"task {name} does not take {sorted(variant)}: {e}") from e
+
+
+@dataclass
+class RunConfig:
+    """One training run. ``None`` means "the preset's value".
+
+    Attributes:
+        task, model, preset: what to train (``model`` is ``tcn``, ``lstm``, ``gru`` or ``rnn``).
+        variant: task variant, e.g. ``{"seq_len": 200}``; the preset's variant fills the rest.
+        epochs, batch_size, lr, optimizer, clip, lr_schedule: training overrides.
+        hidden_size, levels, kernel_size, dropout, num_layers: model overrides.
+        max_time: stop training after this many seconds (the best checkpoint is still tested).
+        seed: seeds data order, initialisation and dropout; with ``deterministic`` the same
+            config on the same machine gives the same numbers.
+        out, name: the run's files go to ``out/name`` (default name from task, variant,
+            model and seed, so ``resume`` finds them again).
+        resume: continue from the newest checkpoint in the run directory.
+        overwrite: start over even when the run directory holds checkpoints.
+        checkpoint_every: also checkpoint every this many optimizer steps (mid-epoch),
+            besides the end of every epoch.
+        devices, num_nodes, strategy, accelerator, precision: passed to Lightning's Trainer.
+    """
+
+    task: str
+    model: str = "tcn"
+    preset: str = "paper"
+    variant: dict = field(default_factory=dict)
+    data_dir: str | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    optimizer: str | None = None
+    clip: float | None = None
+    lr_schedule: str | None = None
+    hidden_size: int | None = None
+    levels: int | None = None
+    kernel_size: int | None = None
+    dropout: float | None = None
+    num_layers: int | None = None
+    max_time: float | None = None
+    seed: int = 0
+    deterministic: bool = True
+    out: str = "runs"
+    name: str | None = None
+    resume: bool = False
+    overwrite: bool = False
+    checkpoint_every: int | None = 100
+    devices: Any = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    accelerator: str = "auto"
+    precision: str = "32-true"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.model not in MODEL_KINDS:
+            raise ValueError(f"unknown model {self.model!r}; choose from {', '.join(MODEL_KINDS)}")
+        if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+        for name in ("epochs", "batch_size", "hidden_size", "levels", "kernel_size", "num_layers", "checkpoint_every"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        for name in ("lr", "clip", "max_time"):
+            v = getattr(self, name)
+            if v is not None and not v > 0:
+                raise ValueError(f"{name} must be positive, got {v!r}")
+        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        if self.resume and self.overwrite:
+            raise ValueError("resume and overwrite exclude each other")
+
+    def model_overrides(self) -> dict:
+        return {k: getattr(self, k) for k in MODEL_OVERRIDES if getattr(self, k) is not None}
+
+    def run_name(self) -> str:
+        if self.name:
+            return self.name
+        parts = [self.task] + [f"{k}{v}" for k, v in sorted(self.variant.items())]
+        return "-".join(parts + [self.preset, self.model, f"seed{self.seed}"])
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Training:
+    """The resolved training settings of a run: the preset with the overrides applied."""
+
+    optimizer: str
+    lr: float
+    batch_size: int
+    epochs: int
+    clip: float | None
+    lr_schedule: str | None
+
+    @classmethod
+    def resolve(cls, task: Task, cfg: RunConfig) -> "Training":
+        p = task.presets[cfg.preset]
+        pick = lambda name: getattr(cfg, name) if getattr(cfg, name) is not None else getattr(p, name)  # noqa: E731
+        t = cls(pick("optimizer"), float(pick("lr")), int(pick("batch_size")), int(pick("epochs")),
+                pick("clip"), pick("lr_schedule"))
+        if t.optimizer not in OPTIMIZERS:
+            raise ValueError(f"preset {cfg.preset!r} names unknown optimizer {t.optimizer!r}")
+        if t.lr_schedule not in SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {t.lr_schedule!r}; choose from {SCHEDULES}")
+        return t

@@ -1,0 +1,159 @@
+"""One LightningModule for every task and model: the task supplies the loss and metrics."""
+
+from __future__ import annotations
+
+import time
+
+import lightning.pytorch as pl
+import torch
+
+from ..nn import SequenceModel
+from ..tasks import Task
+from .config import Training
+
+
+class SequenceTaskModule(pl.LightningModule):
+    """Trains ``model`` on ``task`` with the resolved ``training`` settings.
+
+    Validation and test statistics are ``task.statistics`` summed over batches and over
+    processes, then turned into metrics by ``task.compute_metrics``: metrics of a split
+    are exact, not an average of per-batch averages. Logged names are ``"{split}/{metric}"``.
+
+    The module also keeps the run's history (one row per epoch: mean training loss,
+    validation metrics, learning rate, elapsed time) and stores it, the torch RNG state and
+    the position in the epoch in every checkpoint, so a resumed run continues exactly.
+    """
+
+    def __init__(self, task: Task, model: SequenceModel, training: Training, run_config: dict | None = None) -> None:
+        super().__init__()
+        self.task, self.model, self.training_cfg = task, model, training
+        # what evaluate needs to rebuild task and model from the checkpoint alone
+        self.save_hyperparameters({"run_config": run_config or {}}, logger=False)
+        self.history: list[dict] = []
+        self._stats: dict[str, list[torch.Tensor]] = {}
+        self._train_loss = [0.0, 0]          # sum, batches, of this epoch on this process
+        self._batches_done = 0               # batches of the current epoch already trained on
+        self._elapsed_before = 0.0           # training seconds of earlier (interrupted) sessions
+        self._started = time.monotonic()
+        self._rng_to_restore = None
+        self._last_valid: dict[str, float] = {}
+        self.test_metrics: dict[str, float] = {}
+        self.resume_position: tuple[int, int] | None = None
+        self._plateau_best: float | None = None
+
+    def forward(self, batch):
+        return self.model(batch["x"], batch.get("mask"))
+
+    # -- training -------------------------------------------------------------------------
+    def on_train_start(self) -> None:
+        self._started = time.monotonic()
+        if self._rng_to_restore is not None:  # after Lightning's own set-up has used the RNG
+            torch.set_rng_state(self._rng_to_restore)
+            self._rng_to_restore = None
+        if self.resume_position is not None:  # skip the batches the checkpoint already trained on
+            sampler = getattr(self.trainer.train_dataloader, "batch_sampler", None)
+            if hasattr(sampler, "resume"):
+                sampler.resume(*self.resume_position)
+            self.resume_position = None
+
+    def on_train_epoch_start(self) -> None:
+        if self._batches_done == 0:
+            self._train_loss = [0.0, 0]
+
+    def training_step(self, batch, batch_idx):
+        loss = self.task.loss(self(batch), batch)
+        self._train_loss[0] += float(loss.detach())
+        self._train_loss[1] += 1
+        self._batches_done = batch_idx + 1
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=len(batch["x"]))
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        s, n = self.trainer.strategy.reduce(torch.tensor(self._train_loss, dtype=torch.float64, device=self.device),
+                                            reduce_op="sum")
+        row = {"epoch": self.current_epoch + 1, "step": self.global_step, "train_loss": float(s / max(float(n), 1.0)),
+               "lr": self.optimizers().param_groups[0]["lr"], "elapsed_s": self.elapsed()}
+        row.update({f"valid_{k}": v for k, v in self._last_valid.items()})
+        self.history.append(row)
+        self._batches_done = 0
+
+    def elapsed(self) -> float:
+        return self._elapsed_before + time.monotonic() - self._started
+
+    # -- validation and test: additive statistics ----------------------------------------
+    def _accumulate(self, batch) -> None:
+        for name, (s, n) in self.task.statistics(self(batch), batch).items():
+            acc = self._stats.setdefault(name, [torch.zeros((), dtype=torch.float64, device=self.device)] * 2)
+            self._stats[name] = [acc[0] + s.detach().double().sum(), acc[1] + torch.as_tensor(n).double().sum()]
+
+    def _finish(self, split: str) -> dict[str, float]:
+        names = sorted(self._stats)
+        if names:
+            local = torch.stack([torch.stack(self._stats[k]) for k in names])
+            total = self.trainer.strategy.reduce(local, reduce_op="sum")
+        metrics = self.task.compute_metrics({k: (float(total[i, 0]), float(total[i, 1])) for i, k in enumerate(names)}) \
+            if names else {}
+        self._stats = {}
+        for k, v in metrics.items():
+            self.log(f"{split}/{k}", v, prog_bar=(split == "valid" and k == self.task.primary_metric.name),
+                     sync_dist=False, rank_zero_only=False)
+        return metrics
+
+    def validation_step(self, batch, batch_idx):
+        self._accumulate(batch)
+
+    def on_validation_epoch_end(self):
+        self._last_valid = self._finish("valid")
+        if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+            self._maybe_halve_lr(self._last_valid[self.task.primary_metric.name])
+
+    def _maybe_halve_lr(self, value: float) -> None:
+        """The official language-model scripts' schedule: halve the learning rate when the
+        validation metric fails to improve on the best so far. Done here, not by Lightning,
+        so its state is in every checkpoint and a resumed run halves at the same epochs."""
+        metric = self.task.primary_metric
+        if self._plateau_best is None or metric.better(value, self._plateau_best):
+            self._plateau_best = value
+        elif self.training_cfg.lr_schedule == "halve_on_plateau":
+            for group in self.optimizers().param_groups:
+                group["lr"] *= 0.5
+
+    def test_step(self, batch, batch_idx):
+        self._accumulate(batch)
+
+    def on_test_epoch_end(self):
+        self.test_metrics = self._finish("test")
+
+    # -- optimisation ---------------------------------------------------------------------
+    def configure_optimizers(self):
+        t = self.training_cfg
+        params = self.model.parameters()
+        if t.optimizer == "adam":
+            opt = torch.optim.Adam(params, lr=t.lr)
+        elif t.optimizer == "sgd":
+            opt = torch.optim.SGD(params, lr=t.lr)
+        else:
+            opt = torch.optim.RMSprop(params, lr=t.lr)
+        return opt  # "halve_on_plateau" is applied in on_validation_epoch_end
+
+    # -- checkpoint state -----------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint) -> None:
+        checkpoint["seqbench"] = {
+            "history": self.history, "train_loss": list(self._train_loss),
+            "batches_done": self._batches_done, "epoch": self.current_epoch,
+            "elapsed_s": self.elapsed(), "rng": torch.get_rng_state(), "last_valid": self._last_valid,
+            "plateau_best": self._plateau_best,
+        }
+
+    def on_load_checkpoint(self, checkpoint) -> None:
+        state = checkpoint.get("seqbench")
+        if not state:
+            return
+        self.history = list(state["history"])
+        self._train_loss = list(state["train_loss"])
+        self._batches_done = state["batches_done"]
+        self._elapsed_before = state["elapsed_s"]
+        self._rng_to_restore = state["rng"]
+        self._last_valid = dict(state["last_valid"])
+        self._plateau_best = state["plateau_best"]
+        self.resume_position = (state["epoch"], state["batches_done"])

@@ -1,0 +1,224 @@
+"""``run(config)``: train one model on one task, test its best-validation checkpoint, and
+write the run's results JSON. The CLI's ``train`` and ``compare`` and ``seqbench.train``
+all come here."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import platform
+import shutil
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger
+
+from .. import __version__, paper
+from .checkpoints import BEST, AtomicCheckpointIO, ResumeCheckpoint, newest_checkpoint
+from .config import RunConfig, Training, build_task
+from .data import make_loader
+from .module import SequenceTaskModule
+
+RESULT = "result.json"
+
+
+class TaskData(pl.LightningDataModule):
+    """The task's three splits as loaders, sharded over the trainer's processes."""
+
+    def __init__(self, task, batch_size: int, seed: int, module: SequenceTaskModule) -> None:
+        super().__init__()
+        self.task, self.batch_size, self.seed, self.module = task, batch_size, seed, module
+
+    def _loader(self, split):
+        t = self.trainer
+        return make_loader(self.task, split, self.batch_size, self.seed, t.global_rank, t.world_size)
+
+    def train_dataloader(self):
+        return self._loader("train")
+
+    def val_dataloader(self):
+        return self._loader("valid")
+
+    def test_dataloader(self):
+        return self._loader("test")
+
+
+class ProgressBar(TQDMProgressBar):
+    """Lightning's bar (ETA, running loss, validation metric) without the logger version."""
+
+    def get_metrics(self, trainer, pl_module):
+        metrics = super().get_metrics(trainer, pl_module)
+        metrics.pop("v_num", None)
+        return metrics
+
+
+def write_json(path: Path, obj) -> None:
+    """Write ``obj`` as JSON atomically (temporary file, then rename)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=_jsonable) + "\n")
+    os.replace(tmp, path)
+
+
+def _jsonable(x):
+    if isinstance(x, torch.Tensor):
+        return x.tolist()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+
+
+def is_launched_child() -> bool:
+    """True in the extra processes Lightning's DDP launcher starts (they re-run this code)."""
+    return int(os.environ.get("LOCAL_RANK", "0")) > 0
+
+
+def _prepare_run_dir(cfg: RunConfig, run_dir: Path) -> Path | None:
+    """The checkpoint to resume from (or None); refuses to clobber a run by accident."""
+    ckpt_dir = run_dir / "checkpoints"
+    existing = newest_checkpoint(ckpt_dir)
+    if cfg.resume:
+        if existing is None:
+            raise FileNotFoundError(f"nothing to resume: {ckpt_dir} holds no checkpoint")
+        return existing
+    if is_launched_child():
+        return None
+    if existing is not None and not cfg.overwrite:
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or "
+                              "--overwrite to start over")
+    if run_dir.exists():  # start over: nothing of an earlier (overwritten or aborted) run stays
+        for sub in ("checkpoints", "logs", "ranks"):
+            shutil.rmtree(run_dir / sub, ignore_errors=True)
+        (run_dir / RESULT).unlink(missing_ok=True)
+    return None
+
+
+def paper_reference(task) -> tuple[dict[str, float], str]:
+    """The paper's test numbers for ``task`` and a note on which variant they are for."""
+    if task.paper_results:
+        return dict(task.paper_results), ""
+    row = paper.RESULTS.get(task.name)
+    if row is None:
+        return {}, ""
+    variant = paper.RESULTS_VARIANT.get(task.name, {})
+    note = ", ".join(f"{k}={v}" for k, v in variant.items())
+    return dict(row[3]), note
+
+
+def _loggers(run_dir: Path):
+    loggers = [CSVLogger(str(run_dir), name="logs", version="")]
+    try:
+        from lightning.pytorch.loggers import TensorBoardLogger
+        import tensorboard  # noqa: F401  (only when installed)
+        loggers.append(TensorBoardLogger(str(run_dir), name="logs", version="tensorboard", default_hp_metric=False))
+    except ImportError:
+        pass
+    return loggers
+
+
+def run(cfg: RunConfig, callbacks=()) -> dict:
+    """Train ``cfg``'s model on its task; return the results record (also ``result.json``).
+
+    Model selection is on the validation split: the reported test metrics are those of
+    the checkpoint with the best validation primary metric.
+
+    Args:
+        cfg: the run.
+        callbacks: extra Lightning callbacks (e.g. for a notebook's own logging).
+    """
+    for name in ("lightning.pytorch", "lightning.fabric"):  # our own lines say what matters
+        logging.getLogger(name).setLevel(logging.WARNING)
+    task = build_task(cfg.task, cfg.data_dir, cfg.preset, **cfg.variant)
+    training = Training.resolve(task, cfg)
+    run_dir = Path(cfg.out) / cfg.run_name()
+    resume_from = _prepare_run_dir(cfg, run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    model = task.build_model(cfg.model, cfg.preset, **cfg.model_overrides())
+    module = SequenceTaskModule(task, model, training, run_config=cfg.to_dict())
+    data = TaskData(task, training.batch_size, cfg.seed, module)
+    metric = task.primary_metric
+    best = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename=BEST[:-5], monitor=f"valid/{metric.name}",
+                           mode="max" if metric.higher_is_better else "min", save_top_k=1,
+                           enable_version_counter=False, auto_insert_metric_name=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only|logging interval|litlogger|exists and is not empty).*")
+        trainer = pl.Trainer(
+            default_root_dir=str(run_dir), max_epochs=training.epochs,
+            max_time=timedelta(seconds=cfg.max_time) if cfg.max_time else None,
+            gradient_clip_val=training.clip, gradient_clip_algorithm="norm",
+            deterministic="warn" if cfg.deterministic else False,
+            accelerator=cfg.accelerator, devices=cfg.devices, num_nodes=cfg.num_nodes, strategy=cfg.strategy,
+            precision=cfg.precision, logger=_loggers(run_dir),
+            callbacks=[best, ResumeCheckpoint(run_dir / "checkpoints", cfg.checkpoint_every), *callbacks]
+            + ([ProgressBar()] if cfg.progress else []),
+            enable_progress_bar=cfg.progress, enable_model_summary=False, num_sanity_val_steps=0,
+            plugins=[AtomicCheckpointIO()], use_distributed_sampler=False, log_every_n_steps=10,
+        )
+        trainer.fit(module, datamodule=data, ckpt_path=str(resume_from) if resume_from else None)
+        history, wall_time = list(module.history), module.elapsed()
+        trained = sum(float(p.detach().double().sum()) for p in model.parameters())
+        best_path = best.best_model_path or None
+        trainer.test(module, datamodule=data, ckpt_path=best_path, verbose=False)
+
+    key = f"valid_{metric.name}"
+    best_row = None
+    for row in history:
+        if key in row and (best_row is None or metric.better(row[key], best_row[key])):
+            best_row = row
+    paper_values, paper_note = paper_reference(task)
+    rf = model.receptive_field
+    result = {
+        "task": task.name,
+        "variant": dict(task.variant),
+        "model": cfg.model,
+        "preset": cfg.preset,
+        "config": {"run": cfg.to_dict(), "training": dataclasses.asdict(training),
+                   "model": _model_description(model)},
+        "parameters": model.num_parameters(),
+        "receptive_field": None if rf == math.inf else int(rf),
+        "primary_metric": metric.name,
+        "higher_is_better": metric.higher_is_better,
+        "metrics": {
+            "valid": {k[len("valid_"):]: v for k, v in (best_row or {}).items() if k.startswith("valid_")},
+            "test": dict(module.test_metrics),
+        },
+        "best_epoch": best_row["epoch"] if best_row else None,
+        "epochs": len(history),
+        "steps": history[-1]["step"] if history else 0,
+        "epochs_planned": training.epochs,
+        "stopped_by_time_limit": len(history) < training.epochs,
+        "wall_time_s": round(wall_time, 3),
+        "seed": cfg.seed,
+        "world_size": trainer.world_size,
+        "paper": {"value": paper_values.get(cfg.model), "variant": paper_note},
+        "checkpoint": str(best_path) if best_path else None,
+        "run_dir": str(run_dir),
+        "history": history,
+        "versions": {"seqbench": __version__, "torch": torch.__version__, "lightning": pl.__version__,
+                     "python": platform.python_version()},
+    }
+    if trainer.world_size > 1:  # each rank's view, so a multi-process run can be checked for agreement
+        (run_dir / "ranks").mkdir(exist_ok=True)
+        write_json(run_dir / "ranks" / f"rank{trainer.global_rank}.json",
+                   {"rank": trainer.global_rank, "parameter_sum": trained, "metrics": result["metrics"]})
+    if trainer.is_global_zero:
+        write_json(run_dir / RESULT, result)
+    return result
+
+
+def _model_description(model) -> dict:
+    enc = model.encoder
+    d = {"kind": type(enc).__name__, "head": model.head, "input_adapter": model.input_adapter}
+    for attr in ("channels", "kernel_size", "hidden_size", "num_layers", "kind"):
+        if hasattr(enc, attr):
+            v = getattr(enc, attr)
+            d["encoder_" + attr if attr == "kind" else attr] = list(v) if isinstance(v, (list, tuple)) else v
+    return d

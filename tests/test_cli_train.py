@@ -1,0 +1,63 @@
+"""The command line: train -> evaluate -> report on a tiny task, and one-line errors for bad input."""
+
+import json
+
+import pytest
+
+from seqbench.cli import main
+
+TINY = ["--seq-len", "12", "--variant", "train_size=32", "--variant", "valid_size=8", "--variant", "test_size=8",
+        "--hidden", "4", "--levels", "2", "--kernel-size", "2", "--epochs", "1", "--batch-size", "8", "--no-progress"]
+
+
+def _run(args, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err
+
+
+def test_train_evaluate_report(tmp_path, capsys):
+    main(["train", "adding", "--model", "rnn", "--out", str(tmp_path), "--name", "r", *TINY])
+    out = capsys.readouterr().out
+    assert "adding rnn: test mse" in out
+    result = json.loads((tmp_path / "r" / "result.json").read_text())
+    main(["evaluate", result["checkpoint"], "--split", "test", "--json"])
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["metrics"]["mse"] == pytest.approx(result["metrics"]["test"]["mse"], rel=1e-6)
+    main(["report", str(tmp_path)])
+    table = capsys.readouterr().out
+    assert "| adding (T=12) | RNN |" in table and "(seq_len=600)" in table
+    for name in ("report.md", "curves.png", "summary.json"):
+        assert (tmp_path / name).stat().st_size > 0
+    code, _, err = _run(["train", "adding", "--out", str(tmp_path), "--name", "r", *TINY], capsys)
+    assert code == 1 and err.count("\n") == 1 and "--resume" in err
+
+
+@pytest.mark.parametrize("args, code, needle", [
+    (["train", "nosuch"], 2, "unknown task"),
+    (["train", "adding", "--model", "transformer"], 2, "transformer"),
+    (["train", "adding", "--epochs", "many"], 2, "many"),
+    (["train", "adding", "--bogus"], 2, "--bogus"),
+    (["train", "adding", "--preset", "huge"], 2, "huge"),
+    (["train", "adding", "--variant", "colour=red"], 2, "colour"),
+    (["train", "adding", "--variant", "nokey"], 2, "KEY=VALUE"),
+    (["compare", "adding", "--models", "tcn,cnn"], 2, "cnn"),
+    (["compare", "adding", "--budget", "huge"], 2, "huge"),
+    (["evaluate", "missing.ckpt"], 2, "missing.ckpt"),
+])
+def test_bad_input_is_one_line_without_traceback(args, code, needle, capsys):
+    got, _, err = _run(args, capsys)
+    assert got == code
+    assert needle in err and "Traceback" not in err
+
+
+def test_runtime_errors_exit_1(tmp_path, capsys):
+    bogus = tmp_path / "x.ckpt"
+    bogus.write_bytes(b"not a checkpoint")
+    code, _, err = _run(["evaluate", str(bogus)], capsys)
+    assert code == 1 and err.startswith("error:") and err.count("\n") == 1
+    code, _, err = _run(["report", str(tmp_path)], capsys)
+    assert code == 1 and "no result.json" in err
+    code, _, err = _run(["train", "adding", "--resume", "--out", str(tmp_path), *TINY], capsys)
+    assert code == 1 and "nothing to resume" in err

@@ -1,0 +1,89 @@
+"""The training path on tiny tasks: results record, determinism, exact resume after SIGKILL."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+import seqbench
+from seqbench.train import evaluate
+
+TINY = dict(seq_len=16, train_size=48, valid_size=16, test_size=16, hidden_size=4, levels=2, kernel_size=2,
+            dropout=0.2, epochs=2, batch_size=8, progress=False)
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+@pytest.fixture
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # the killed subprocess runs with one thread too: same arithmetic
+    yield
+    torch.set_num_threads(before)
+
+
+def test_result_record_and_evaluate(tmp_path, one_thread):
+    r = seqbench.train("adding", "gru", out=str(tmp_path), name="g", **TINY)
+    for key in ("task", "variant", "model", "config", "parameters", "receptive_field", "primary_metric",
+                "metrics", "wall_time_s", "epochs", "seed", "versions", "history"):
+        assert key in r
+    assert r["model"] == "gru" and r["receptive_field"] is None and r["epochs"] == 2
+    assert set(r["metrics"]) == {"valid", "test"} and r["metrics"]["test"]["mse"] > 0
+    assert json.loads((tmp_path / "g" / "result.json").read_text())["metrics"] == r["metrics"]
+    assert [h["epoch"] for h in r["history"]] == [1, 2]
+    # the reported valid metric is the best epoch's, and the test metric is that checkpoint's
+    assert r["metrics"]["valid"]["mse"] == min(h["valid_mse"] for h in r["history"])
+    again = evaluate(r["checkpoint"], "test")
+    assert again["metrics"]["mse"] == pytest.approx(r["metrics"]["test"]["mse"], rel=1e-6)
+    assert (tmp_path / "g" / "logs" / "metrics.csv").exists()
+    with pytest.raises(FileExistsError, match="--resume"):
+        seqbench.train("adding", "gru", out=str(tmp_path), name="g", **TINY)
+
+
+def test_same_command_same_numbers(tmp_path, one_thread):
+    a = seqbench.train("adding", "tcn", out=str(tmp_path), name="a", **{**TINY, "epochs": 1})
+    b = seqbench.train("adding", "tcn", out=str(tmp_path), name="b", **{**TINY, "epochs": 1})
+    c = seqbench.train("adding", "tcn", out=str(tmp_path), name="c", seed=1, **{**TINY, "epochs": 1})
+    assert a["metrics"] == b["metrics"] and a["history"][0]["train_loss"] == b["history"][0]["train_loss"]
+    assert a["metrics"] != c["metrics"]
+
+
+KILLED = textwrap.dedent("""
+    import os, signal, sys
+    import torch
+    torch.set_num_threads(1)
+    from lightning.pytorch import Callback
+    import seqbench
+
+    class KillAfterStep(Callback):  # SIGKILL in the middle of the second epoch (6 steps per epoch)
+        def on_train_batch_end(self, trainer, *args):
+            if trainer.global_step == 9:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    seqbench.train("adding", "tcn", out=sys.argv[1], name="r", checkpoint_every=2, callbacks=[KillAfterStep()],
+                   **{TINY!r})
+""")
+
+
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path, one_thread):
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED.replace("{TINY!r}", repr(TINY)))
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "killed")], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    run_dir = tmp_path / "killed" / "r"
+    assert (run_dir / "checkpoints" / "last.ckpt").exists() and not (run_dir / "result.json").exists()
+    assert not list((run_dir / "checkpoints").glob("*.tmp"))  # no half-written files left behind
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["global_step"] == 8 and ckpt["seqbench"]["batches_done"] == 2  # mid-epoch
+
+    resumed = seqbench.train("adding", "tcn", out=str(tmp_path / "killed"), name="r", resume=True,
+                             checkpoint_every=2, **TINY)
+    straight = seqbench.train("adding", "tcn", out=str(tmp_path / "straight"), name="r", checkpoint_every=2, **TINY)
+    assert resumed["metrics"] == straight["metrics"]
+    assert [h["train_loss"] for h in resumed["history"]] == [h["train_loss"] for h in straight["history"]]
