@@ -1,4 +1,4 @@
-"""seqbench.generate: sampling through the streaming path."""
+"""seqbench.generate (seqbench.generation): sampling through the streaming path."""
 
 import pytest
 import torch

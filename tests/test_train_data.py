@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seqbench.train.data import ResumableBatchSampler
+from seqbench.training.data import ResumableBatchSampler
 
 
 @given(n=st.integers(1, 60), bs=st.integers(1, 9), skip=st.integers(0, 12), epoch=st.integers(0, 5))

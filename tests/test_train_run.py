@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import seqbench
-from seqbench.train import evaluate
+from seqbench.training import evaluate
 
 TINY = dict(seq_len=16, train_size=48, valid_size=16, test_size=16, hidden_size=4, levels=2, kernel_size=2,
             dropout=0.2, epochs=2, batch_size=8, progress=False)

@@ -4,21 +4,17 @@ __version__ = "0.1.0"
 
 
 def train(task: str, model: str = "tcn", **overrides) -> dict:
-    """Train ``model`` on ``task``; returns the run's result record. See :func:`seqbench.train.train`.
+    """Train ``model`` on ``task``; returns the run's result record. See :func:`seqbench.training.train`.
 
-    (Imported lazily: ``import seqbench`` stays light, Lightning loads on the first call.)
+    (Imported on first call: ``import seqbench`` stays light, Lightning loads when needed.)
     """
-    from .train import train as _train
+    from .training import train as _train
 
     return _train(task, model, **overrides)
 
 
-def __getattr__(name):
-    # Lazy: `import seqbench` stays light; `seqbench.generate` imports torch only when used.
-    if name == "generate":
-        from .generate import generate
+def generate(model, prompt, steps: int, temperature: float = 1.0, top_k=None, seed=None):
+    """Sample ``steps`` tokens from a token model after ``prompt``. See :func:`seqbench.generation.generate`."""
+    from .generation import generate as _generate
 
-        # importing the submodule bound the name to the module; rebind it to the function
-        globals()["generate"] = generate
-        return generate
-    raise AttributeError(f"module 'seqbench' has no attribute {name!r}")
+    return _generate(model, prompt, steps, temperature=temperature, top_k=top_k, seed=seed)

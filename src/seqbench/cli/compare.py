@@ -29,8 +29,8 @@ def _models(ctx, param, value: str):
 def compare(task, models, budget, devices, **kw):
     """Train each model on TASK and print ours beside the paper's numbers."""
     from ..report import write_report
-    from ..train import RunConfig, build_task, run
-    from ..train.run import is_launched_child
+    from ..training import RunConfig, build_task, run
+    from ..training.run import is_launched_child
 
     check_task(task)
     variant = pop_variant(kw)

@@ -14,7 +14,7 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def evaluate(checkpoint, split, batch_size, as_json):
     """Score the model in CHECKPOINT (a .ckpt a run wrote) on one split of its task."""
-    from ..train import evaluate as run_evaluate
+    from ..training import evaluate as run_evaluate
 
     result = run_evaluate(checkpoint, split, batch_size)
     if as_json:

@@ -28,8 +28,8 @@ from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_op
 @runtime_options
 def train(task, devices, **kw):
     """Train a model on TASK; writes checkpoints, logs and result.json under --out."""
-    from ..train import RunConfig, run
-    from ..train.run import is_launched_child
+    from ..training import RunConfig, run
+    from ..training.run import is_launched_child
 
     check_task(task)
     variant = pop_variant(kw)
@@ -48,7 +48,7 @@ def train(task, devices, **kw):
 
 
 def _check_preset(cfg) -> None:
-    from ..train import build_task
+    from ..training import build_task
 
     try:
         task = build_task(cfg.task, cfg.data_dir, None, **cfg.variant)

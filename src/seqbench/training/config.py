@@ -1,6 +1,6 @@
 """What a run is: one task variant, one model kind, one preset, and the overrides on top.
 
-:class:`RunConfig` is everything :func:`seqbench.train.run` needs; it is stored in every
+:class:`RunConfig` is everything :func:`seqbench.training.run` needs; it is stored in every
 checkpoint and results JSON, so a run can be evaluated or resumed from its files alone.
 """
 

@@ -8,8 +8,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-import types
 
 from .config import RunConfig, Training, build_task
 from .evaluate import evaluate
@@ -38,15 +36,3 @@ def train(task: str, model: str = "tcn", **overrides) -> dict:
 
 
 __all__ = ["RunConfig", "Training", "build_task", "run", "train", "evaluate", "paper_reference", "RESULT"]
-
-
-class _CallableModule(types.ModuleType):
-    """``seqbench.train`` is both this package and the function :func:`train`: importing
-    the package makes Python bind it over the lazy function of ``seqbench/__init__.py``,
-    so the package itself forwards calls to :func:`train`."""
-
-    def __call__(self, task: str, model: str = "tcn", **overrides) -> dict:
-        return train(task, model, **overrides)
-
-
-sys.modules[__name__].__class__ = _CallableModule
