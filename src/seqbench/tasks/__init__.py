@@ -1,10 +1,16 @@
-"""The benchmark tasks. ``names()`` lists them; ``get(name, data_dir=None, **variant)`` builds one."""
+"""The benchmark tasks. ``names()`` lists them; ``get(name, data_dir=None, **variant)`` builds one.
+
+``custom(file, target=..., ...)`` builds a task from the user's own data; ``get("custom",
+file=..., ...)`` does the same. It is not among ``names()``: it is no benchmark and needs a file.
+"""
 
 from __future__ import annotations
 
 import inspect
 
 from .base import Metric, Preset, Task, TensorDictDataset, pad_collate
+from .custom import CustomTask
+from .custom import custom  # the function takes the submodule's name here: seqbench.tasks.custom(...)
 from .language import CharPennTreebank, Lambada, PennTreebank, Text8, Wikitext2, Wikitext103
 from .mnist import PermutedMNIST, SequentialMNIST
 from .music import JSBChorales, MuseData, Nottingham, PianoMidi
@@ -26,6 +32,10 @@ _REGISTRY: dict[str, type[Task]] = {
     "lambada": Lambada,
     "text8": Text8,
 }
+
+
+# tasks built from user files: reachable through get(), but not benchmarks to loop over
+_USER_TASKS: dict[str, type[Task]] = {"custom": CustomTask}
 
 
 def names() -> list[str]:
@@ -55,13 +65,15 @@ def _accepted(cls) -> set[str]:
 
 def get(name: str, data_dir=None, **variant) -> Task:
     """The task ``name`` with its variant, e.g. ``get("adding", seq_len=600)``."""
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(_REGISTRY)}")
-    unknown = set(variant) - _accepted(_REGISTRY[name])
+    cls = _REGISTRY.get(name) or _USER_TASKS.get(name)
+    if cls is None:
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(_REGISTRY)}, or custom (your own file)")
+    unknown = set(variant) - _accepted(cls)
     if unknown:
         raise ValueError(f"task {name} has no variant {', '.join(sorted(unknown))}; "
-                         f"it accepts {', '.join(variants(name))}")
-    return _REGISTRY[name](data_dir=data_dir, **variant)
+                         f"it accepts {', '.join(sorted(_accepted(cls)))}")
+    return cls(data_dir=data_dir, **variant)
 
 
-__all__ = ["Task", "Metric", "Preset", "TensorDictDataset", "pad_collate", "names", "get", "variants"]
+__all__ = ["Task", "Metric", "Preset", "TensorDictDataset", "pad_collate", "names", "get", "variants", "custom",
+           "CustomTask"]
