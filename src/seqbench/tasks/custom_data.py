@@ -204,7 +204,7 @@ def sorted_groups(df, id_column: str | None, time_column: str | None) -> list[tu
             if dup.any():
                 where = f" in sequence {key!r}" if id_column is not None else ""
                 raise DataError(
-                    f"time column {time_column!r} repeats {rows[time_column].iloc[int(np.flatnonzero(dup)[0])]!r}"
+                    f"time column {time_column!r} repeats {_plain(rows[time_column].iloc[int(np.flatnonzero(dup)[0])])!r}"
                     f"{where} ({row_list(rows.index[dup])}); each step needs its own time"
                 )
         out.append((_plain(key), rows))
