@@ -16,6 +16,7 @@ COMMANDS = {
     "evaluate": "seqbench.cli.evaluate:evaluate",
     "compare": "seqbench.cli.compare:compare",
     "report": "seqbench.cli.report:report",
+    "predict": "seqbench.cli.predict:predict",
 }
 
 

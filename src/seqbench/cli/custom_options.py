@@ -1,0 +1,75 @@
+"""Options of the ``custom`` task (your own file) for ``seqbench train custom`` and
+``seqbench compare custom``: one decorator adds them, one function turns them into the
+task's variant (the keyword arguments of :func:`seqbench.tasks.custom`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..tasks.custom import KINDS
+from ..tasks.custom_data import FILL_POLICIES
+
+# option destination -> keyword of tasks.custom (``--task`` is stored as ``problem``: TASK is the argument)
+KEYS = {
+    "file": "file", "target": "target", "id_column": "id_column", "time_column": "time_column",
+    "problem": "task", "features": "features", "input_length": "input_length", "horizon": "horizon",
+    "fill": "fill", "drop": "drop", "split": "split",
+}
+
+
+def _split(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        parts = [float(v) for v in value.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 3:
+        raise click.BadParameter(f"expected three fractions train,valid,test such as 0.8,0.1,0.1, got {value!r}")
+    return parts
+
+
+def custom_options(f):
+    """Add the custom task's options to a command (they are ignored by, and refused for, other tasks)."""
+    for decorator in reversed([
+        click.option("--file", type=click.Path(dir_okay=False), default=None,
+                     help="custom: your data, a .csv/.tsv/.parquet table or an .npz (x, y, lengths)."),
+        click.option("--target", default=None, help="custom: the column(s) to predict (a,b for several)."),
+        click.option("--id-column", default=None,
+                     help="custom: the column telling sequences apart [default: sequence_id if present]."),
+        click.option("--time-column", default=None, help="custom: the column ordering steps [default: time if present]."),
+        click.option("--task", "problem", type=click.Choice(KINDS), default=None,
+                     help="custom: the problem [default: inferred; forecast when there is no id column]."),
+        click.option("--features", default=None, help="custom: input columns, comma-separated [default: all others]."),
+        click.option("--input-length", type=click.IntRange(min=1), default=None,
+                     help="custom: past steps each forecast sees (default 64), or the history the TCN must cover."),
+        click.option("--horizon", type=click.IntRange(min=1), default=None, help="custom: steps to forecast [default: 1]."),
+        click.option("--fill", type=click.Choice(FILL_POLICIES), default=None,
+                     help="custom: repair NaN/inf inputs: carry forward, interpolate, or zero."),
+        click.option("--drop", is_flag=True, default=False, help="custom: drop rows with NaN/inf values instead."),
+        click.option("--split", default=None, callback=_split,
+                     help="custom: train,valid,test fractions [default: 0.8,0.1,0.1; a series 0.7,0.15,0.15]."),
+    ]):
+        f = decorator(f)
+    return f
+
+
+def pop_custom(task: str, kwargs: dict) -> dict:
+    """Remove the custom options from a command's keyword arguments; return the task variant.
+
+    Raises:
+        click.UsageError: ``custom`` without ``--file``, or custom options for another task.
+    """
+    given = {KEYS[k]: v for k in KEYS if (v := kwargs.pop(k, None)) not in (None, False)}
+    if task != "custom":
+        if given:
+            names = ", ".join("--" + k.replace("_", "-") for k in KEYS if KEYS[k] in given)
+            raise click.UsageError(f"{names} appl{'ies' if len(given) == 1 else 'y'} to the custom task only, not {task!r}")
+        return {}
+    if "file" not in given:
+        raise click.UsageError("the custom task needs your data: pass --file data.csv (or .parquet, .npz)")
+    # an absolute path: the run records it, and evaluate re-reads it from anywhere
+    given["file"] = str(Path(given["file"]).expanduser().resolve())
+    return given
