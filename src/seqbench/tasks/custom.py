@@ -171,7 +171,8 @@ class CustomTask(Task):
         label = str(file) if not hasattr(file, "columns") else "<DataFrame>"
         super().__init__(data_dir, file=label, target=target, task=task, id_column=id_column,
                          time_column=time_column, features=features, input_length=input_length,
-                         horizon=horizon, fill=fill, drop=drop, split=split, seed=seed)
+                         horizon=horizon, fill=fill, drop=drop, split=split, seed=seed, per_step=per_step,
+                         hidden_size=hidden_size)
         self.notes: list[str] = []
         spec: dict[str, Any] = {"version": STATE_VERSION, "fill": fill, "drop": bool(drop),
                                 "hidden_size": hidden_size, "horizon": horizon}
@@ -196,7 +197,7 @@ class CustomTask(Task):
                     fill, drop) -> _Prepared:
         df = cd.read_table(file)
         cols = list(df.columns)
-        if id_column is None and "sequence_id" in cols and kind != "forecast":
+        if id_column is None and "sequence_id" in cols:
             id_column = "sequence_id"
         if time_column is None and "time" in cols:
             time_column = "time"
@@ -291,7 +292,7 @@ class CustomTask(Task):
     def _apply_missing(self, df, inputs, label_targets, fill, drop):
         bad_labels = cd.bad_mask(df, label_targets)
         if bad_labels.any() and not drop:
-            raise DataError(f"missing target values in {cd.describe_bad(df, label_targets)} (0-based data rows); "
+            raise DataError(f"missing target values in {cd.describe_bad(df, label_targets)} (rows count from 0 below the header); "
                             "a label is never filled in: pass --drop to drop those rows")
         bad = cd.bad_mask(df, inputs) | bad_labels
         if not bad.any():
@@ -303,7 +304,7 @@ class CustomTask(Task):
                 raise DataError("no rows left after dropping those with NaN/inf values")
             return df
         if fill is None:
-            raise DataError(f"NaN/inf values in {cd.describe_bad(df, inputs)} (0-based data rows); "
+            raise DataError(f"NaN/inf values in {cd.describe_bad(df, inputs)} (rows count from 0 below the header); "
                             "pass --fill ffill|interpolate|zero or --drop")
         self.notes.append(f"filled NaN/inf values in {int(bad.sum())} rows (--fill {fill})")
         return df
