@@ -111,3 +111,14 @@ def test_custom_options_become_the_task_variant(tmp_path):
     assert "needs your data: pass --file" in runner.invoke(probe, ["custom"]).output
     assert "--file applies to the custom task only" in runner.invoke(probe, ["adding", "--file", "d.csv"]).output
     assert "expected three fractions" in runner.invoke(probe, ["custom", "--file", "d", "--split", "0.5"]).output
+
+
+def test_announce_reads_the_file_and_says_what_was_inferred(tmp_path, capsys):
+    from seqbench.cli.custom_options import announce_custom
+
+    series().to_csv(tmp_path / "load.csv", index=False)
+    announce_custom("custom", {"file": str(tmp_path / "load.csv"), "target": "load", "input_length": 16})
+    err = capsys.readouterr().err
+    assert "custom task: forecast load: the next 1 step(s) from the last 16" in err
+    announce_custom("adding", {})
+    assert capsys.readouterr().err == ""

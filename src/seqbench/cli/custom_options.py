@@ -73,3 +73,14 @@ def pop_custom(task: str, kwargs: dict) -> dict:
     # an absolute path: the run records it, and evaluate re-reads it from anywhere
     given["file"] = str(Path(given["file"]).expanduser().resolve())
     return given
+
+
+def announce_custom(task: str, variant: dict) -> None:
+    """For the custom task: read and check the file now (a bad file stops here, before any
+    training starts, with its one-line error) and say on stderr what was read and inferred."""
+    if task != "custom":
+        return
+    from .. import tasks
+
+    for line in tasks.get("custom", **variant).describe():
+        click.echo(line, err=True)

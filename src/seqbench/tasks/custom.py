@@ -49,6 +49,7 @@ from .custom_data import DataError
 KINDS = ("classify", "regress", "forecast")
 DEFAULT_SPLIT = {"sequences": (0.8, 0.1, 0.1), "forecast": (0.7, 0.15, 0.15)}
 DEFAULT_INPUT_LENGTH = 64      # forecast history when none is given
+DEFAULT_HIDDEN = 32            # channels of the default TCN: small data, small model
 MAX_INFERRED_CLASSES = 20      # an integer target with more distinct values is taken as a regression
 MAX_CLASSES = 10_000
 STATE_VERSION = 1
@@ -158,7 +159,7 @@ class CustomTask(Task):
                  id_column: str | None = None, time_column: str | None = None, features=None,
                  input_length: int | None = None, horizon: int = 1, fill: str | None = None,
                  drop: bool = False, split=None, seed: int = 0, per_step: bool | None = None,
-                 hidden_size: int = 32) -> None:
+                 hidden_size: int = DEFAULT_HIDDEN) -> None:
         if file is None:
             raise DataError("the custom task needs a file (--file): a .csv, .parquet or .npz")
         if task is not None and task not in KINDS:
@@ -169,10 +170,7 @@ class CustomTask(Task):
                 raise DataError(f"{name} must be a positive integer, got {value!r}")
         cd.check_policy(fill, drop)
         label = str(file) if not hasattr(file, "columns") else "<DataFrame>"
-        super().__init__(data_dir, file=label, target=target, task=task, id_column=id_column,
-                         time_column=time_column, features=features, input_length=input_length,
-                         horizon=horizon, fill=fill, drop=drop, split=split, seed=seed, per_step=per_step,
-                         hidden_size=hidden_size)
+        super().__init__(data_dir)
         self.notes: list[str] = []
         spec: dict[str, Any] = {"version": STATE_VERSION, "fill": fill, "drop": bool(drop),
                                 "hidden_size": hidden_size, "horizon": horizon}
@@ -184,13 +182,19 @@ class CustomTask(Task):
         kind = spec["kind"]
         fractions = _check_split(split if split is not None else
                                  DEFAULT_SPLIT["forecast" if kind == "forecast" else "sequences"])
-        self.variant.update(task=kind, split=list(fractions))
         if kind == "forecast":
             spec["input_length"] = input_length or DEFAULT_INPUT_LENGTH
             self._datasets = self._forecast_splits(data, spec, fractions)
         else:
             self._datasets = self._sequence_splits(data, spec, fractions, seed, input_length)
         self._setup(spec)
+        # the variant as resolved (what was inferred included), without the unset options
+        self.variant = {k: v for k, v in dict(
+            file=label, target=",".join(spec["targets"]), task=kind, id_column=spec["id_column"],
+            time_column=spec["time_column"], features=features, input_length=spec["input_length"],
+            horizon=horizon if kind == "forecast" else None, fill=fill, drop=drop or None,
+            split=list(split) if split is not None else None, seed=seed or None, per_step=per_step,
+            hidden_size=hidden_size if hidden_size != DEFAULT_HIDDEN else None).items() if v is not None}
 
     # -- reading --------------------------------------------------------------------------
     def _load_table(self, file, spec, target, kind, id_column, time_column, features, per_step,
