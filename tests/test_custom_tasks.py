@@ -90,6 +90,8 @@ def test_dataframe_and_get_give_the_same_task(tmp_path):
     a = tasks.custom(frame, target="label")
     b = tasks.get("custom", file=frame, target="label")
     assert a.spec == b.spec and "custom" not in tasks.names()
+    with pytest.raises(ValueError, match="task custom has no variant seq_len"):
+        tasks.get("custom", file=frame, target="label", seq_len=3)
 
 
 def test_npz_sequences_with_lengths(tmp_path):
