@@ -65,9 +65,12 @@ def test_regress_from_parquet_reports_original_units(tmp_path):
     assert t.spec["kind"] == "regress" and t.output_size == 1
     b = batch_of(t, "valid", 3)
     out = torch.zeros(len(b["y"]), 1)  # predicting the (scaled) train mean
-    s, n = t.statistics(out, b)["mse"]
+    stats = t.statistics(out, b)
     std = t.spec["scaling"]["target_std"][0]
-    assert torch.isclose(s / n, t.loss(out, b) * std**2, rtol=1e-5)
+    assert torch.isclose(stats["nmse"][0] / stats["nmse"][1], t.loss(out, b))
+    metrics = t.compute_metrics({k: (float(a), float(c)) for k, (a, c) in stats.items()})
+    assert np.isclose(metrics["rmse"], np.sqrt(metrics["nmse"]) * std, rtol=1e-5)
+    assert t.primary_metric.name == "nmse" and not t.primary_metric.higher_is_better
 
 
 def test_per_step_labelling_masks_padding(tmp_path):

@@ -21,7 +21,9 @@ What the task guarantees:
   deviation of the **train split only**; the statistics live in :meth:`CustomTask.state`,
   a JSON-able dict a checkpoint carries, from which :meth:`CustomTask.from_state` rebuilds
   the task to :meth:`~CustomTask.predict` on new files.
-* Metrics are reported in the target's own units (MSE, MAE) or as accuracy.
+* Metrics: accuracy (and NLL) for classes; for numbers ``nmse``, the MSE of the standardised
+  target (the training loss; 1.0 is about what always predicting the train mean scores),
+  then RMSE and MAE in the target's own units.
 * The default TCN is the smallest (:func:`seqbench.nn.plan_tcn`) whose receptive field
   covers the input length; a TCN that does not cover it gets a :class:`ReceptiveFieldWarning`
   with the plan that would.
@@ -32,6 +34,7 @@ one-line message naming it.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -502,7 +505,9 @@ class CustomTask(Task):
             self.metrics = (Metric("accuracy", higher_is_better=True), Metric("nll"))
         else:
             self.output_size = k * (spec["horizon"] if kind == "forecast" else 1)
-            self.metrics = (Metric("mse"), Metric("mae"))
+            # nmse is what the loss measures (the same units as the training curve); rmse
+            # and mae are in the target's own units
+            self.metrics = (Metric("nmse"), Metric("rmse"), Metric("mae"))
         if kind != "classify":
             std = torch.tensor(spec["scaling"]["target_std"], dtype=torch.float32)
             self._target_std = std.repeat(spec["horizon"]) if kind == "forecast" else std
@@ -554,12 +559,19 @@ class CustomTask(Task):
     def statistics(self, output, batch):
         out, y = self._scored(output.detach(), batch)
         if self.spec["kind"] == "classify":
-            n = torch.tensor(float(y.numel()))
+            n = torch.tensor(float(y.numel()), device=out.device)
             correct = (out.argmax(-1) == y).sum().float()
             return {"accuracy": (correct, n), "nll": (F.cross_entropy(out, y, reduction="sum"), n)}
-        err = (out - y) * self._target_std.to(out.device)  # back in the target's own units
-        n = torch.tensor(float(err.numel()))
-        return {"mse": (err.pow(2).sum(), n), "mae": (err.abs().sum(), n)}
+        scaled = out - y
+        err = scaled * self._target_std.to(out.device)  # back in the target's own units
+        n = torch.tensor(float(err.numel()), device=out.device)
+        return {"nmse": (scaled.pow(2).sum(), n), "rmse": (err.pow(2).sum(), n), "mae": (err.abs().sum(), n)}
+
+    def compute_metrics(self, totals):
+        metrics = super().compute_metrics(totals)
+        if "rmse" in metrics:
+            metrics["rmse"] = math.sqrt(metrics["rmse"])
+        return metrics
 
     # -- models ---------------------------------------------------------------------------
     def model_kwargs(self, preset: str = "default", **overrides) -> dict:
