@@ -41,7 +41,7 @@ def test_nan_and_inf_are_reported_by_row_and_column():
     f.loc[7, "a"] = np.nan
     f.loc[[3, 40], "b"] = np.inf
     message = error_of(file=f, target="label")
-    assert "'a' (row 7)" in message and "'b' (rows 3, 40)" in message
+    assert "NaN/inf values in 'a' at row 7; 'b' at rows 3, 40 (counting rows from 0 below the header)" in message
     assert "--fill" in message and "--drop" in message
 
 
@@ -68,7 +68,7 @@ def test_labels_are_never_filled():
     f = frame().astype({"label": float})
     f.loc[9, "label"] = np.nan
     message = error_of(file=f, target="label", task="classify", fill="ffill")
-    assert "missing target values in 'label' (row 9)" in message and "--drop" in message
+    assert "missing target values in 'label' at row 9" in message and "--drop" in message
     assert tasks.custom(f, target="label", task="classify", drop=True).spec["classes"] == [0.0, 1.0]
 
 

@@ -1,7 +1,7 @@
 """Write the two example files of README's "Your own data" section. The data are SYNTHESISED
 here (seeded numpy, no download, no licence to worry about); they imitate what users bring:
 
-* ``sensor.csv`` - one long series: hourly electricity ``load`` of a building for 120 days,
+* ``sensor.csv`` - one long series: hourly electricity ``load`` of a building for 90 days,
   with a daily and a weekly cycle, a slow drift, noise that lingers (AR(1)), the outdoor
   ``temperature`` as a second column, and a few sensor dropouts (empty cells).
 * ``sensor_next_week.csv`` - the same sensor, the 7 days that follow (to predict from).
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DAYS, NEXT_DAYS = 120, 7
+DAYS, NEXT_DAYS = 90, 7
 
 
 def sensor(rng: np.random.Generator, hours: int) -> pd.DataFrame:

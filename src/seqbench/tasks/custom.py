@@ -299,7 +299,7 @@ class CustomTask(Task):
     def _apply_missing(self, df, inputs, label_targets, fill, drop):
         bad_labels = cd.bad_mask(df, label_targets)
         if bad_labels.any() and not drop:
-            raise DataError(f"missing target values in {cd.describe_bad(df, label_targets)} (rows count from 0 below the header); "
+            raise DataError(f"missing target values in {cd.describe_bad(df, label_targets)} (counting rows from 0 below the header); "
                             "a label is never filled in: pass --drop to drop those rows")
         bad = cd.bad_mask(df, inputs) | bad_labels
         if not bad.any():
@@ -311,7 +311,7 @@ class CustomTask(Task):
                 raise DataError("no rows left after dropping those with NaN/inf values")
             return df
         if fill is None:
-            raise DataError(f"NaN/inf values in {cd.describe_bad(df, inputs)} (rows count from 0 below the header); "
+            raise DataError(f"NaN/inf values in {cd.describe_bad(df, inputs)} (counting rows from 0 below the header); "
                             "pass --fill ffill|interpolate|zero or --drop")
         self.notes.append(f"filled NaN/inf values in {int(bad.sum())} rows (--fill {fill})")
         return df

@@ -121,13 +121,13 @@ def bad_mask(df, columns: Sequence[str]):
 
 
 def describe_bad(df, columns: Sequence[str]) -> str:
-    """``"'a' (rows 3, 9), 'b' (row 4)"``: where the bad values are, column by column (0-based rows)."""
+    """``"'a' at rows 3, 9; 'b' at row 4"``: where the bad values are, column by column (0-based rows)."""
     parts = []
     for c in columns:
         rows = np.flatnonzero(bad_mask(df, [c]))
         if len(rows):
-            parts.append(f"{c!r} ({row_list(df.index[rows])})")
-    return ", ".join(parts)
+            parts.append(f"{c!r} at {row_list(df.index[rows])}")
+    return "; ".join(parts)
 
 
 def check_policy(fill: str | None, drop: bool) -> None:
