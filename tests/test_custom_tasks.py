@@ -184,3 +184,19 @@ def test_a_few_steps_of_training_learn_the_labels(tmp_path):
     totals = t.statistics(model(valid["x"], valid.get("mask")), valid)
     assert loss.item() < first / 3
     assert t.compute_metrics(totals)["accuracy"] >= 0.8
+
+
+def test_baselines_are_what_they_say():
+    frame = sequences_frame(n=40).drop(columns=["amount"])
+    t = tasks.custom(frame, target="label")
+    name, metrics = t.baseline("test")
+    train_labels = [int(t.dataset("train")[i]["y"]) for i in range(len(t.dataset("train")))]
+    majority = max(set(train_labels), key=train_labels.count)
+    test_labels = [int(t.dataset("test")[i]["y"]) for i in range(len(t.dataset("test")))]
+    assert name.startswith(f"always {t.spec['classes'][majority]!r}")
+    assert np.isclose(metrics["accuracy"], test_labels.count(majority) / len(test_labels))
+    series = pd.DataFrame({"v": np.arange(100.0)})  # a ramp: the last value is off by 1..horizon
+    f = tasks.custom(series, target="v", task="forecast", input_length=5, horizon=2)
+    name, metrics = f.baseline("valid")
+    assert name == "last value" and np.isclose(metrics["mae"], 1.5) and np.isclose(metrics["rmse"], np.sqrt(2.5))
+    assert any(line.startswith("baseline on test (last value): nmse") for line in f.describe())

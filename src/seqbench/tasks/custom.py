@@ -624,6 +624,30 @@ class CustomTask(Task):
         task._setup(dict(state["spec"]))
         return task
 
+    def baseline(self, split: str = "test") -> tuple[str, dict[str, float]]:
+        """A model-free reference on ``split``: ``(name, metrics)`` a trained model should beat.
+
+        Forecasting: the last input value of each target, held for the whole horizon.
+        Classes: always the train split's most frequent class (for NLL: the train class
+        frequencies). Regression: always the train mean (``nmse`` near 1 by construction).
+        """
+        s, train, ds = self.spec, self.dataset("train"), self.dataset(split)
+        batch = self.collate([ds[i] for i in range(len(ds))])
+        y = batch["y"]
+        if s["kind"] == "forecast":
+            last = batch["x"][:, -1, s["target_index"]]                   # (N, K), scaled
+            name, guess = "last value", last.repeat(1, s["horizon"])
+        elif s["kind"] == "classify":
+            counts = torch.bincount(torch.cat([train[i]["y"].reshape(-1) for i in range(len(train))]),
+                                    minlength=self.output_size)
+            name = f"always {s['classes'][int(counts.argmax())]!r}, with the train class frequencies"
+            prior = (counts.double() + 1.0) / (counts.sum() + self.output_size)  # +1: no class impossible
+            guess = prior.log().float().expand(y.shape + (self.output_size,))
+        else:
+            name, guess = "train mean", torch.zeros(y.shape)
+        totals = {k: (float(a), float(n)) for k, (a, n) in self.statistics(guess, batch).items()}
+        return name, self.compute_metrics(totals)
+
     def describe(self) -> list[str]:
         """What the task is, in a few lines for the command line (including what was inferred)."""
         s = self.spec
@@ -651,6 +675,9 @@ class CustomTask(Task):
         lines.append(f"default TCN: kernel_size {p['kernel_size']}, {p['levels']} levels, receptive field "
                      f"{receptive_field(p['kernel_size'], [2**v for v in range(p['levels'])])} >= input length "
                      f"{s['input_length']}")
+        if self._datasets is not None:
+            name, values = self.baseline("test")
+            lines.append(f"baseline on test ({name}): " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
         return lines + [f"note: {n}" for n in self.notes]
 
     def predict(self, model: torch.nn.Module, file, batch_size: int = 256):
