@@ -333,7 +333,7 @@ class CustomTask(Task):
         arrays = cd.read_npz(file)
         x, lengths = arrays["x"], arrays["lengths"]
         if "y" not in arrays:
-            raise DataError(f"{cd._name(file)} has no array 'y': training needs the targets")
+            raise DataError(f"{cd.display_name(file)} has no array 'y': training needs the targets")
         y = arrays["y"]
         n, t, c = x.shape
         if kind is None:
@@ -753,7 +753,7 @@ class CustomTask(Task):
         if s["source"] != "table":
             raise DataError("mismatched file: this model was trained on an .npz; predict from an .npz with x")
         df = cd.read_table(file)
-        name = cd._name(file)
+        name = cd.display_name(file)
         for column, role in ((s["id_column"], "id"), (s["time_column"], "time")):
             if column is not None and column not in df.columns:
                 raise DataError(f"mismatched columns: {name} lacks the {role} column {column!r} the model was trained with")
@@ -788,7 +788,7 @@ class CustomTask(Task):
         x, lengths = arrays["x"], arrays["lengths"]
         if x.shape[2] != len(s["features"]):
             raise DataError(f"mismatched columns: the model was trained on {len(s['features'])} features per step, "
-                            f"{cd._name(file)}'s x has {x.shape[2]}")
+                            f"{cd.display_name(file)}'s x has {x.shape[2]}")
         ids, xs = [], []
         for i in range(len(x)):
             xi = x[i, : lengths[i]].astype(np.float64)

@@ -34,7 +34,8 @@ def pandas():
     return pd
 
 
-def _name(source) -> str:
+def display_name(source) -> str:
+    """The file name for messages ("the table" for a DataFrame)."""
     return Path(source).name if isinstance(source, (str, os.PathLike)) else "the table"
 
 
@@ -74,7 +75,7 @@ def read_table(source):
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise DataError(f"cannot parse {path.name}: {first}") from None
     if len(df) == 0:
-        raise DataError(f"{_name(source)} has no rows")
+        raise DataError(f"{display_name(source)} has no rows")
     df.columns = [str(c) for c in df.columns]
     return df
 
