@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .custom_options import announce_custom, custom_options, pop_custom
 from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_options, variant_options
 
 
@@ -25,15 +26,19 @@ def _models(ctx, param, value: str):
 @click.option("--budget", default="small", show_default=True,
               help="The task preset to train with: small (minutes on a laptop) or paper.")
 @variant_options
+@custom_options
 @runtime_options
 def compare(task, models, budget, devices, **kw):
     """Train each model on TASK and print ours beside the paper's numbers."""
     from ..report import write_report
     from ..training import RunConfig, build_task, run
+    from ..training.config import variant_parts
     from ..training.run import is_launched_child
 
     check_task(task)
     variant = pop_variant(kw)
+    variant.update(pop_custom(task, kw))
+    announce_custom(task, variant)
     try:
         probe = build_task(task, kw["data_dir"], None, **variant)
     except ValueError as e:
@@ -41,7 +46,7 @@ def compare(task, models, budget, devices, **kw):
     if budget not in probe.presets:
         raise click.BadParameter(f"task {task} has no budget {budget!r}; it has {', '.join(probe.presets)}",
                                  param_hint="--budget")
-    group = Path(kw.pop("out")) / "-".join([f"compare-{task}"] + [f"{k}{v}" for k, v in sorted(variant.items())]
+    group = Path(kw.pop("out")) / "-".join([f"compare-{task}"] + variant_parts(variant)
                                             + [budget])
     if not kw["resume"]:
         kw["overwrite"] = True  # a compare re-run replaces its own earlier runs

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-# make_model arguments a run may override (seqbench.train.config.MODEL_OVERRIDES; repeated
+# make_model arguments a run may override (seqbench.training.config.MODEL_OVERRIDES; repeated
 # here so that predicting does not import Lightning)
 MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .custom_options import announce_custom, custom_options, pop_custom
 from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_options, variant_options
 
 
@@ -13,6 +14,7 @@ from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_op
               help="TCN, or a recurrent baseline matched to the TCN's parameter count.")
 @click.option("--preset", default="paper", show_default=True, help="The task's preset: paper, small, ...")
 @variant_options
+@custom_options
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the preset's epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None)
@@ -33,6 +35,8 @@ def train(task, devices, **kw):
 
     check_task(task)
     variant = pop_variant(kw)
+    variant.update(pop_custom(task, kw))
+    announce_custom(task, variant)
     try:
         cfg = RunConfig(task=task, variant=variant, devices=parse_devices(devices), **kw)
     except ValueError as e:

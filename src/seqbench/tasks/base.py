@@ -161,6 +161,11 @@ class Task:
         """Metric values from summed statistics; default: each statistic's mean."""
         return {k: float(s) / max(float(n), 1.0) for k, (s, n) in totals.items()}
 
+    def state(self) -> dict | None:
+        """What a checkpoint must carry to rebuild this task without its data (JSON-able), or
+        None when the task name and variant rebuild it (every benchmark task)."""
+        return None
+
     @property
     def primary_metric(self) -> Metric:
         return self.metrics[0]

@@ -7,6 +7,8 @@ checkpoint and results JSON, so a run can be evaluated or resumed from its files
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +47,15 @@ def _get(name: str, data_dir, variant: dict) -> Task:
         return tasks.get(name, data_dir=data_dir, **variant)
     except TypeError as e:  # an option the task does not have
         raise ValueError(f"task {name} does not take {sorted(variant)}: {e}") from e
+
+
+def variant_parts(variant: dict) -> list[str]:
+    """File-name-safe ``key+value`` words of a variant (a data file is named by its stem)."""
+    words = []
+    for k, v in sorted(variant.items()):
+        word = Path(str(v)).stem if k == "file" else f"{k}{v}"
+        words.append(re.sub(r"[^A-Za-z0-9._=+-]+", "_", word))
+    return words
 
 
 @dataclass
@@ -123,7 +134,7 @@ class RunConfig:
     def run_name(self) -> str:
         if self.name:
             return self.name
-        parts = [self.task] + [f"{k}{v}" for k, v in sorted(self.variant.items())]
+        parts = [self.task] + variant_parts(self.variant)
         return "-".join(parts + [self.preset, self.model, f"seed{self.seed}"])
 
     def to_dict(self) -> dict:

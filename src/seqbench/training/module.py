@@ -143,6 +143,8 @@ class SequenceTaskModule(pl.LightningModule):
             "batches_done": self._batches_done, "epoch": self.current_epoch,
             "elapsed_s": self.elapsed(), "rng": torch.get_rng_state(), "last_valid": self._last_valid,
             "plateau_best": self._plateau_best,
+            # what predicting needs without the training data (custom task: columns, scaling)
+            "task_state": self.task.state(),
         }
 
     def on_load_checkpoint(self, checkpoint) -> None:
