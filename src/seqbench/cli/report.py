@@ -9,10 +9,15 @@ import click
 @click.command()
 @click.argument("runs_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Where to write (default: RUNS_DIR).")
-def report(runs_dir, out):
+@click.option("--page", type=click.Path(dir_okay=False), default=None,
+              help="The Markdown page to write (default: OUT/report.md).")
+@click.option("--title", default="seqbench report", show_default=True, help="The page's heading.")
+@click.option("--notes", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A Markdown file appended to the page (the discussion).")
+def report(runs_dir, out, page, title, notes):
     """Summarise the runs under RUNS_DIR (every result.json found, recursively)."""
     from ..report import find_results, markdown_table, write_report
 
-    paths = write_report(runs_dir, out)
+    paths = write_report(runs_dir, out, page=page, title=title, notes=notes)
     click.echo(markdown_table(find_results(runs_dir)), nl=False)
     click.echo(f"report: {paths['markdown']}  curves: {paths['curves']}  summary: {paths['summary']}")

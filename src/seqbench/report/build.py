@@ -59,7 +59,7 @@ def markdown_table(results: list[dict]) -> str:
             f"| {task} | {r['model'].upper()} | {r['parameters']:,} | {'unbounded' if rf is None else f'{rf:,}'} | "
             f"{r['primary_metric']} {'(higher better)' if r.get('higher_is_better') else ''}".rstrip()
             + f" | {_fmt(_test_value(r))} | {paper_txt} | {_fmt(r.get('best_epoch'))} / {r['epochs']} | "
-            f"{r['wall_time_s']:.0f} s |")
+            f"{r['wall_time_s']:.0f} s{' (budget-limited)' if r.get('stopped_by_time_limit') else ''} |")
     return "\n".join(lines) + "\n"
 
 
@@ -103,6 +103,31 @@ def learning_curves(results: list[dict], path: str | Path) -> Path:
     return path
 
 
+# run settings that are command-line options of `seqbench train`, in the order printed
+_OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "clip", "hidden_size", "levels", "kernel_size",
+            "dropout", "num_layers", "max_time")
+_FLAG = {"hidden_size": "hidden", "num_layers": "layers"}
+
+
+def reproduce_command(r: dict) -> str:
+    """The ``seqbench train`` command line that reproduces run ``r`` (data under ``$SEQBENCH_DATA``)."""
+    run = (r.get("config") or {}).get("run", {})
+    parts = ["seqbench train", r["task"], "--model", r["model"], "--preset", r.get("preset", "paper"),
+             "--seed", str(r["seed"])]
+    for k, v in (run.get("variant") or {}).items():
+        parts += ["--variant", f"{k}={v}"]
+    for k in _OPTIONS:
+        if run.get(k) is not None:
+            parts += [f"--{_FLAG.get(k, k).replace('_', '-')}", f"{run[k]:g}" if isinstance(run[k], float) else str(run[k])]
+    return " ".join(parts)
+
+
+def commands_section(results: list[dict]) -> str:
+    lines = ["## Reproduce", "", "Each row, with the datasets under `$SEQBENCH_DATA` (or add `--data-dir`):", "", "```bash"]
+    lines += [reproduce_command(r) for r in results]
+    return "\n".join(lines + ["```", ""])
+
+
 def summary(results: list[dict]) -> dict:
     """The report as data: per run the headline numbers (no per-epoch history)."""
     keep = ("task", "variant", "model", "preset", "parameters", "receptive_field", "primary_metric",
@@ -110,16 +135,28 @@ def summary(results: list[dict]) -> dict:
     return {"runs": [{k: r.get(k) for k in keep} for r in results]}
 
 
-def write_report(runs_dir: str | Path, out_dir: str | Path | None = None) -> dict[str, Path]:
-    """Write ``report.md``, ``curves.png`` and ``summary.json`` for the runs under ``runs_dir``."""
+def write_report(runs_dir: str | Path, out_dir: str | Path | None = None, page: str | Path | None = None,
+                 title: str = "seqbench report", notes: str | Path | None = None) -> dict[str, Path]:
+    """Write the Markdown page, ``curves.png`` and ``summary.json`` for the runs under ``runs_dir``.
+
+    ``page`` is the Markdown file (default ``out_dir/report.md``); ``notes`` a Markdown file
+    whose text (the discussion a person writes) is appended, so the page is regenerated
+    whole from the result files and the notes.
+    """
     results = find_results(runs_dir)
     out = Path(out_dir) if out_dir is not None else Path(runs_dir)
     out.mkdir(parents=True, exist_ok=True)
     curves = learning_curves(results, out / CURVES_PNG)
-    md = ("# seqbench report\n\n" f"Runs under `{runs_dir}`. Test metric of the best-validation checkpoint; "
-          "the paper's number is for the variant in brackets when it differs.\n\n"
-          + markdown_table(results) + f"\n![learning curves]({CURVES_PNG})\n")
-    paths = {"markdown": out / REPORT_MD, "curves": curves, "summary": out / SUMMARY_JSON}
+    page = Path(page) if page is not None else out / REPORT_MD
+    machines = sorted({f"{r.get('machine', {}).get('cpus', '?')} CPU cores, torch {r.get('versions', {}).get('torch', '?')}"
+                       for r in results})
+    md = (f"# {title}\n\n" f"Runs under `{runs_dir}` ({'; '.join(machines)}). Test metric of the "
+          "best-validation checkpoint; the paper's number is for the variant in brackets when it differs.\n\n"
+          + markdown_table(results) + "\n" + commands_section(results)
+          + f"\n![learning curves]({os.path.relpath(curves, page.parent)})\n")
+    if notes is not None:
+        md += "\n" + Path(notes).read_text()
+    paths = {"markdown": page, "curves": curves, "summary": out / SUMMARY_JSON}
     for key, text in (("markdown", md), ("summary", json.dumps(summary(results), indent=2) + "\n")):
         tmp = paths[key].with_name(f".{paths[key].name}.{os.getpid()}.tmp")
         tmp.write_text(text)

@@ -204,6 +204,8 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
         "history": history,
         "versions": {"seqbench": __version__, "torch": torch.__version__, "lightning": pl.__version__,
                      "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "arch": platform.machine(), "torch_threads": torch.get_num_threads(),
+                    "accelerator": type(trainer.accelerator).__name__.replace("Accelerator", "").lower()},
     }
     if trainer.world_size > 1:  # each rank's view, so a multi-process run can be checked for agreement
         (run_dir / "ranks").mkdir(exist_ok=True)

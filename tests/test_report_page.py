@@ -1,0 +1,39 @@
+"""The report page: reproduce commands and appended notes, regenerated from result files."""
+
+import json
+
+from seqbench.report import write_report
+from seqbench.report.build import reproduce_command
+
+
+def _result(model, **run):
+    return {
+        "task": "jsb", "variant": {}, "model": model, "preset": "paper", "parameters": 10, "receptive_field": 13,
+        "primary_metric": "nll", "higher_is_better": False, "metrics": {"test": {"nll": 8.2}}, "best_epoch": 3,
+        "epochs": 4, "wall_time_s": 12.0, "seed": 1, "paper": {"value": 8.1, "variant": ""},
+        "stopped_by_time_limit": bool(run.get("max_time")),
+        "history": [{"epoch": e, "train_loss": 9.0 - e, "valid_nll": 9.5 - e} for e in range(1, 5)],
+        "config": {"run": {"variant": {"train_size": 100}, **run}},
+    }
+
+
+def test_reproduce_command_carries_variant_and_overrides():
+    cmd = reproduce_command(_result("gru", epochs=4, lr=0.002, hidden_size=64, max_time=3600.0))
+    assert cmd == ("seqbench train jsb --model gru --preset paper --seed 1 --variant train_size=100 "
+                   "--epochs 4 --lr 0.002 --hidden 64 --max-time 3600")
+
+
+def test_page_holds_table_commands_and_notes(tmp_path):
+    for model, run in (("tcn", {}), ("lstm", {"max_time": 60.0})):
+        (tmp_path / "runs" / model).mkdir(parents=True)
+        (tmp_path / "runs" / model / "result.json").write_text(json.dumps(_result(model, **run)))
+    notes = tmp_path / "notes.md"
+    notes.write_text("## Discussion\n\nWhy we differ.\n")
+    page = tmp_path / "docs" / "results.md"
+    paths = write_report(tmp_path / "runs", tmp_path / "docs" / "results", page=page, title="Results", notes=notes)
+    text = page.read_text()
+    assert text.startswith("# Results")
+    assert "| jsb | LSTM |" in text and "(budget-limited)" in text
+    assert "seqbench train jsb --model tcn --preset paper --seed 1" in text
+    assert "![learning curves](results/curves.png)" in text and paths["curves"].exists()
+    assert text.rstrip().endswith("Why we differ.")
