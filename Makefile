@@ -32,6 +32,7 @@ bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/train_step.py
 	$(PY) benchmarks/epoch.py
+	$(PY) benchmarks/streaming.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis
