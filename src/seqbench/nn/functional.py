@@ -145,7 +145,7 @@ def padded_conv1d(
     if x.size(0) * x.size(-1) < SMALL_WORK_STEPS:
         # a tiny batch (JSB at batch 1, T=100) is all per-op overhead: the plain
         # formulation makes the fewest calls, and the routing below cannot pay for itself
-        return reference_conv1d(x, weight, bias, dilation, left, right)
+        return reference_conv1d(x.contiguous(), weight, bias, dilation, left, right)
     nwc = x.device.type == "cpu" and _is_nwc(x)
     if left == 0 and right == 0:
         # nothing to pad (k == 1): autograd's own passes, in the input's layout
