@@ -148,9 +148,10 @@ def write_report(runs_dir: str | Path, out_dir: str | Path | None = None, page: 
     out.mkdir(parents=True, exist_ok=True)
     curves = learning_curves(results, out / CURVES_PNG)
     page = Path(page) if page is not None else out / REPORT_MD
-    machines = sorted({f"{r.get('machine', {}).get('cpus', '?')} CPU cores, torch {r.get('versions', {}).get('torch', '?')}"
-                       for r in results})
-    md = (f"# {title}\n\n" f"Runs under `{runs_dir}` ({'; '.join(machines)}). Test metric of the "
+    machines = sorted({f"{r['machine']['cpus']} CPU cores, torch {r.get('versions', {}).get('torch', '?')}"
+                       for r in results if r.get("machine")})
+    where = f" ({'; '.join(machines)})" if machines else ""
+    md = (f"# {title}\n\n" f"Runs under `{runs_dir}`{where}. Test metric of the "
           "best-validation checkpoint; the paper's number is for the variant in brackets when it differs.\n\n"
           + markdown_table(results) + "\n" + commands_section(results)
           + f"\n![learning curves]({os.path.relpath(curves, page.parent)})\n")
