@@ -44,6 +44,21 @@ def test_result_record_and_evaluate(tmp_path, one_thread):
         seqbench.train("adding", "gru", out=str(tmp_path), name="g", **TINY)
 
 
+def test_test_every_epoch_and_validation_within_epochs(tmp_path, one_thread):
+    r = seqbench.train("adding", "tcn", out=str(tmp_path), name="t", test_every_epoch=True,
+                       **{**TINY, "epochs": 3})
+    tests = [h["test_mse"] for h in r["history"]]
+    assert len(tests) == 3 and r["test_last3_mean"]["mse"] == pytest.approx(sum(tests) / 3)
+    # the per-epoch test of the best epoch is what the best checkpoint scores on test
+    best = r["history"][r["best_epoch"] - 1]
+    assert best["test_mse"] == pytest.approx(r["metrics"]["test"]["mse"], rel=1e-6)
+    # 6 steps per epoch, validation every 4 steps: at steps 4, 8, 12 (epochs 0.667, 1.333, 2.0)
+    v = seqbench.train("adding", "tcn", out=str(tmp_path), name="v", val_every=4, **TINY)
+    assert [h["step"] for h in v["history"]] == [4, 8, 12]
+    assert [h["epoch"] for h in v["history"]] == pytest.approx([4 / 6, 8 / 6, 2.0], abs=1e-4)
+    assert v["test_last3_mean"] is None and v["epochs"] == 2 and not v["stopped_by_time_limit"]
+
+
 def test_same_command_same_numbers(tmp_path, one_thread):
     a = seqbench.train("adding", "tcn", out=str(tmp_path), name="a", **{**TINY, "epochs": 1})
     b = seqbench.train("adding", "tcn", out=str(tmp_path), name="b", **{**TINY, "epochs": 1})

@@ -45,9 +45,9 @@ def _test_value(r: dict):
 
 def markdown_table(results: list[dict]) -> str:
     """One row per run: our test metric beside the paper's number for the same model."""
-    head = ("| task | model | parameters | receptive field | metric | ours (test) | paper | "
+    head = ("| task | model | parameters | receptive field | metric | ours (test) | ours (mean of last 3) | paper | "
             "best epoch / epochs | train time |")
-    lines = [head, "|---|---|---:|---:|---|---:|---:|---:|---:|"]
+    lines = [head, "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
     for r in results:
         task = r["task"] + (f" ({_variant_label(r)})" if _variant_label(r) else "")
         paper = r.get("paper", {}) or {}
@@ -58,7 +58,8 @@ def markdown_table(results: list[dict]) -> str:
         lines.append(
             f"| {task} | {r['model'].upper()} | {r['parameters']:,} | {'unbounded' if rf is None else f'{rf:,}'} | "
             f"{r['primary_metric']} {'(higher better)' if r.get('higher_is_better') else ''}".rstrip()
-            + f" | {_fmt(_test_value(r))} | {paper_txt} | {_fmt(r.get('best_epoch'))} / {r['epochs']} | "
+            + f" | {_fmt(_test_value(r))} | {_fmt((r.get('test_last3_mean') or {}).get(r['primary_metric']))}"
+            f" | {paper_txt} | {_fmt(r.get('best_epoch'))} / {r['epochs']} | "
             f"{r['wall_time_s']:.0f} s{' (budget-limited)' if r.get('stopped_by_time_limit') else ''} |")
     return "\n".join(lines) + "\n"
 
@@ -105,7 +106,7 @@ def learning_curves(results: list[dict], path: str | Path) -> Path:
 
 # run settings that are command-line options of `seqbench train`, in the order printed
 _OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "clip", "hidden_size", "levels", "kernel_size",
-            "dropout", "num_layers", "max_time")
+            "dropout", "num_layers", "max_time", "val_every", "test_every_epoch")
 _FLAG = {"hidden_size": "hidden", "num_layers": "layers"}
 
 
@@ -117,7 +118,9 @@ def reproduce_command(r: dict) -> str:
     for k, v in (run.get("variant") or {}).items():
         parts += ["--variant", f"{k}={v}"]
     for k in _OPTIONS:
-        if run.get(k) is not None:
+        if run.get(k) is True:
+            parts.append(f"--{k.replace('_', '-')}")
+        elif run.get(k) not in (None, False):
             parts += [f"--{_FLAG.get(k, k).replace('_', '-')}", f"{run[k]:g}" if isinstance(run[k], float) else str(run[k])]
     return " ".join(parts)
 

@@ -68,6 +68,11 @@ class RunConfig:
         epochs, batch_size, lr, optimizer, clip, lr_schedule: training overrides.
         hidden_size, levels, kernel_size, dropout, num_layers: model overrides.
         max_time: stop training after this many seconds (the best checkpoint is still tested).
+        test_every_epoch: also evaluate the test split after every epoch, so the results
+            record the mean test metric of the last 3 epochs beside the best-validation one
+            (selection still uses the validation split only).
+        val_every: validate (and checkpoint the best) every this many optimizer steps
+            instead of once per epoch: a learning curve for runs whose budget is a few epochs.
         seed: seeds data order, initialisation and dropout; with ``deterministic`` the same
             config on the same machine gives the same numbers.
         out, name: the run's files go to ``out/name`` (default name from task, variant,
@@ -96,6 +101,8 @@ class RunConfig:
     dropout: float | None = None
     num_layers: int | None = None
     max_time: float | None = None
+    test_every_epoch: bool = False
+    val_every: int | None = None
     seed: int = 0
     deterministic: bool = True
     out: str = "runs"
@@ -115,7 +122,8 @@ class RunConfig:
             raise ValueError(f"unknown model {self.model!r}; choose from {', '.join(MODEL_KINDS)}")
         if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
-        for name in ("epochs", "batch_size", "hidden_size", "levels", "kernel_size", "num_layers", "checkpoint_every"):
+        for name in ("epochs", "batch_size", "hidden_size", "levels", "kernel_size", "num_layers", "checkpoint_every",
+                     "val_every"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")

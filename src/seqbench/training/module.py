@@ -20,23 +20,27 @@ class SequenceTaskModule(pl.LightningModule):
     are exact, not an average of per-batch averages. Logged names are ``"{split}/{metric}"``.
 
     The module also keeps the run's history (one row per epoch: mean training loss,
-    validation metrics, learning rate, elapsed time) and stores it, the torch RNG state and
+    validation metrics, learning rate, elapsed time; with ``track_test`` also the test
+    metrics of that epoch's weights, which are never used to choose anything) and stores it, the torch RNG state and
     the position in the epoch in every checkpoint, so a resumed run continues exactly.
     """
 
-    def __init__(self, task: Task, model: SequenceModel, training: Training, run_config: dict | None = None) -> None:
+    def __init__(self, task: Task, model: SequenceModel, training: Training, run_config: dict | None = None,
+                 track_test: bool = False) -> None:
         super().__init__()
         self.task, self.model, self.training_cfg = task, model, training
+        self.track_test = track_test
         # what evaluate needs to rebuild task and model from the checkpoint alone
         self.save_hyperparameters({"run_config": run_config or {}}, logger=False)
         self.history: list[dict] = []
-        self._stats: dict[str, list[torch.Tensor]] = {}
-        self._train_loss = [0.0, 0]          # sum, batches, of this epoch on this process
+        self._stats: dict[str, dict[str, list[torch.Tensor]]] = {}  # split -> statistic -> [sum, count]
+        self._train_loss = [0.0, 0]          # sum, batches, since the last validation, on this process
         self._batches_done = 0               # batches of the current epoch already trained on
         self._elapsed_before = 0.0           # training seconds of earlier (interrupted) sessions
         self._started = time.monotonic()
         self._rng_to_restore = None
         self._last_valid: dict[str, float] = {}
+        self._last_test: dict[str, float] = {}
         self.test_metrics: dict[str, float] = {}
         self.resume_position: tuple[int, int] | None = None
         self._plateau_best: float | None = None
@@ -56,10 +60,6 @@ class SequenceTaskModule(pl.LightningModule):
                 sampler.resume(*self.resume_position)
             self.resume_position = None
 
-    def on_train_epoch_start(self) -> None:
-        if self._batches_done == 0:
-            self._train_loss = [0.0, 0]
-
     def training_step(self, batch, batch_idx):
         loss = self.task.loss(self(batch), batch)
         self._train_loss[0] += float(loss.detach())
@@ -69,42 +69,55 @@ class SequenceTaskModule(pl.LightningModule):
         return loss
 
     def on_train_epoch_end(self) -> None:
+        self._batches_done = 0
+
+    def _record(self) -> None:
+        """One history row per validation: by default at the end of every epoch; with
+        ``val_every`` every that many steps, so ``epoch`` is then a fraction."""
         s, n = self.trainer.strategy.reduce(torch.tensor(self._train_loss, dtype=torch.float64, device=self.device),
                                             reduce_op="sum")
-        row = {"epoch": self.current_epoch + 1, "step": self.global_step, "train_loss": float(s / max(float(n), 1.0)),
+        epoch = self.current_epoch + self._batches_done / max(self.trainer.num_training_batches, 1)
+        epoch = int(epoch) if float(epoch).is_integer() else round(epoch, 4)
+        row = {"epoch": epoch, "step": self.global_step, "train_loss": float(s / max(float(n), 1.0)),
                "lr": self.optimizers().param_groups[0]["lr"], "elapsed_s": self.elapsed()}
         row.update({f"valid_{k}": v for k, v in self._last_valid.items()})
+        row.update({f"test_{k}": v for k, v in self._last_test.items()})
         self.history.append(row)
-        self._batches_done = 0
+        self._train_loss = [0.0, 0]
 
     def elapsed(self) -> float:
         return self._elapsed_before + time.monotonic() - self._started
 
     # -- validation and test: additive statistics ----------------------------------------
-    def _accumulate(self, batch) -> None:
+    def _accumulate(self, split: str, batch) -> None:
+        stats = self._stats.setdefault(split, {})
         for name, (s, n) in self.task.statistics(self(batch), batch).items():
-            acc = self._stats.setdefault(name, [torch.zeros((), dtype=torch.float64, device=self.device)] * 2)
-            self._stats[name] = [acc[0] + s.detach().double().sum(), acc[1] + torch.as_tensor(n).double().sum()]
+            acc = stats.setdefault(name, [torch.zeros((), dtype=torch.float64, device=self.device)] * 2)
+            stats[name] = [acc[0] + s.detach().double().sum(), acc[1] + torch.as_tensor(n).double().sum()]
 
-    def _finish(self, split: str) -> dict[str, float]:
-        names = sorted(self._stats)
+    def _finish(self, split: str, log_as: str | None = None) -> dict[str, float]:
+        stats = self._stats.pop(split, {})
+        names = sorted(stats)
         if names:
-            local = torch.stack([torch.stack(self._stats[k]) for k in names])
+            local = torch.stack([torch.stack(stats[k]) for k in names])
             total = self.trainer.strategy.reduce(local, reduce_op="sum")
         metrics = self.task.compute_metrics({k: (float(total[i, 0]), float(total[i, 1])) for i, k in enumerate(names)}) \
             if names else {}
-        self._stats = {}
         for k, v in metrics.items():
-            self.log(f"{split}/{k}", v, prog_bar=(split == "valid" and k == self.task.primary_metric.name),
+            self.log(f"{log_as or split}/{k}", v, prog_bar=(split == "valid" and k == self.task.primary_metric.name),
                      sync_dist=False, rank_zero_only=False)
         return metrics
 
-    def validation_step(self, batch, batch_idx):
-        self._accumulate(batch)
+    def validation_step(self, batch, batch_idx, dataloader_idx=0):
+        # with track_test the trainer's second validation loader is the test split
+        self._accumulate("valid" if dataloader_idx == 0 else "test", batch)
 
     def on_validation_epoch_end(self):
         self._last_valid = self._finish("valid")
+        if self.track_test:
+            self._last_test = self._finish("test", log_as="test_each_epoch")
         if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+            self._record()
             self._maybe_halve_lr(self._last_valid[self.task.primary_metric.name])
 
     def _maybe_halve_lr(self, value: float) -> None:
@@ -119,7 +132,7 @@ class SequenceTaskModule(pl.LightningModule):
                 group["lr"] *= 0.5
 
     def test_step(self, batch, batch_idx):
-        self._accumulate(batch)
+        self._accumulate("test", batch)
 
     def on_test_epoch_end(self):
         self.test_metrics = self._finish("test")
@@ -142,6 +155,7 @@ class SequenceTaskModule(pl.LightningModule):
             "history": self.history, "train_loss": list(self._train_loss),
             "batches_done": self._batches_done, "epoch": self.current_epoch,
             "elapsed_s": self.elapsed(), "rng": torch.get_rng_state(), "last_valid": self._last_valid,
+            "last_test": self._last_test,
             "plateau_best": self._plateau_best,
             # what predicting needs without the training data (custom task: columns, scaling)
             "task_state": self.task.state(),
@@ -157,5 +171,6 @@ class SequenceTaskModule(pl.LightningModule):
         self._elapsed_before = state["elapsed_s"]
         self._rng_to_restore = state["rng"]
         self._last_valid = dict(state["last_valid"])
+        self._last_test = dict(state.get("last_test", {}))
         self._plateau_best = state["plateau_best"]
         self.resume_position = (state["epoch"], state["batches_done"])

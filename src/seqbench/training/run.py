@@ -44,6 +44,8 @@ class TaskData(pl.LightningDataModule):
         return self._loader("train")
 
     def val_dataloader(self):
+        if self.module.track_test:  # test metrics every epoch, for the "mean of the last 3 epochs" figure
+            return [self._loader("valid"), self._loader("test")]
         return self._loader("valid")
 
     def test_dataloader(self):
@@ -142,7 +144,7 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = task.build_model(cfg.model, cfg.preset, **cfg.model_overrides())
-    module = SequenceTaskModule(task, model, training, run_config=cfg.to_dict())
+    module = SequenceTaskModule(task, model, training, run_config=cfg.to_dict(), track_test=cfg.test_every_epoch)
     data = TaskData(task, training.batch_size, cfg.seed, module)
     metric = task.primary_metric
     best = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename=BEST[:-5], monitor=f"valid/{metric.name}",
@@ -152,6 +154,7 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
         warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only|logging interval|litlogger|exists and is not empty).*")
         trainer = pl.Trainer(
             default_root_dir=str(run_dir), max_epochs=training.epochs,
+            val_check_interval=cfg.val_every, check_val_every_n_epoch=None if cfg.val_every else 1,
             max_time=timedelta(seconds=cfg.max_time) if cfg.max_time else None,
             gradient_clip_val=training.clip, gradient_clip_algorithm="norm",
             deterministic="warn" if cfg.deterministic else False,
@@ -190,11 +193,12 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
             "valid": {k[len("valid_"):]: v for k, v in (best_row or {}).items() if k.startswith("valid_")},
             "test": dict(module.test_metrics),
         },
+        "test_last3_mean": last_epochs_mean(history, "test_", 3),
         "best_epoch": best_row["epoch"] if best_row else None,
-        "epochs": len(history),
+        "epochs": history[-1]["epoch"] if history else 0,
         "steps": history[-1]["step"] if history else 0,
         "epochs_planned": training.epochs,
-        "stopped_by_time_limit": len(history) < training.epochs,
+        "stopped_by_time_limit": (history[-1]["epoch"] if history else 0) < training.epochs,
         "wall_time_s": round(wall_time, 3),
         "seed": cfg.seed,
         "world_size": trainer.world_size,
@@ -214,6 +218,16 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
     if trainer.is_global_zero:
         write_json(run_dir / RESULT, result)
     return result
+
+
+def last_epochs_mean(history: list[dict], prefix: str, n: int) -> dict[str, float] | None:
+    """Mean of each ``prefix`` metric over the last ``n`` epochs of ``history`` (how the
+    paper's authors say they reported), or None when fewer than ``n`` epochs have them."""
+    rows = [r for r in history if any(k.startswith(prefix) for k in r)][-n:]
+    if len(rows) < n:
+        return None
+    keys = [k for k in rows[0] if k.startswith(prefix) and all(k in r for r in rows)]
+    return {k[len(prefix):]: sum(r[k] for r in rows) / n for k in keys}
 
 
 def _model_description(model) -> dict:
