@@ -1,5 +1,7 @@
 """Module options behave as documented."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -33,6 +35,27 @@ def test_normal_init_takes_effect_under_weight_norm():
     assert abs(w.std().item() - 0.01) < 0.002
     default = TCN(2, [64, 64], kernel_size=3).blocks[1].conv1.weight.detach()
     assert default.std().item() > 0.03  # PyTorch's kaiming-uniform, far from 0.01
+
+
+def test_official_init_is_what_the_official_code_amounts_to():
+    from seqbench.nn import make_model
+
+    torch.manual_seed(0)
+    lm = make_model("tcn", input_size=500, output_size=500, head="lm", input_adapter="embedding",
+                    embedding_size=64, channels=[128, 64], kernel_size=3, tie_weights=True, init="official")
+    emb = lm.adapter.weight.detach()
+    assert abs(emb.std().item() - 0.01) < 0.002 and lm.decoder.weight is lm.adapter.weight
+    assert lm.decoder.bias.abs().max().item() == 0.0
+    assert abs(lm.encoder.blocks[0].downsample.weight.std().item() - 0.01) < 0.002
+    # weight-normed convolutions keep PyTorch's init, as weight norm leaves them in the official code
+    assert lm.encoder.blocks[1].conv1.weight.detach().std().item() > 0.02  # kaiming-uniform: 0.0295
+    # an untrained tied LM then starts near a uniform guess, ln(V) nats per token
+    x = torch.randint(0, 500, (2, 30))
+    nll = torch.nn.functional.cross_entropy(lm(x).reshape(-1, 500), x.reshape(-1))
+    assert abs(nll.item() - math.log(500)) < 0.1
+    lstm = make_model("lstm", input_size=500, output_size=500, head="lm", input_adapter="embedding",
+                      embedding_size=64, hidden_size=64, tie_weights=True, init="official")
+    assert abs(lstm.adapter.weight.detach().std().item() - 0.01) < 0.002
 
 
 def test_channel_dropout_zeroes_whole_channels():

@@ -36,8 +36,10 @@ class SequenceModel(nn.Module):
         tie_weights: share the decoder weight with the embedding (``lm`` head; needs the
             encoder's output size to equal the embedding size).
         embedding_dropout: dropout on the embedded inputs.
-        init: ``"default"`` or ``"normal"`` (the official code's N(0, 0.01) decoder weight,
-            zero bias, and U(-0.01, 0.01) embedding).
+        init: ``"default"``; ``"normal"`` (N(0, 0.01) decoder weight, zero bias, and
+            U(-0.01, 0.01) embedding); or ``"official"`` (the official code's: N(0, 0.01)
+            embedding and decoder weight, zero bias). With a tied decoder an embedding left
+            at PyTorch's N(0, 1) starts the model hundreds of nats above a uniform guess.
 
     Shape:
         - Input: :math:`(B, T, \text{input\_size})` floats, or :math:`(B, T)` integer token ids.
@@ -60,7 +62,7 @@ class SequenceModel(nn.Module):
         super().__init__()
         _checks.choice("head", head, HEADS)
         _checks.choice("input_adapter", input_adapter, ADAPTERS)
-        _checks.choice("init", init, ("default", "normal"))
+        _checks.choice("init", init, ("default", "normal", "official"))
         _checks.probability("embedding_dropout", embedding_dropout)
         enc_in, enc_out = encoder.input_size, encoder.output_size
         input_size = enc_in if input_size is None else _checks.positive_int("input_size", input_size)
@@ -95,9 +97,11 @@ class SequenceModel(nn.Module):
                     f"the vocabulary size ({input_size})"
                 )
             self.decoder.weight = self.adapter.weight
-        if init == "normal":
-            if input_adapter == "embedding":
+        if init in ("normal", "official"):
+            if input_adapter == "embedding" and init == "normal":
                 nn.init.uniform_(self.adapter.weight, -0.01, 0.01)
+            elif input_adapter == "embedding":
+                nn.init.normal_(self.adapter.weight, 0.0, 0.01)
             if not tie_weights:
                 nn.init.normal_(self.decoder.weight, 0.0, 0.01)
             nn.init.zeros_(self.decoder.bias)

@@ -17,7 +17,7 @@ from .functional import padded_conv1d
 
 NORMS = ("weight", "batch", "layer", "none")
 DROPOUTS = ("elementwise", "channel")
-INITS = ("default", "normal")
+INITS = ("default", "normal", "official")
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU}
 
 
@@ -128,7 +128,9 @@ class TemporalBlock(nn.Module):
         dropout_mode: ``"elementwise"`` (the official code) or ``"channel"`` (whole channels,
             the paper's "spatial dropout").
         activation: ``"relu"`` (default), ``"gelu"``, ``"tanh"``, ``"elu"`` or ``"silu"``.
-        init: ``"default"`` (PyTorch's) or ``"normal"`` (N(0, 0.01) on conv weights).
+        init: ``"default"`` (PyTorch's), ``"normal"`` (N(0, 0.01) on conv weights), or
+            ``"official"``: what the official code's initialisation amounts to, N(0, 0.01) on
+            the 1x1 skip only (its N(0, 0.01) on weight-normed convs is overwritten by weight norm).
         causal: past-side padding (default) or "same" padding.
 
     Shape:
@@ -165,7 +167,7 @@ class TemporalBlock(nn.Module):
         self.act2 = ACTIVATIONS[activation]()
         self.drop2 = drop(dropout)
         self.downsample = nn.Conv1d(in_channels, out_channels, 1) if in_channels != out_channels else None
-        if self.downsample is not None and init == "normal":
+        if self.downsample is not None and init in ("normal", "official"):
             nn.init.normal_(self.downsample.weight, 0.0, 0.01)
         self.act = ACTIVATIONS[activation]()
         self.kernel_size, self.dilation, self.causal = kernel_size, dilation, causal

@@ -194,6 +194,8 @@ class Task:
             base["embedding_size"] = tcn_kw["embedding_size"]
         if tcn_kw.get("embedding_dropout"):
             base["embedding_dropout"] = tcn_kw["embedding_dropout"]
+        if "init" in tcn_kw:  # the embedding and decoder start the same way as the TCN's
+            base["init"] = tcn_kw["init"]
         base.update(self.presets[preset].recurrent)
         if overrides.get("num_layers") is not None:
             base["num_layers"] = overrides["num_layers"]

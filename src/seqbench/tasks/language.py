@@ -190,6 +190,9 @@ class LanguageModel(Task):
         cfg = paper.config(self._config_key())
         model = {k: v for k, v in cfg.model_kwargs().items()
                  if k not in ("input_size", "output_size", "head", "input_adapter")}
+        # the official code draws the (tied) embedding from N(0, 0.01); PyTorch's N(0, 1)
+        # would start the model hundreds of nats per token above a uniform guess
+        model["init"] = "official"
         return Preset(model, **training, clip=cfg.clip, lr_schedule="halve_on_plateau",
                       variant=dict(seq_len=seq_len, valid_seq_len=valid_seq_len))
 
