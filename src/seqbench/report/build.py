@@ -43,6 +43,13 @@ def _test_value(r: dict):
     return r["metrics"].get("test", {}).get(r["primary_metric"])
 
 
+def _epochs(x) -> str:
+    """Epochs done: whole, or to one decimal when validation ran within epochs (--val-every)."""
+    if x is None:
+        return "-"
+    return f"{int(x)}" if float(x).is_integer() else f"{x:.1f}"
+
+
 def markdown_table(results: list[dict]) -> str:
     """One row per run: our test metric beside the paper's number for the same model."""
     head = ("| task | model | parameters | receptive field | metric | ours (test) | ours (mean of last 3) | paper | "
@@ -59,7 +66,7 @@ def markdown_table(results: list[dict]) -> str:
             f"| {task} | {r['model'].upper()} | {r['parameters']:,} | {'unbounded' if rf is None else f'{rf:,}'} | "
             f"{r['primary_metric']} {'(higher better)' if r.get('higher_is_better') else ''}".rstrip()
             + f" | {_fmt(_test_value(r))} | {_fmt((r.get('test_last3_mean') or {}).get(r['primary_metric']))}"
-            f" | {paper_txt} | {_fmt(r.get('best_epoch'))} / {r['epochs']} | "
+            f" | {paper_txt} | {_epochs(r.get('best_epoch'))} / {_epochs(r['epochs'])} | "
             f"{r['wall_time_s']:.0f} s{' (budget-limited)' if r.get('stopped_by_time_limit') else ''} |")
     return "\n".join(lines) + "\n"
 
@@ -155,7 +162,8 @@ def write_report(runs_dir: str | Path, out_dir: str | Path | None = None, page: 
                        for r in results if r.get("machine")})
     where = f" ({'; '.join(machines)})" if machines else ""
     md = (f"# {title}\n\n" f"Runs under `{runs_dir}`{where}. Test metric of the "
-          "best-validation checkpoint; the paper's number is for the variant in brackets when it differs.\n\n"
+          "best-validation checkpoint, and (runs with `--test-every-epoch`) the mean test metric of the last 3 "
+          "validations; the paper's number is for the variant in brackets when it differs.\n\n"
           + markdown_table(results) + "\n" + commands_section(results)
           + f"\n![learning curves]({os.path.relpath(curves, page.parent)})\n")
     if notes is not None:
