@@ -234,8 +234,9 @@ def check_agreement(cfg: Config, rtol: float = 1e-5) -> float:
     return worst
 
 
-def make_step(model, cfg: Config, x, y) -> Callable[[], None]:
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+def make_step(model, cfg: Config, x, y, fused: bool = False) -> Callable[[], None]:
+    # fused=True: the single-kernel Adam that seqbench's training path uses, for every peer alike
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4, fused=fused)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -286,13 +287,13 @@ def peak_step_memory(step) -> float | None:
         return None
 
 
-def run_config(cfg: Config, rounds: int, warmup: int, peak_n: int, recurrent: bool) -> dict:
+def run_config(cfg: Config, rounds: int, warmup: int, peak_n: int, recurrent: bool, fused: bool = False) -> dict:
     models = build_peers(cfg)
     if not recurrent:
         models = {k: v for k, v in models.items() if k not in ("lstm", "gru")}
     worst = check_agreement(cfg)
     x, y = cfg.batch_data(0)
-    steps = {name: make_step(m, cfg, x, y) for name, m in models.items()}
+    steps = {name: make_step(m, cfg, x, y, fused) for name, m in models.items()}
     names = list(steps)
     for _ in range(warmup):
         for n in names:
@@ -349,6 +350,8 @@ def main(argv=None) -> None:
     p.add_argument("--quick", action="store_true", help="smoke run: adding and jsb, 3 rounds, no recurrent peers")
     p.add_argument("--no-recurrent", action="store_true", help="skip the LSTM/GRU peers")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--fused-adam", action="store_true",
+                   help="every model steps with the fused Adam kernel (what seqbench's training path uses)")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -366,7 +369,8 @@ def main(argv=None) -> None:
           f"load average {os.getloadavg()[0]:.2f}")
     print(f"# {' '.join(sys.argv)}")
     for n in names:
-        res = run_config(CONFIGS[n], rounds, warmup, 1024 if a.quick else 2048, not (a.quick or a.no_recurrent))
+        res = run_config(CONFIGS[n], rounds, warmup, 1024 if a.quick else 2048, not (a.quick or a.no_recurrent),
+                         a.fused_adam)
         print(report(res), flush=True)
     print(f"\n# load average at the end {os.getloadavg()[0]:.2f}")
 

@@ -59,6 +59,27 @@ def test_test_every_epoch_and_validation_within_epochs(tmp_path, one_thread):
     assert v["test_last3_mean"] is None and v["epochs"] == 2 and not v["stopped_by_time_limit"]
 
 
+def test_adam_and_sgd_use_the_fused_kernel_rmsprop_the_plain_one():
+    from seqbench.training.module import make_optimizer
+
+    w = [torch.nn.Parameter(torch.randn(3, 4)), torch.nn.Parameter(torch.randn(4))]
+    assert make_optimizer("adam", w, 1e-3).defaults["fused"] is True
+    assert make_optimizer("sgd", w, 1e-3).defaults["fused"] is True
+    assert not make_optimizer("rmsprop", w, 1e-3).defaults.get("fused")
+    # the fused step is the same algorithm: a few steps agree with the for-loop Adam
+    a = [p.detach().clone().requires_grad_() for p in w]
+    b = [p.detach().clone().requires_grad_() for p in w]
+    fused, loop = make_optimizer("adam", a, 1e-2), torch.optim.Adam(b, lr=1e-2)
+    for step in range(5):
+        for ps in (a, b):
+            for p in ps:
+                p.grad = torch.full_like(p, float(step + 1)) * p.detach()
+        fused.step()
+        loop.step()
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x, y)
+
+
 def test_same_command_same_numbers(tmp_path, one_thread):
     a = seqbench.train("adding", "tcn", out=str(tmp_path), name="a", **{**TINY, "epochs": 1})
     b = seqbench.train("adding", "tcn", out=str(tmp_path), name="b", **{**TINY, "epochs": 1})
