@@ -52,6 +52,19 @@ def test_copy_memory_input_options_and_presets():
         tasks.get("copy_memory", seq_len=0)
 
 
+def test_adding_markers_are_two_distinct_uniform_positions():
+    x, y = adding_problem(20_000, 10, seed=0)
+    marker = x[..., 1]
+    assert torch.all(marker.sum(1) == 2) and set(marker.unique().tolist()) == {0.0, 1.0}
+    assert torch.allclose(y[:, 0], (x[..., 0] * marker).sum(1))
+    # every position is marked equally often (the official generator's pairs), 2/10 of sequences each
+    share = marker.mean(0)
+    assert torch.allclose(share, torch.full((10,), 0.2), atol=0.015)
+    # both markers in the first half happens (a quarter-ish of pairs: 10/45), unlike one-per-half
+    both_early = (marker[:, :5].sum(1) == 2).float().mean()
+    assert float(both_early) == pytest.approx(10 / 45, abs=0.02)
+
+
 def test_adding_always_one_is_about_one_sixth():
     t = tasks.get("adding", seq_len=100, test_size=20_000)
     y = t.dataset("test").tensors["y"]

@@ -16,7 +16,8 @@ def adding_problem(n: int, seq_len: int, seed: int) -> tuple[torch.Tensor, torch
     """``n`` adding-problem sequences of length ``seq_len``, vectorised and seeded.
 
     Each input step has two channels: a value drawn from U(0, 1) and a marker that is 1 at
-    exactly two steps (one in each half of the sequence, as in the official generator).
+    exactly two steps, a pair of distinct positions drawn uniformly from the whole sequence
+    (as the official generator does; Hochreiter's original puts one in each half).
     The target is the sum of the two marked values.
 
     Returns:
@@ -24,9 +25,10 @@ def adding_problem(n: int, seq_len: int, seed: int) -> tuple[torch.Tensor, torch
     """
     g = torch.Generator().manual_seed(seed)
     values = torch.rand(n, seq_len, generator=g)
-    half = seq_len // 2
-    first = torch.randint(0, half, (n,), generator=g)
-    second = torch.randint(half, seq_len, (n,), generator=g)
+    first = torch.randint(0, seq_len, (n,), generator=g)
+    # a uniform draw from the other seq_len - 1 positions: skip over the first one
+    second = torch.randint(0, seq_len - 1, (n,), generator=g)
+    second = second + (second >= first).long()
     marker = torch.zeros(n, seq_len)
     rows = torch.arange(n)
     marker[rows, first] = 1.0
