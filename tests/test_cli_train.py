@@ -61,3 +61,23 @@ def test_runtime_errors_exit_1(tmp_path, capsys):
     assert code == 1 and "no result.json" in err
     code, _, err = _run(["train", "adding", "--resume", "--out", str(tmp_path), *TINY], capsys)
     assert code == 1 and "nothing to resume" in err
+
+
+def test_model_options_reach_the_model_and_the_run_name(tmp_path, capsys):
+    main(["train", "adding", "--out", str(tmp_path), "--dropout", "0.2", "--dropout-mode", "channel",
+          "--init", "normal", *TINY])
+    capsys.readouterr()
+    run_dir = tmp_path / "adding-seq_len12-test_size8-train_size32-valid_size8-paper-tcn-channel-dropout-init-normal-seed0"
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["config"]["run"]["dropout_mode"] == "channel" and result["config"]["run"]["init"] == "normal"
+    # the checkpoint rebuilds the same model: channel dropout, so evaluate reproduces the test metric
+    main(["evaluate", result["checkpoint"], "--json"])
+    assert json.loads(capsys.readouterr().out)["metrics"]["mse"] == pytest.approx(result["metrics"]["test"]["mse"], rel=1e-6)
+    from seqbench.training import RunConfig, build_task
+    cfg = RunConfig.from_dict(result["config"]["run"])
+    model = build_task("adding", **cfg.variant).build_model("tcn", **cfg.model_overrides())
+    assert type(model.encoder.blocks[0].drop1).__name__ == "Dropout1d"
+    main(["report", str(tmp_path)])
+    assert "--dropout-mode channel --init normal" in (tmp_path / "report.md").read_text()
+    code, _, err = _run(["train", "adding", "--dropout-mode", "spatial"], capsys)
+    assert code == 2 and "spatial" in err

@@ -25,6 +25,10 @@ from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_op
 @click.option("--kernel-size", type=click.IntRange(min=1), default=None, help="TCN kernel size.")
 @click.option("--layers", "num_layers", type=click.IntRange(min=1), default=None, help="Recurrent layers.")
 @click.option("--dropout", type=click.FloatRange(min=0, max=1, max_open=True), default=None)
+@click.option("--dropout-mode", type=click.Choice(["elementwise", "channel"]), default=None,
+              help="TCN dropout: elementwise (the official code's) or channel (the paper's spatial dropout).")
+@click.option("--init", type=click.Choice(["default", "normal", "official"]), default=None,
+              help="TCN initialisation: PyTorch's, N(0, 0.01) convolutions, or the official code's.")
 @click.option("--clip", type=click.FloatRange(min=0, min_open=True), default=None, help="Gradient norm clip.")
 @click.option("--name", default=None, help="Run directory name (default: from task, variant, preset, model, seed).")
 @runtime_options

@@ -113,7 +113,7 @@ def learning_curves(results: list[dict], path: str | Path) -> Path:
 
 # run settings that are command-line options of `seqbench train`, in the order printed
 _OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "clip", "hidden_size", "levels", "kernel_size",
-            "dropout", "num_layers", "max_time", "val_every", "test_every_epoch")
+            "dropout", "num_layers", "dropout_mode", "init", "max_time", "val_every", "test_every_epoch")
 _FLAG = {"hidden_size": "hidden", "num_layers": "layers"}
 
 

@@ -19,7 +19,9 @@ from ..tasks import Task
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULES = (None, "halve_on_plateau")
 # make_model arguments a user may override from the command line or seqbench.train(...)
-MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers")
+MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers", "dropout_mode", "init")
+DROPOUT_MODES = ("elementwise", "channel")
+INITS = ("default", "normal", "official")
 
 
 def build_task(name: str, data_dir=None, preset: str | None = None, **variant) -> Task:
@@ -67,6 +69,9 @@ class RunConfig:
         variant: task variant, e.g. ``{"seq_len": 200}``; the preset's variant fills the rest.
         epochs, batch_size, lr, optimizer, clip, lr_schedule: training overrides.
         hidden_size, levels, kernel_size, dropout, num_layers: model overrides.
+        dropout_mode: the TCN's dropout, ``"elementwise"`` (the official code's) or
+            ``"channel"`` (the paper's spatial dropout); init: ``"default"``, ``"normal"`` or
+            ``"official"`` (see :class:`seqbench.nn.TCN`). Both enter the run's name.
         max_time: stop training after this many seconds (the best checkpoint is still tested).
         test_every_epoch: also evaluate the test split after every epoch, so the results
             record the mean test metric of the last 3 epochs beside the best-validation one
@@ -100,6 +105,8 @@ class RunConfig:
     kernel_size: int | None = None
     dropout: float | None = None
     num_layers: int | None = None
+    dropout_mode: str | None = None
+    init: str | None = None
     max_time: float | None = None
     test_every_epoch: bool = False
     val_every: int | None = None
@@ -133,6 +140,10 @@ class RunConfig:
                 raise ValueError(f"{name} must be positive, got {v!r}")
         if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        if self.dropout_mode is not None and self.dropout_mode not in DROPOUT_MODES:
+            raise ValueError(f"unknown dropout_mode {self.dropout_mode!r}; choose from {', '.join(DROPOUT_MODES)}")
+        if self.init is not None and self.init not in INITS:
+            raise ValueError(f"unknown init {self.init!r}; choose from {', '.join(INITS)}")
         if self.resume and self.overwrite:
             raise ValueError("resume and overwrite exclude each other")
 
@@ -142,8 +153,13 @@ class RunConfig:
     def run_name(self) -> str:
         if self.name:
             return self.name
-        parts = [self.task] + variant_parts(self.variant)
-        return "-".join(parts + [self.preset, self.model, f"seed{self.seed}"])
+        parts = [self.task] + variant_parts(self.variant) + [self.preset, self.model]
+        # model options that change what is trained get their own run directory
+        if self.dropout_mode is not None:
+            parts.append(f"{self.dropout_mode}-dropout")
+        if self.init is not None:
+            parts.append(f"init-{self.init}")
+        return "-".join(parts + [f"seed{self.seed}"])
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -1,0 +1,164 @@
+"""Run the paper's protocol on this machine, a few runs at a time, and collect the results.
+
+The plan below is every row of docs/results.md: the task, the model (recurrent baselines
+are matched to the TCN's parameter count by ``seqbench train`` itself), the seed, and a
+wall-clock budget for the runs the machine cannot afford in full. Each run is one
+``seqbench train`` process with one torch thread; ``--jobs`` of them run side by side.
+
+Stopping and starting again loses nothing:
+  - a run whose result.json is already in docs/results/ with the planned budget is done;
+  - a run with checkpoints under runs/ continues with ``--resume`` (the budget counts the
+    time already spent, so a resumed run trains only what is left of it);
+  - a finished run's result.json is copied to docs/results/NAME/ at once, so a session
+    that stops half-way keeps every run it completed.
+
+    PYTHONPATH=src python scripts/reproduce.py --data-dir ../shared/data --list
+    PYTHONPATH=src python scripts/reproduce.py --data-dir ../shared/data --jobs 2 [--only jsb,adding]
+    seqbench report docs/results --out docs/results --page docs/results.md --notes docs/results/discussion.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seqbench.training import RunConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Planned:
+    task: str
+    model: str
+    seed: int = 0
+    variant: dict = field(default_factory=dict)
+    budget: float | None = None      # seconds of training; None: the protocol's epochs
+    options: tuple[str, ...] = ()    # further `seqbench train` options
+
+    def config(self) -> RunConfig:
+        opts = dict(zip(self.options[::2], self.options[1::2]))
+        return RunConfig(task=self.task, model=self.model, seed=self.seed, variant=dict(self.variant),
+                         max_time=self.budget, dropout_mode=opts.get("--dropout-mode"), init=opts.get("--init"))
+
+    @property
+    def name(self) -> str:
+        return self.config().run_name()
+
+    def argv(self, data_dir: str | None, out: str, resume: bool) -> list[str]:
+        args = [sys.executable, "-m", "seqbench.cli", "train", self.task, "--model", self.model,
+                "--seed", str(self.seed), "--out", out, "--no-progress"]
+        for k, v in self.variant.items():
+            args += ["--variant", f"{k}={v}"]
+        if self.budget:
+            args += ["--max-time", f"{self.budget:g}"]
+        if data_dir:
+            args += ["--data-dir", data_dir]
+        return args + list(self.options) + (["--resume"] if resume else [])
+
+
+MODELS = ("tcn", "lstm", "gru", "rnn")
+FULL = ("--test-every-epoch",)  # full-protocol runs also record the mean test metric of the last 3 epochs
+
+
+def _each(task, budget=None, options=(), variant=None, models=MODELS):
+    return [Planned(task, m, variant=variant or {}, budget=budget, options=tuple(options)) for m in models]
+
+
+PLAN: list[Planned] = [
+    # The issue's four TCN targets, full protocol, first.
+    Planned("copy_memory", "tcn", variant={"seq_len": 1000}, options=FULL),
+    Planned("adding", "tcn", variant={"seq_len": 600}, options=FULL),
+    # JSB Chorales: seed 0 of every model (first session), then two more TCN seeds and the
+    # paper's channel ("spatial") dropout, so the TCN row is not one draw.
+    *_each("jsb"),
+    Planned("jsb", "tcn", seed=1, options=FULL),
+    Planned("jsb", "tcn", seed=2, options=FULL),
+    Planned("jsb", "tcn", options=("--dropout-mode", "channel", *FULL)),
+    # Nottingham: 100 epochs are hours per model here; budgets.
+    Planned("nottingham", "tcn", budget=3000),
+    Planned("nottingham", "lstm", budget=1500),
+    Planned("nottingham", "gru", budget=2400),
+    Planned("nottingham", "rnn", budget=2400),
+    # The baselines of the synthetic tasks (the recurrent CPU kernels make their protocol 1-2 h each).
+    *_each("adding", 2400, FULL, {"seq_len": 600}, MODELS[1:]),
+    *_each("copy_memory", 1200, FULL, {"seq_len": 1000}, MODELS[1:]),
+    # Budget-limited: days of CPU for the protocol; equal compute per model.
+    *_each("mnist", 900, ("--val-every", "100")),
+    *_each("pmnist", 900, ("--val-every", "100")),
+    *_each("ptb_char", 900, ("--val-every", "25")),
+    *_each("ptb", 900, ("--val-every", "100")),
+]
+
+
+def status(p: Planned, results: Path, out: Path) -> str:
+    """``done``, ``resume`` (checkpoints exist) or ``new``."""
+    done = results / p.name / "result.json"
+    if done.is_file():
+        r = json.loads(done.read_text())
+        if r.get("config", {}).get("run", {}).get("max_time") == p.budget:
+            return "done"
+    return "resume" if any((out / p.name / "checkpoints").glob("*.ckpt")) else "new"
+
+
+def launch(p: Planned, args, results: Path, out: Path) -> tuple[Planned, int, float]:
+    state = status(p, results, out)
+    argv = p.argv(args.data_dir, str(out), resume=state == "resume")
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads),
+               PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    log = out / f"{p.name}.log"
+    t0 = time.monotonic()
+    print(f"[{time.strftime('%H:%M:%S')}] start  {p.name} ({state}); log {log}", flush=True)
+    with open(log, "a") as f:
+        code = subprocess.call(argv, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    took = time.monotonic() - t0
+    src = out / p.name / "result.json"
+    if code == 0 and src.is_file():
+        (results / p.name).mkdir(parents=True, exist_ok=True)
+        tmp = results / p.name / ".result.json.tmp"
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, results / p.name / "result.json")
+    print(f"[{time.strftime('%H:%M:%S')}] {'done ' if code == 0 else 'FAILED'} {p.name} "
+          f"(exit {code}, {took / 60:.1f} min)", flush=True)
+    return p, code, took
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", default=os.environ.get("SEQBENCH_DATA"), help="where the datasets lie")
+    ap.add_argument("--jobs", type=int, default=2, help="runs at once (default 2)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
+    ap.add_argument("--only", default=None, help="comma-separated tasks or run names to include")
+    ap.add_argument("--out", default=str(ROOT / "runs"), help="run directories (checkpoints, logs)")
+    ap.add_argument("--results", default=str(ROOT / "docs" / "results"), help="where result.json files are collected")
+    ap.add_argument("--list", action="store_true", help="print the plan and each run's state, run nothing")
+    a = ap.parse_args(argv)
+    out, results = Path(a.out), Path(a.results)
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = set(a.only.split(",")) if a.only else None
+    plan = [p for p in PLAN if wanted is None or p.task in wanted or p.name in wanted]
+    if a.list:
+        for p in plan:
+            budget = "protocol" if p.budget is None else f"{p.budget / 60:.0f} min"
+            print(f"{status(p, results, out):7s} {budget:>9s}  {p.name}")
+        return 0
+    todo = [p for p in plan if status(p, results, out) != "done"]
+    print(f"{len(todo)} of {len(plan)} planned runs to do, {a.jobs} at a time", flush=True)
+    with ThreadPoolExecutor(a.jobs) as pool:
+        finished = list(pool.map(lambda p: launch(p, a, results, out), todo))
+    failed = [p.name for p, code, _ in finished if code != 0]
+    if failed:
+        print("failed (see their logs): " + ", ".join(failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
