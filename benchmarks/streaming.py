@@ -1,9 +1,8 @@
 """Per-step latency of streaming inference, measured as interleaved ratios in one run.
 
 For each configuration and batch size, times one new output step of:
-  stream   - model.step with the carried TCN state (ring buffers, folded weights;
-             TorchScript-run loop for ReLU networks)
-  eager    - the same step with the plain Python loop (what the scripted loop buys)
+  stream   - model.step with the carried TCN state (per-convolution slot buffers, folded
+             weights, precomputed views: two addmm, an add and three ReLUs per level)
   window   - recomputing the receptive-field window with the full forward
   lstm     - Recurrent.step of a parameter-matched LSTM SequenceModel (same adapter/head)
   nn.LSTM  - a bare torch nn.LSTM of that hidden size, one step with (h, c) carried
@@ -22,7 +21,6 @@ import time
 import torch
 
 from seqbench.nn import make_model, match_parameters
-from seqbench.nn import streaming
 from seqbench.nn.streaming import state_nbytes
 
 CONFIGS = {
@@ -85,13 +83,6 @@ def bench_config(name: str, batch: int, rounds: int, steps: int) -> dict:
     def stream():
         _, box["tcn"] = tcn.step(x_t, box["tcn"])
 
-    def stream_eager():
-        streaming._SCRIPTED = False
-        try:
-            _, box["tcn"] = tcn.step(x_t, box["tcn"])
-        finally:
-            streaming._SCRIPTED = True
-
     def recompute():
         tcn(window)
 
@@ -101,7 +92,7 @@ def bench_config(name: str, batch: int, rounds: int, steps: int) -> dict:
     def bare_step():
         _, box["bare"] = bare(x_bare, box["bare"])
 
-    methods = {"stream": (stream, steps), "eager": (stream_eager, steps), "window": (recompute, max(2, steps // 50)),
+    methods = {"stream": (stream, steps), "window": (recompute, max(2, steps // 50)),
                "lstm": (lstm_step, steps), "nn.LSTM": (bare_step, steps)}
     per_round = {k: [] for k in methods}
     with torch.inference_mode():
@@ -118,7 +109,6 @@ def bench_config(name: str, batch: int, rounds: int, steps: int) -> dict:
         "lstm_hidden": hidden, "lstm_params": lstm.num_parameters(),
         **{f"{k}_us": statistics.median(v) * 1e6 for k, v in per_round.items()},
         "window/stream": ratio("window", "stream"),
-        "eager/stream": ratio("eager", "stream"),
         "stream/lstm": ratio("stream", "lstm"),
         "stream/nn.LSTM": ratio("stream", "nn.LSTM"),
         "state_bytes": state_nbytes(box["tcn"]),
@@ -141,14 +131,14 @@ def main(argv=None) -> None:
           f"{steps} steps per round (window: {max(2, steps // 50)})")
     rows = [bench_config(c, b, rounds, steps) for c in args.configs for b in (1, 32)]
     header = ("| config | batch | stream us | window us | Recurrent.step (LSTM) us | nn.LSTM us | "
-              "window / stream | eager / stream | stream / LSTM step | stream / nn.LSTM | stream us per sequence | "
+              "window / stream | stream / LSTM step | stream / nn.LSTM | stream us per sequence | "
               "TCN state bytes | LSTM state bytes |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for r in rows:
         print(f"| {r['config']} (RF {r['rf']}, {r['params']:,} params; LSTM h={r['lstm_hidden']}) | {r['batch']} | "
               f"{r['stream_us']:.0f} | {r['window_us']:.0f} | {r['lstm_us']:.0f} | {r['nn.LSTM_us']:.0f} | "
-              f"{r['window/stream']:.1f}x | {r['eager/stream']:.2f} | {r['stream/lstm']:.2f} | {r['stream/nn.LSTM']:.2f} | "
+              f"{r['window/stream']:.1f}x | {r['stream/lstm']:.2f} | {r['stream/nn.LSTM']:.2f} | "
               f"{r['stream_us'] / r['batch']:.1f} | {r['state_bytes']:,} | {r['lstm_state_bytes']:,} |")
 
 

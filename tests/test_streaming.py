@@ -38,7 +38,7 @@ def _stream(model, x):
     norm=st.sampled_from(["weight", "batch", "layer", "none"]),
     activation=st.sampled_from(["relu", "gelu", "tanh", "elu", "silu"]),
     batch=st.integers(1, 3),
-    length=st.integers(1, 30),
+    length=st.integers(1, 60),  # long enough for the slot lines to wrap several times
 )
 def test_tcn_stream_equals_full_forward(kernel, dilations, width, input_size, norm, activation, batch, length):
     channels = [width + i for i in range(len(dilations))]  # vary widths so downsampling skips appear
@@ -76,6 +76,45 @@ def test_sequence_model_stream_equals_full_forward(adapter, head, kind, length):
         else:
             full = model(x)
     torch.testing.assert_close(streamed, full, atol=1e-5, rtol=1e-5)
+
+
+def test_long_stream_equals_full_forward_across_many_wraps():
+    # the seq-MNIST shape at a smaller width: dilations up to 128, lines wrapping every 8 steps of a phase
+    tcn = TCN(1, [5] * 8, kernel_size=7).eval()
+    x = torch.randn(2, 2500, 1)
+    with torch.no_grad():
+        full = tcn(x)
+    streamed, state = _stream(tcn, x)
+    torch.testing.assert_close(streamed, full, atol=1e-5, rtol=1e-5)
+    # a state rebuilt from its tensors alone (no cached views) continues the same stream
+    bare = TCNState(state.buffers, state.steps)
+    y, _ = tcn.step(torch.ones(2, 1), bare)
+    with torch.no_grad():
+        torch.testing.assert_close(y, tcn(torch.cat([x, torch.ones(2, 1, 1)], 1))[:, -1], atol=1e-5, rtol=1e-5)
+
+
+def test_unfused_kernels_give_the_same_stream(monkeypatch):
+    # what a GPU or a torch build without ATen's fused addmm+ReLU / add+ReLU runs
+    from seqbench.nn import streaming
+
+    monkeypatch.setattr(streaming, "_relu_kernels",
+                        lambda device: (streaming._addmm_relu_unfused, streaming._add_relu_unfused))
+    tcn = TCN(3, [4, 5, 5], kernel_size=3).eval()
+    x = torch.randn(2, 40, 3)
+    streamed, _ = _stream(tcn, x)
+    assert streaming.tcn_plan(tcn).add_relu is streaming._add_relu_unfused
+    with torch.no_grad():
+        torch.testing.assert_close(streamed, tcn(x), atol=1e-5, rtol=1e-5)
+
+
+def test_step_with_gradients_enabled_still_streams():
+    tcn = TCN(2, [3, 3], kernel_size=2).eval()
+    x = torch.randn(1, 7, 2)
+    state, outs = tcn.init_state(1), []
+    for t in range(7):  # no torch.no_grad() here
+        y, state = tcn.step(x[:, t], state)
+        outs.append(y)
+    torch.testing.assert_close(torch.stack(outs, 1), tcn(x).detach(), atol=1e-5, rtol=1e-5)
 
 
 def test_state_is_outside_the_state_dict_and_any_batch_size():

@@ -5,27 +5,33 @@ A causal TCN's output at step ``t`` reads, in each convolution, the inputs
 does one small matrix product per convolution per step: ``O(levels * k)`` work, never a
 recomputation of the receptive field.
 
-Buffer layout (why it looks the way it does). Each step is dominated by per-op call
-overhead, not arithmetic, so the layout is chosen to need the fewest op calls:
+Buffer layout (why it looks the way it does). At the sizes people stream, a step is
+dominated by per-operator call overhead (about a microsecond each), not arithmetic, so the
+layout is chosen to need the fewest operator calls:
 
 - The inputs of a dilated convolution split into ``d`` *phases* (``t mod d``); the taps of
-  step ``t`` are the last ``k`` entries of one phase. Each phase is a ring of ``k`` slots.
-- Each ring is stored twice in a row (``2k`` slots) and every input is written to slot
-  ``q`` and ``q + k``: the last ``k`` entries then always lie *contiguously*, oldest first,
-  at slots ``q+1 .. q+k``, so the taps are one strided view, not a gather.
-- Batch is the last axis, ``(d, 2k, C, B)``: one ``__setitem__`` writes both copies
-  (broadcast over the pair) and the taps are a ``(k*C, B)`` matrix that a single
-  ``addmm`` multiplies by the folded weight ``(C_out, k*C)``.
+  step ``t`` are the last ``k`` inputs of one phase.
+- Each phase is a line of ``2k`` slots, ``(d, 2k, C, B)`` per convolution, batch last so
+  that one slot is a contiguous ``(C, B)`` matrix. Inputs are written left to right from
+  slot ``k-1``; the taps are the ``k`` slots ending at the newest, one contiguous
+  ``(k*C, B)`` view, so the convolution is one ``addmm`` with the folded ``(C_out, k*C)``
+  weight. When a line is full, its last ``k-1`` inputs are copied to its start (one copy
+  every ``k+1`` steps of that phase).
+- A convolution's ``addmm`` writes its output straight into the next convolution's
+  newest slot (``out=``), and the ReLU runs in place there: no separate write.
+- The views of every slot are made once per state (:class:`_LevelViews`), so a step makes
+  no views either. Per level and step that leaves two ``addmm``, an add and three ReLUs.
 
-Per convolution and step: one write, one view, one ``addmm``, one activation.
-Weight normalisation and batch normalisation (eval mode) are folded into that weight
+Weight normalisation and batch normalisation (eval mode) are folded into the weights
 once, when the state is created; the fold is redone automatically if the parameters
 change (every in-place update bumps a tensor's version counter).
 """
 
 from __future__ import annotations
 
-from typing import List, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
+
+import operator
 
 import torch
 import torch.nn.functional as F
@@ -40,11 +46,14 @@ class TCNState(NamedTuple):
     Attributes:
         buffers: one tensor per convolution with kernel size > 1, shape ``(d, 2k, C_in, B)``
             (see the module docstring for why). Zeros are the left padding of the full forward.
-        steps: how many steps have been taken (selects the ring slots).
+        steps: how many steps have been taken (selects the slots).
+        views: the step's precomputed views of ``buffers`` (a cache: rebuilt when missing or
+            made for other buffers, e.g. after :func:`state_to` or :func:`clone_state`).
     """
 
     buffers: tuple[torch.Tensor, ...]
     steps: int
+    views: object = None
 
 
 class RecurrentState(NamedTuple):
@@ -144,16 +153,50 @@ def _folded_conv(conv: nn.Conv1d, norm: nn.Module) -> tuple[torch.Tensor, torch.
     return w.permute(0, 2, 1).reshape(out, k * cin).contiguous(), b.reshape(out, 1).contiguous()
 
 
-class _ConvStep:
-    """Folded weights and ring geometry of one causal convolution."""
+def _addmm_relu_unfused(bias, weight, taps, out=None):
+    return torch.addmm(bias, weight, taps, out=out).relu_()
 
-    __slots__ = ("weight", "bias", "k", "d", "cin", "layer_norm", "act")
+
+def _add_relu_unfused(a, b, out=None):
+    return torch.add(a, b, out=out).relu_()
+
+
+def _relu_kernels(device: torch.device):
+    """ATen's fused addmm + ReLU and add + ReLU on the CPU: one operator call instead of two,
+    which is what a step costs (0.3-0.4 us saved each); the plain pair elsewhere (``_add_relu``
+    has no CUDA kernel) or where a build lacks them."""
+    if device.type != "cpu":
+        return _addmm_relu_unfused, _add_relu_unfused
+    return getattr(torch, "_addmm_activation", _addmm_relu_unfused), getattr(torch, "_add_relu", _add_relu_unfused)
+
+
+_version = operator.attrgetter("_version")  # checked on every step: the fastest read of many
+
+
+class _ConvStep:
+    """Folded weights and buffer geometry of one causal convolution."""
+
+    __slots__ = ("weight", "bias", "k", "d", "cin", "layer_norm", "act", "plain_relu", "addmm_relu")
 
     def __init__(self, conv, norm, act):
         self.weight, self.bias = _folded_conv(conv, norm)
         self.k, self.d, self.cin = conv.kernel_size[0], conv.dilation[0], conv.in_channels
         self.layer_norm = norm if isinstance(norm, nn.LayerNorm) else None
         self.act = _activation_fn(act)
+        #: the common case: the addmm can write into its destination and the ReLU run there
+        self.plain_relu = self.act is torch.relu_ and self.layer_norm is None
+        self.addmm_relu = _relu_kernels(self.weight.device)[0]
+
+    def __call__(self, taps: torch.Tensor, out: torch.Tensor | None) -> torch.Tensor:
+        """This convolution's output for ``taps`` (k*C_in, B), written into ``out`` when given."""
+        if self.plain_relu:
+            return self.addmm_relu(self.bias, self.weight, taps, out=out)
+        h = torch.addmm(self.bias, self.weight, taps)
+        if self.layer_norm is not None:
+            ln = self.layer_norm
+            h = F.layer_norm(h.t(), ln.normalized_shape, ln.weight, ln.bias, ln.eps).t()
+        h = self.act(h)
+        return h if out is None else out.copy_(h)
 
 
 class TCNStepPlan:
@@ -162,42 +205,66 @@ class TCNStepPlan:
     def __init__(self, tcn) -> None:
         self.blocks = []
         for blk in tcn.blocks:
-            ds = None
+            skip = None
             if blk.downsample is not None:
-                ds = (blk.downsample.weight.detach()[:, :, 0].contiguous(), blk.downsample.bias.detach()[:, None].contiguous())
-            self.blocks.append(
-                (_ConvStep(blk.conv1, blk.norm1, blk.act1), _ConvStep(blk.conv2, blk.norm2, blk.act2), ds, _activation_fn(blk.act))
-            )
+                skip = (blk.downsample.weight.detach()[:, :, 0].contiguous(), blk.downsample.bias.detach()[:, None].contiguous())
+            self.blocks.append((_ConvStep(blk.conv1, blk.norm1, blk.act1), _ConvStep(blk.conv2, blk.norm2, blk.act2),
+                                skip, _activation_fn(blk.act)))
         self.convs = [c for b in self.blocks for c in b[:2]]
         first = self.convs[0].weight
         self.device, self.dtype = first.device, first.dtype
+        self.add_relu = _relu_kernels(self.device)[1]
         #: parameters and buffers whose version counters tell when the fold went stale
         self.watched = list(tcn.parameters()) + list(tcn.buffers())
-        self.versions = [t._version for t in self.watched]
+        self.versions = list(map(_version, self.watched))
         #: per convolution with a history: (d, 2k, C_in) of its buffer
         self.shapes = [(c.d, 2 * c.k, c.cin) for c in self.convs if c.k > 1]
-        # The common network (ReLU everywhere, no layer norm) runs as one TorchScript
-        # function: the same ops, but ~1.7x less per-step call overhead than Python
-        # (benchmarks/streaming.py reports the eager/scripted ratio).
-        relu = lambda f: f is torch.relu_  # noqa: E731
-        self.scripted = all(relu(c.act) and c.layer_norm is None for c in self.convs) and all(relu(b[3]) for b in self.blocks)
-        if self.scripted:
-            self.weights = [c.weight for c in self.convs]
-            self.biases = [c.bias for c in self.convs]
-            slots, n = [], 0
-            for c in self.convs:
-                slots.append(n if c.k > 1 else -1)
-                n += c.k > 1
-            self.geometry = [[c.k, c.d, c.cin, slot] for c, slot in zip(self.convs, slots)]
-            self.skip_weights = [b[2][0] for b in self.blocks if b[2] is not None]
-            self.skip_biases = [b[2][1] for b in self.blocks if b[2] is not None]
-            self.has_skip = [b[2] is not None for b in self.blocks]
-
 
     def stale(self) -> bool:
         """True once a parameter was updated in place, reassigned, or moved to another device/dtype."""
         w = self.watched[0]
-        return [t._version for t in self.watched] != self.versions or w.device != self.device or w.dtype != self.dtype
+        return list(map(_version, self.watched)) != self.versions or w.device != self.device or w.dtype != self.dtype
+
+
+class _LevelViews(NamedTuple):
+    """Views of the two buffers ``(d, 2k, C, B)`` of one level (its convolutions share k and d).
+
+    Per phase, a buffer is a line of ``2k`` slots. Inputs go to slots ``k-1, ..., 2k-1``,
+    ``k + 1`` of them; then the last ``k - 1`` are copied to the start and writing resumes
+    at ``k-1``. The pattern repeats every ``cycle = d * (k + 1)`` steps, so step ``t`` uses
+    entry ``j = t % cycle`` of the lists below (phase ``j % d``).
+    """
+
+    d: int
+    cycle: int
+    newest: tuple[list, list]  # per convolution: [j] -> the (C, B) slot that takes step t's input
+    taps: tuple[list, list]    # per convolution: [j] -> the k newest inputs, oldest first, as (k*C, B)
+    wrap: tuple[list, list]    # per convolution: [phase] -> (start, end): end is copied to start when full
+
+    @classmethod
+    def of(cls, buf1: torch.Tensor, buf2: torch.Tensor) -> "_LevelViews":
+        d, slots = buf1.shape[:2]
+        k = slots // 2
+        order = [(n, ph) for n in range(k + 1) for ph in range(d)]  # entry j = n * d + ph
+        newest, taps, wrap = [], [], []
+        for buf in (buf1, buf2):
+            cin, batch = buf.shape[2:]
+            newest.append([buf[ph, k - 1 + n] for n, ph in order])
+            taps.append([buf[ph, n : n + k].view(k * cin, batch) for n, ph in order])
+            wrap.append([(buf[ph, : k - 1], buf[ph, k + 1 :]) for ph in range(d)])
+        return cls(d, d * (k + 1), tuple(newest), tuple(taps), tuple(wrap))
+
+
+class _StateViews:
+    """The views of every buffer of one state, made once and reused by every step."""
+
+    __slots__ = ("buffers", "levels")
+
+    def __init__(self, plan: TCNStepPlan, buffers) -> None:
+        self.buffers = buffers
+        pairs = iter(buffers)
+        #: one _LevelViews per level; None when the kernel size is 1 (no history to keep)
+        self.levels = [_LevelViews.of(next(pairs), next(pairs)) if b[0].k > 1 else None for b in plan.blocks]
 
 
 def check_streamable(tcn) -> None:
@@ -244,7 +311,8 @@ def tcn_init_state(tcn, batch_size: int, device=None, dtype=None) -> TCNState:
     plan = tcn_plan(tcn, rebuild=True)  # fold the weights once per init_state
     device = param.device if device is None else device
     dtype = param.dtype if dtype is None else dtype
-    return TCNState(tuple(torch.zeros(*s, batch_size, device=device, dtype=dtype) for s in plan.shapes), 0)
+    buffers = tuple(torch.zeros(*s, batch_size, device=device, dtype=dtype) for s in plan.shapes)
+    return TCNState(buffers, 0, _StateViews(plan, buffers))
 
 
 def _check_tcn_state(tcn, plan: TCNStepPlan, state, batch: int) -> None:
@@ -276,98 +344,68 @@ def _check_tcn_state(tcn, plan: TCNStepPlan, state, batch: int) -> None:
         raise ValueError(f"TCN.step: state.steps must be a non-negative int, got {state.steps!r}")
 
 
-def tcn_step_channels_first(tcn, x: torch.Tensor, state: TCNState) -> tuple[torch.Tensor, TCNState]:
+def tcn_step_channels_first(tcn, x: torch.Tensor, state: TCNState, plan: TCNStepPlan | None = None):
     """One TCN step on ``x`` (C_in, B), channel-first; returns ``(C_out, B)`` and the new state."""
-    plan = tcn_plan(tcn)
+    plan = tcn_plan(tcn) if plan is None else plan
     batch = x.shape[1]
     if type(state) is not TCNState or tcn.__dict__.get("_stream_checked") is not state.buffers:
         _check_tcn_state(tcn, plan, state, batch)
         tcn.__dict__["_stream_checked"] = state.buffers
-    elif state.buffers[0].shape[-1] != batch if state.buffers else False:
+    elif state.buffers and state.buffers[0].shape[-1] != batch:
         raise ValueError(
             f"TCN.step: the state was made for batch size {state.buffers[0].shape[-1]}, the input has batch size {batch}"
         )
+    views = state.views
+    if views is None or views.buffers is not state.buffers:  # a state built by hand, or moved/cloned
+        views = _StateViews(plan, state.buffers)
     t = state.steps
-    if plan.scripted and _SCRIPTED:
-        h = _scripted_relu_step()(
-            x, t, plan.weights, plan.biases, list(state.buffers), plan.geometry,
-            plan.skip_weights, plan.skip_biases, plan.has_skip,
-        )
-        return h, TCNState(state.buffers, t + 1)
-    bufs = iter(state.buffers)
-    h = x
-    for conv1, conv2, ds, act in plan.blocks:
-        inp = h
-        for conv in (conv1, conv2):
-            k = conv.k
-            if k > 1:
-                buf = next(bufs)
-                d, cin = conv.d, conv.cin
-                phase, q = t % d, (t // d) % k
-                buf[phase, q : q + k + 1 : k] = h  # both copies of the ring slot
-                taps = torch.as_strided(buf, (k * cin, batch), (batch, 1), (phase * 2 * k + q + 1) * cin * batch)
-            else:
-                taps = h
-            h = torch.addmm(conv.bias, conv.weight, taps)
-            if conv.layer_norm is not None:
-                ln = conv.layer_norm
-                h = F.layer_norm(h.t(), ln.normalized_shape, ln.weight, ln.bias, ln.eps).t()
-            h = conv.act(h)
-        skip = inp if ds is None else torch.addmm(ds[1], ds[0], inp)
-        h = act(h + skip)
-    return h, TCNState(state.buffers, t + 1)
+    if torch.is_grad_enabled():  # the step writes into its buffers with out=, which autograd refuses
+        with torch.no_grad():
+            h = _step(plan, views.levels, x, t)
+    else:
+        h = _step(plan, views.levels, x, t)
+    return h, TCNState(state.buffers, t + 1, views)
 
 
-def _relu_step(
-    x: torch.Tensor, t: int, weights: List[torch.Tensor], biases: List[torch.Tensor], buffers: List[torch.Tensor],
-    geometry: List[List[int]], skip_weights: List[torch.Tensor], skip_biases: List[torch.Tensor], has_skip: List[bool],
-) -> torch.Tensor:
-    """The eager step loop of :func:`tcn_step_channels_first`, specialised to ReLU and no layer norm."""
-    h = x
-    batch = x.size(1)
-    j = 0
-    for block in range(len(has_skip)):
-        inp = h
-        for c in range(2):
-            i = 2 * block + c
-            k, d, cin, slot = geometry[i][0], geometry[i][1], geometry[i][2], geometry[i][3]
-            if k > 1:
-                buf = buffers[slot]
-                phase, q = t % d, (t // d) % k
-                # both copies of the ring slot (k * cin * batch apart), then the k contiguous taps
-                torch.as_strided(buf, [2, cin, batch], [k * cin * batch, batch, 1], (phase * 2 * k + q) * cin * batch).copy_(h)
-                taps = torch.as_strided(buf, [k * cin, batch], [batch, 1], (phase * 2 * k + q + 1) * cin * batch)
-            else:
-                taps = h
-            h = torch.relu_(torch.addmm(biases[i], weights[i], taps))
-        if has_skip[block]:
-            skip = torch.addmm(skip_biases[j], skip_weights[j], inp)
-            j += 1
+def _step(plan: TCNStepPlan, levels: list, x: torch.Tensor, t: int) -> torch.Tensor:
+    """The step proper, with the fewest operator calls (see the module docstring)."""
+    js = []  # each level's entry in its view lists this step; lines that are full wrap first
+    for lv in levels:
+        if lv is None:
+            js.append(None)
+            continue
+        j = t % lv.cycle
+        if j < lv.d and t >= lv.d:
+            for wrap in lv.wrap:
+                start, end = wrap[j]
+                start.copy_(end)
+        js.append(j)
+    h = x if js[0] is None else levels[0].newest[0][js[0]].copy_(x)
+    last = len(levels) - 1
+    for b, (conv1, conv2, skip, act) in enumerate(plan.blocks):
+        lv, j, inp = levels[b], js[b], h
+        if lv is None:
+            h = conv2(conv1(inp, None), None)
+        else:  # conv1 writes into conv2's newest slot
+            conv1(lv.taps[0][j], lv.newest[1][j])
+            h = conv2(lv.taps[1][j], None)
+        res = inp if skip is None else torch.addmm(skip[1], skip[0], inp)
+        # the level's output goes straight into the next level's newest slot
+        out = None if b == last or js[b + 1] is None else levels[b + 1].newest[0][js[b + 1]]
+        if act is torch.relu_:
+            h = plan.add_relu(h, res, out=out)
         else:
-            skip = inp
-        h = torch.relu_(h + skip)
+            h = act(h + res)
+            h = h if out is None else out.copy_(h)
     return h
-
-
-#: set to False to force the plain Python loop (e.g. to compare); True uses TorchScript when it compiles
-_SCRIPTED = True
-_compiled = []
-
-
-def _scripted_relu_step():
-    if not _compiled:
-        try:
-            _compiled.append(torch.jit.script(_relu_step))
-        except Exception:  # a torch build without TorchScript: the same function, run by Python
-            _compiled.append(_relu_step)
-    return _compiled[0]
 
 
 def tcn_step(tcn, x: torch.Tensor, state: TCNState) -> tuple[torch.Tensor, TCNState]:
     check_streamable(tcn)
     check_step_mode(tcn, "TCN")
-    check_step_input(x, tcn.input_size, next(tcn.parameters()), "TCN.step")
-    h, state = tcn_step_channels_first(tcn, x.t(), state)
+    plan = tcn_plan(tcn)
+    check_step_input(x, tcn.input_size, plan.convs[0].weight, "TCN.step")
+    h, state = tcn_step_channels_first(tcn, x.t(), state, plan)
     return h.t(), state
 
 
