@@ -50,9 +50,13 @@ def test_kernel_size_one_works():
         (torch.randn(4, 10, 2, dtype=torch.float64), "dtype torch.float32 \\(the model's\\), got torch.float64"),
         (torch.randn(4, 0, 2), "at least one time step"),
         ([[1.0, 2.0]], "expects a torch.Tensor"),
+        (torch.ones(4, 10, 2).index_put_((torch.tensor([3]), torch.tensor([7]), torch.tensor([1])), torch.tensor(float("nan"))),
+         r"1 non-finite value\(s\) \(NaN or inf\) in its input, first at index \(3, 7, 1\)"),
+        (torch.full((1, 3, 2), float("inf")), r"6 non-finite value\(s\)"),
     ],
 )
-@pytest.mark.parametrize("make", [lambda: TCN(2, [4], 3), lambda: Recurrent("lstm", 2, 4)])
+@pytest.mark.parametrize("make", [lambda: TCN(2, [4], 3), lambda: Recurrent("lstm", 2, 4),
+                                  lambda: make_model("tcn", input_size=2, output_size=1, channels=[3], kernel_size=2)])
 def test_input_errors(make, x, message):
     with pytest.raises(ValueError, match=message):
         make()(x)

@@ -207,6 +207,16 @@ def test_wrong_feature_size_batch_size_or_foreign_state():
         rnn.step(torch.randn(3, 2), rnn.init_state(2))
 
 
+@pytest.mark.parametrize("kind", ["tcn", "lstm"])
+def test_non_finite_step_input_is_refused(kind):
+    model = make_model(kind, input_size=2, output_size=1, head="per_step", hidden_size=3, channels=[3], kernel_size=2).eval()
+    state = model.init_state(2)
+    with pytest.raises(ValueError, match=r"non-finite value\(s\)"):
+        model.step(torch.tensor([[0.0, 1.0], [float("nan"), 0.0]]), state)
+    with pytest.raises(ValueError, match=r"non-finite value\(s\)"):
+        model.encoder.step(torch.tensor([[0.0, float("-inf")], [1.0, 0.0]]), state)
+
+
 def test_training_mode_with_batch_norm_is_refused():
     tcn = TCN(2, [4], kernel_size=3, norm="batch")
     state = tcn.init_state(1)

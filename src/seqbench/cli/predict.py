@@ -16,7 +16,7 @@ import click
 
 # make_model arguments a run may override (seqbench.training.config.MODEL_OVERRIDES; repeated
 # here so that predicting does not import Lightning)
-MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers")
+MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers", "dropout_mode", "init")
 
 
 def load_checkpoint(path: str | Path):

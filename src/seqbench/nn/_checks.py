@@ -38,6 +38,19 @@ def sequence_input(x, features: int, reference: torch.Tensor, who: str) -> None:
         raise ValueError(f"{who} expects dtype {reference.dtype} (the model's), got {x.dtype}")
     if x.size(1) == 0:
         raise ValueError(f"{who} expects at least one time step, got shape {tuple(x.shape)}")
+    finite(x, who)
+
+
+def finite(x: torch.Tensor, who: str) -> None:
+    """Refuse NaN or infinite inputs, which would otherwise spread silently through every later step.
+
+    One reduction per call (on an accelerator, a synchronisation); skipped while
+    ``torch.compile`` / ``torch.export`` trace the model, where values are not known.
+    """
+    if x.numel() and not torch.compiler.is_compiling() and not bool(torch.isfinite(x).all()):
+        bad = ~torch.isfinite(x)
+        raise ValueError(f"{who} got {int(bad.sum())} non-finite value(s) (NaN or inf) in its input, "
+                         f"first at index {tuple(bad.nonzero()[0].tolist())}")
 
 
 def padding_mask(mask, batch: int, time: int, who: str) -> torch.Tensor:

@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import _checks
+
 __all__ = ["TCNState", "RecurrentState", "reset_state", "state_to", "clone_state", "state_nbytes"]
 
 
@@ -303,8 +305,6 @@ def tcn_plan(tcn, rebuild: bool = False) -> TCNStepPlan:
 
 
 def tcn_init_state(tcn, batch_size: int, device=None, dtype=None) -> TCNState:
-    from . import _checks
-
     check_streamable(tcn)
     _checks.positive_int("batch_size", batch_size)
     param = next(tcn.parameters())
@@ -417,14 +417,13 @@ def check_step_input(x, features: int, reference: torch.Tensor, who: str) -> Non
         raise ValueError(f"{who} expects dtype {reference.dtype} (the model's), got {x.dtype}")
     if x.device != reference.device:
         raise ValueError(f"{who} expects the input on {reference.device} (the model's device), got {x.device}")
+    _checks.finite(x, who)
 
 
 # --------------------------------------------------------------------- Recurrent
 
 
 def recurrent_init_state(rec, batch_size: int, device=None, dtype=None) -> RecurrentState:
-    from . import _checks
-
     _checks.positive_int("batch_size", batch_size)
     p = rec.rnn.weight_ih_l0
     shape = (rec.num_layers, batch_size, rec.hidden_size)
