@@ -33,6 +33,7 @@ bench: setup
 	$(PY) benchmarks/train_step.py
 	$(PY) benchmarks/epoch.py
 	$(PY) benchmarks/streaming.py
+	$(PY) benchmarks/conv_layer.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis
