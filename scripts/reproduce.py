@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,49 +83,77 @@ PLAN: list[Planned] = [
     Planned("jsb", "tcn", seed=1, options=FULL),
     Planned("jsb", "tcn", seed=2, options=FULL),
     Planned("jsb", "tcn", options=("--dropout-mode", "channel", *FULL)),
+    # The baselines of the synthetic tasks (the recurrent CPU kernels make their protocol 1-2 h each).
+    *_each("copy_memory", 1200, FULL, {"seq_len": 1000}, MODELS[1:]),
+    *_each("adding", 1800, FULL, {"seq_len": 600}, MODELS[1:]),
+    # Budget-limited: days of CPU for the protocol; equal compute per model.
+    *_each("mnist", 600, ("--val-every", "100")),
+    *_each("pmnist", 600, ("--val-every", "100")),
     # Nottingham: 100 epochs are hours per model here; budgets.
     Planned("nottingham", "tcn", budget=3000),
     Planned("nottingham", "lstm", budget=1500),
-    Planned("nottingham", "gru", budget=2400),
-    Planned("nottingham", "rnn", budget=2400),
-    # The baselines of the synthetic tasks (the recurrent CPU kernels make their protocol 1-2 h each).
-    *_each("adding", 2400, FULL, {"seq_len": 600}, MODELS[1:]),
-    *_each("copy_memory", 1200, FULL, {"seq_len": 1000}, MODELS[1:]),
-    # Budget-limited: days of CPU for the protocol; equal compute per model.
-    *_each("mnist", 900, ("--val-every", "100")),
-    *_each("pmnist", 900, ("--val-every", "100")),
-    *_each("ptb_char", 900, ("--val-every", "25")),
-    *_each("ptb", 900, ("--val-every", "100")),
+    Planned("nottingham", "gru", budget=1800),
+    Planned("nottingham", "rnn", budget=1800),
+    *_each("ptb_char", 600, ("--val-every", "25")),
+    *_each("ptb", 600, ("--val-every", "100")),
 ]
 
 
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def status(p: Planned, results: Path, out: Path) -> str:
-    """``done``, ``resume`` (checkpoints exist) or ``new``."""
-    done = results / p.name / "result.json"
-    if done.is_file():
-        r = json.loads(done.read_text())
-        if r.get("config", {}).get("run", {}).get("max_time") == p.budget:
-            return "done"
+    """``done``, ``running`` (by another process), ``resume`` (checkpoints exist) or ``new``."""
+    if _alive(out / f"{p.name}.pid"):
+        return "running"
+    if _finished(results / p.name / "result.json", p):
+        return "done"
+    if _finished(out / p.name / "result.json", p):  # finished while no runner watched: collect it
+        _collect(p, results, out)
+        return "done"
     return "resume" if any((out / p.name / "checkpoints").glob("*.ckpt")) else "new"
+
+
+def _finished(path: Path, p: Planned) -> bool:
+    """A result.json of this planned run (same budget) exists at ``path``."""
+    if not path.is_file():
+        return False
+    return json.loads(path.read_text()).get("config", {}).get("run", {}).get("max_time") == p.budget
+
+
+def _collect(p: Planned, results: Path, out: Path) -> None:
+    """Copy the run's result.json into the results tree (atomically)."""
+    (results / p.name).mkdir(parents=True, exist_ok=True)
+    tmp = results / p.name / ".result.json.tmp"
+    shutil.copyfile(out / p.name / "result.json", tmp)
+    os.replace(tmp, results / p.name / "result.json")
 
 
 def launch(p: Planned, args, results: Path, out: Path) -> tuple[Planned, int, float]:
     state = status(p, results, out)
+    if state in ("running", "done"):  # another runner has it: never two processes on one run directory
+        print(f"[{time.strftime('%H:%M:%S')}] skip   {p.name} ({state} in another process)", flush=True)
+        return p, 0, 0.0
     argv = p.argv(args.data_dir, str(out), resume=state == "resume")
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads),
                PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     log = out / f"{p.name}.log"
     t0 = time.monotonic()
     print(f"[{time.strftime('%H:%M:%S')}] start  {p.name} ({state}); log {log}", flush=True)
+    pid_file = out / f"{p.name}.pid"
     with open(log, "a") as f:
-        code = subprocess.call(argv, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        child = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        pid_file.write_text(str(child.pid))
+        code = child.wait()
+    pid_file.unlink(missing_ok=True)
     took = time.monotonic() - t0
-    src = out / p.name / "result.json"
-    if code == 0 and src.is_file():
-        (results / p.name).mkdir(parents=True, exist_ok=True)
-        tmp = results / p.name / ".result.json.tmp"
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, results / p.name / "result.json")
+    if code == 0 and (out / p.name / "result.json").is_file():
+        _collect(p, results, out)
     print(f"[{time.strftime('%H:%M:%S')}] {'done ' if code == 0 else 'FAILED'} {p.name} "
           f"(exit {code}, {took / 60:.1f} min)", flush=True)
     return p, code, took
@@ -150,10 +178,23 @@ def main(argv=None) -> int:
             budget = "protocol" if p.budget is None else f"{p.budget / 60:.0f} min"
             print(f"{status(p, results, out):7s} {budget:>9s}  {p.name}")
         return 0
-    todo = [p for p in plan if status(p, results, out) != "done"]
+    todo = [p for p in plan if status(p, results, out) not in ("done", "running")]
     print(f"{len(todo)} of {len(plan)} planned runs to do, {a.jobs} at a time", flush=True)
+    finished, mine = [], {}
     with ThreadPoolExecutor(a.jobs) as pool:
-        finished = list(pool.map(lambda p: launch(p, a, results, out), todo))
+        while todo or mine:
+            # runs another process is training take a slot too: never more than --jobs at once
+            others = sum(status(p, results, out) == "running" for p in PLAN if p not in mine.values())
+            while todo and len(mine) + others < a.jobs:
+                p = todo.pop(0)
+                mine[pool.submit(launch, p, a, results, out)] = p
+            if not mine:  # every slot held by another process: look again in a while
+                time.sleep(30)
+                continue
+            done, _ = wait(mine, timeout=30, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished.append(future.result())
+                del mine[future]
     failed = [p.name for p, code, _ in finished if code != 0]
     if failed:
         print("failed (see their logs): " + ", ".join(failed), file=sys.stderr)
