@@ -33,7 +33,21 @@ def test_page_holds_table_commands_and_notes(tmp_path):
     paths = write_report(tmp_path / "runs", tmp_path / "docs" / "results", page=page, title="Results", notes=notes)
     text = page.read_text()
     assert text.startswith("# Results")
-    assert "| jsb | LSTM |" in text and "(budget-limited)" in text
+    assert "| jsb | LSTM (seed 1) |" in text and "(budget-limited)" in text
     assert "seqbench train jsb --model tcn --preset paper --seed 1" in text
     assert "![learning curves](results/curves.png)" in text and paths["curves"].exists()
     assert text.rstrip().endswith("Why we differ.")
+
+
+def test_headline_takes_the_protocol_run_and_marks_budgets(tmp_path):
+    runs = [("tcn", 0, {}), ("tcn", 1, {}), ("tcn", 0, {"dropout_mode": "channel"}), ("lstm", 0, {"max_time": 60.0})]
+    for i, (model, seed, run) in enumerate(runs):
+        r = _result(model, **run)
+        r["seed"] = seed
+        if model == "tcn" and seed == 0 and not run:
+            r["metrics"]["test"]["nll"] = 8.05
+        (tmp_path / str(i)).mkdir()
+        (tmp_path / str(i) / "result.json").write_text(json.dumps(r))
+    text = write_report(tmp_path, tmp_path / "out")["markdown"].read_text()
+    assert "| jsb: nll, lower is better | 8.05 (8.10) | 8.20 † (8.10) | not run | not run |" in text
+    assert "| jsb | TCN (channel dropout) |" in text and "| jsb | TCN (seed 1) |" in text

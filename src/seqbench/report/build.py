@@ -31,11 +31,29 @@ def _variant_label(r: dict) -> str:
     return f"T={v['seq_len']}" if "seq_len" in v else ""
 
 
+def run_label(r: dict) -> str:
+    """The model, plus what sets this run apart from the protocol run: seed, dropout, init."""
+    run = (r.get("config") or {}).get("run", {})
+    extras = [f"seed {r['seed']}"] if r.get("seed", 0) != 0 else []
+    if run.get("dropout_mode"):
+        extras.append(f"{run['dropout_mode']} dropout")
+    if run.get("init"):
+        extras.append(f"init {run['init']}")
+    return r["model"].upper() + (f" ({', '.join(extras)})" if extras else "")
+
+
+def _is_protocol_run(r: dict) -> bool:
+    """Seed 0 with the preset's model: the run a headline cell shows."""
+    return run_label(r) == r["model"].upper()
+
+
 def _fmt(x) -> str:
     if x is None:
         return "-"
-    if isinstance(x, float):
-        return f"{x:.3g}" if (abs(x) >= 1e-3 or x == 0) else f"{x:.2e}"
+    if isinstance(x, float):  # two decimals as the paper prints them; small losses in scientific form
+        if abs(x) >= 1 or x == 0:
+            return f"{x:.2f}"
+        return f"{x:.4g}" if abs(x) >= 1e-3 else f"{x:.2e}"
     return str(x)
 
 
@@ -63,12 +81,32 @@ def markdown_table(results: list[dict]) -> str:
             paper_txt += f" ({paper['variant']})"
         rf = r.get("receptive_field")
         lines.append(
-            f"| {task} | {r['model'].upper()} | {r['parameters']:,} | {'unbounded' if rf is None else f'{rf:,}'} | "
+            f"| {task} | {run_label(r)} | {r['parameters']:,} | {'unbounded' if rf is None else f'{rf:,}'} | "
             f"{r['primary_metric']} {'(higher better)' if r.get('higher_is_better') else ''}".rstrip()
             + f" | {_fmt(_test_value(r))} | {_fmt((r.get('test_last3_mean') or {}).get(r['primary_metric']))}"
             f" | {paper_txt} | {_epochs(r.get('best_epoch'))} / {_epochs(r['epochs'])} | "
             f"{r['wall_time_s']:.0f} s{' (budget-limited)' if r.get('stopped_by_time_limit') else ''} |")
     return "\n".join(lines) + "\n"
+
+
+def headline_table(results: list[dict]) -> str:
+    """Task x model: our test metric (the protocol run: seed 0, the preset's model) and the
+    paper's in brackets; a dagger marks a run stopped by its time budget."""
+    models = ["tcn", "lstm", "gru", "rnn"]
+    cells: dict[str, dict[str, str]] = {}
+    for r in results:
+        if not _is_protocol_run(r) or r["model"] not in models:
+            continue
+        task = r["task"] + (f" ({_variant_label(r)})" if _variant_label(r) else "")
+        better = "higher" if r.get("higher_is_better") else "lower"
+        row = cells.setdefault(f"{task}: {r['primary_metric']}, {better} is better", {})
+        paper = (r.get("paper") or {}).get("value")
+        row[r["model"]] = (f"{_fmt(_test_value(r))}{' †' if r.get('stopped_by_time_limit') else ''}"
+                           f" ({_fmt(paper)})")
+    lines = ["| task | " + " | ".join(m.upper() for m in models) + " |", "|---|" + "---:|" * len(models)]
+    for task, row in cells.items():
+        lines.append(f"| {task} | " + " | ".join(row.get(m, "not run") for m in models) + " |")
+    return "\n".join(lines) + "\n\nOurs (paper); † stopped by its time budget before the protocol's epochs.\n"
 
 
 def learning_curves(results: list[dict], path: str | Path) -> Path:
@@ -82,18 +120,25 @@ def learning_curves(results: list[dict], path: str | Path) -> Path:
     groups: dict[str, list[dict]] = {}
     for r in results:
         groups.setdefault(f"{r['task']} {_variant_label(r)}".strip(), []).append(r)
-    fig, axes = plt.subplots(1, len(groups), figsize=(6 * len(groups), 4.2), squeeze=False)
-    for ax, (title, runs) in zip(axes[0], groups.items()):
+    cols = min(3, len(groups))
+    rows = -(-len(groups) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4.2 * rows), squeeze=False)
+    for ax in axes.flat[len(groups):]:
+        ax.set_visible(False)
+    for ax, (title, runs) in zip(axes.flat, groups.items()):
         metric = runs[0]["primary_metric"]
         positive = True
+        seen: dict[str, int] = {}
         for i, r in enumerate(runs):
             hist = r.get("history", [])
             epochs = [h["epoch"] for h in hist]
-            color = f"C{MODEL_ORDER.get(r['model'], i)}"
+            # one colour per model; further runs of a model (seeds, options) get colours of their own
+            k = seen[r["model"]] = seen.get(r["model"], -1) + 1
+            color = f"C{MODEL_ORDER.get(r['model'], i) if k == 0 else 3 + len(seen) + k}"
             valid = [h.get(f"valid_{metric}") for h in hist]
             train = [h.get("train_loss") for h in hist]
-            ax.plot(epochs, valid, "-o", color=color, label=f"{r['model'].upper()} valid {metric}", markersize=3)
-            ax.plot(epochs, train, "--", color=color, alpha=0.6, label=f"{r['model'].upper()} train loss")
+            ax.plot(epochs, valid, "-o", color=color, label=f"{run_label(r)} valid {metric}", markersize=3)
+            ax.plot(epochs, train, "--", color=color, alpha=0.6, label=f"{run_label(r)} train loss")
             positive = positive and all(v is not None and v > 0 for v in valid + train)
         if positive and not runs[0].get("higher_is_better"):
             ax.set_yscale("log")
@@ -164,7 +209,7 @@ def write_report(runs_dir: str | Path, out_dir: str | Path | None = None, page: 
     md = (f"# {title}\n\n" f"Runs under `{runs_dir}`{where}. Test metric of the "
           "best-validation checkpoint, and (runs with `--test-every-epoch`) the mean test metric of the last 3 "
           "validations; the paper's number is for the variant in brackets when it differs.\n\n"
-          + markdown_table(results) + "\n" + commands_section(results)
+          + headline_table(results) + "\n## Every run\n\n" + markdown_table(results) + "\n" + commands_section(results)
           + f"\n![learning curves]({os.path.relpath(curves, page.parent)})\n")
     if notes is not None:
         md += "\n" + Path(notes).read_text()
