@@ -77,6 +77,10 @@ PLAN: list[Planned] = [
     # The issue's four TCN targets, full protocol, first.
     Planned("copy_memory", "tcn", variant={"seq_len": 1000}, options=FULL),
     Planned("adding", "tcn", variant={"seq_len": 600}, options=FULL),
+    # The official adding script escapes the plateau of predicting the mean for some seeds
+    # only (locuslab/TCN issue #30), so the TCN gets three; selection is on validation.
+    Planned("adding", "tcn", seed=1, variant={"seq_len": 600}, options=FULL),
+    Planned("adding", "tcn", seed=2, variant={"seq_len": 600}, options=FULL),
     # JSB Chorales: seed 0 of every model (first session), then two more TCN seeds and the
     # paper's channel ("spatial") dropout, so the TCN row is not one draw.
     *_each("jsb"),
