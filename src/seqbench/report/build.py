@@ -203,7 +203,9 @@ def write_report(runs_dir: str | Path, out_dir: str | Path | None = None, page: 
     out.mkdir(parents=True, exist_ok=True)
     curves = learning_curves(results, out / CURVES_PNG)
     page = Path(page) if page is not None else out / REPORT_MD
-    machines = sorted({f"{r['machine']['cpus']} CPU cores, torch {r.get('versions', {}).get('torch', '?')}"
+    machines = sorted({f"{r['machine']['cpus']} CPU cores"
+                       + (f" ({r['machine']['cpu']})" if r["machine"].get("cpu") else "")
+                       + f", torch {r.get('versions', {}).get('torch', '?')}"
                        for r in results if r.get("machine")})
     where = f" ({'; '.join(machines)})" if machines else ""
     md = (f"# {title}\n\n" f"Runs under `{runs_dir}`{where}. Test metric of the "

@@ -208,7 +208,8 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
         "history": history,
         "versions": {"seqbench": __version__, "torch": torch.__version__, "lightning": pl.__version__,
                      "python": platform.python_version()},
-        "machine": {"cpus": os.cpu_count(), "arch": platform.machine(), "torch_threads": torch.get_num_threads(),
+        "machine": {"cpus": os.cpu_count(), "cpu": cpu_name(), "arch": platform.machine(),
+                    "torch_threads": torch.get_num_threads(),
                     "accelerator": type(trainer.accelerator).__name__.replace("Accelerator", "").lower()},
     }
     if trainer.world_size > 1:  # each rank's view, so a multi-process run can be checked for agreement
@@ -218,6 +219,18 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
     if trainer.is_global_zero:
         write_json(run_dir / RESULT, result)
     return result
+
+
+def cpu_name() -> str:
+    """The processor's model name (``/proc/cpuinfo`` on Linux), for the results' machine record."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def last_epochs_mean(history: list[dict], prefix: str, n: int) -> dict[str, float] | None:
