@@ -81,3 +81,15 @@ def test_model_options_reach_the_model_and_the_run_name(tmp_path, capsys):
     assert "--dropout-mode channel --init normal" in (tmp_path / "report.md").read_text()
     code, _, err = _run(["train", "adding", "--dropout-mode", "spatial"], capsys)
     assert code == 2 and "spatial" in err
+
+
+def test_compare_prints_the_table_when_a_budget_stops_mid_epoch(tmp_path, capsys):
+    # validation within the epoch (as a --max-time stop also leaves it) records a fractional epoch
+    main(["compare", "adding", "--models", "tcn,lstm", "--out", str(tmp_path), "--seq-len", "12",
+          "--variant", "train_size=96", "--variant", "valid_size=8", "--variant", "test_size=8",
+          "--val-every", "2", "--no-progress"])  # 3 steps an epoch, validated every 2: the last at epoch 2.7
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.startswith(("tcn ", "lstm "))]
+    assert [r[0] for r in rows] == ["tcn", "lstm"]
+    assert all("." in r[4] for r in rows), out  # epochs to one decimal, e.g. 2.6
+    assert (tmp_path / "compare-adding-seq_len12-test_size8-train_size96-valid_size8-small" / "report.md").exists()

@@ -31,6 +31,7 @@ def _models(ctx, param, value: str):
 def compare(task, models, budget, devices, **kw):
     """Train each model on TASK and print ours beside the paper's numbers."""
     from ..report import write_report
+    from ..report.build import _epochs
     from ..training import RunConfig, build_task, run
     from ..training.config import variant_parts
     from ..training.run import is_launched_child
@@ -66,7 +67,7 @@ def compare(task, models, budget, devices, **kw):
     for r in results:
         ours, ref = r["metrics"]["test"].get(metric), r["paper"]["value"]
         click.echo(f"{r['model']:6s} {r['parameters']:10,d} {_num(ours):>11s} {_num(ref):>11s} "
-                   f"{r['epochs']:6d} {r.get('steps', 0):6d} {r['wall_time_s']:6.0f}s")
+                   f"{_epochs(r['epochs']):>6s} {r.get('steps', 0):6d} {r['wall_time_s']:6.0f}s")
     paths = write_report(group)
     click.echo(f"report: {paths['markdown']}  curves: {paths['curves']}  summary: {paths['summary']}")
 
