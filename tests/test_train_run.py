@@ -123,3 +123,19 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path, one_threa
     straight = seqbench.train("adding", "tcn", out=str(tmp_path / "straight"), name="r", checkpoint_every=2, **TINY)
     assert resumed["metrics"] == straight["metrics"]
     assert [h["train_loss"] for h in resumed["history"]] == [h["train_loss"] for h in straight["history"]]
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_subnormal_floats_are_flushed_while_training_only(tmp_path, flush):
+    import lightning.pytorch as pl
+
+    seen = []
+
+    class Probe(pl.Callback):
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            seen.append(float(torch.tensor([1e-40]) * 1.0))  # a subnormal float32
+
+    seqbench.train("adding", "tcn", out=str(tmp_path), name="f", flush_denormal=flush, callbacks=[Probe()],
+                   **{**TINY, "epochs": 1})
+    assert seen and all((v == 0.0) == flush for v in seen)
+    assert float(torch.tensor([1e-40]) * 1.0) > 0  # torch's default again after the run

@@ -4,6 +4,7 @@ all come here."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -124,6 +125,22 @@ def _loggers(run_dir: Path):
     return loggers
 
 
+@contextlib.contextmanager
+def flush_denormal(enabled: bool):
+    """Flush subnormal floats to zero on the CPU inside the block (see ``RunConfig.flush_denormal``).
+
+    The setting is per process and cannot be read back, so the block leaves it off, torch's default.
+    """
+    if not enabled:
+        yield
+        return
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def run(cfg: RunConfig, callbacks=()) -> dict:
     """Train ``cfg``'s model on its task; return the results record (also ``result.json``).
 
@@ -165,11 +182,12 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
             enable_progress_bar=cfg.progress, enable_model_summary=False, num_sanity_val_steps=0,
             plugins=[AtomicCheckpointIO()], use_distributed_sampler=False, log_every_n_steps=10,
         )
-        trainer.fit(module, datamodule=data, ckpt_path=str(resume_from) if resume_from else None)
-        history, wall_time = list(module.history), module.elapsed()
-        trained = sum(float(p.detach().double().sum()) for p in model.parameters())
-        best_path = best.best_model_path or None
-        trainer.test(module, datamodule=data, ckpt_path=best_path, verbose=False)
+        with flush_denormal(cfg.flush_denormal):
+            trainer.fit(module, datamodule=data, ckpt_path=str(resume_from) if resume_from else None)
+            history, wall_time = list(module.history), module.elapsed()
+            trained = sum(float(p.detach().double().sum()) for p in model.parameters())
+            best_path = best.best_model_path or None
+            trainer.test(module, datamodule=data, ckpt_path=best_path, verbose=False)
 
     key = f"valid_{metric.name}"
     best_row = None
