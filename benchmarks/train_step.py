@@ -350,11 +350,15 @@ def main(argv=None) -> None:
     p.add_argument("--quick", action="store_true", help="smoke run: adding and jsb, 3 rounds, no recurrent peers")
     p.add_argument("--no-recurrent", action="store_true", help="skip the LSTM/GRU peers")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--keep-denormal", action="store_true",
+                   help="keep subnormal floats (by default they are flushed to zero for every model, as the "
+                        "training path does: recurrent backward passes are several times slower in that range)")
     p.add_argument("--fused-adam", action="store_true",
                    help="every model steps with the fused Adam kernel (what seqbench's training path uses)")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
+    torch.set_flush_denormal(not a.keep_denormal)
     names = a.configs.split(",") if a.configs else (["adding", "jsb"] if a.quick else list(CONFIGS))
     for n in names:
         if n not in CONFIGS:
@@ -366,7 +370,7 @@ def main(argv=None) -> None:
     print(f"# training step: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"pytorch-tcn {getattr(pytorch_tcn, '__version__', 'installed') if pytorch_tcn else 'not installed'}, "
-          f"load average {os.getloadavg()[0]:.2f}")
+          f"load average {os.getloadavg()[0]:.2f}, subnormals {'kept' if a.keep_denormal else 'flushed'}")
     print(f"# {' '.join(sys.argv)}")
     for n in names:
         res = run_config(CONFIGS[n], rounds, warmup, 1024 if a.quick else 2048, not (a.quick or a.no_recurrent),
