@@ -69,6 +69,7 @@ def main(argv=None) -> None:
     parser.add_argument("--json", default=None, help="write the numbers here (rows of other corpora already there are kept)")
     parser.add_argument("--corpora", default="wikitext103,lambada,text8", help="comma-separated subset")
     args = parser.parse_args(argv)
+    torch.set_flush_denormal(True)  # as the training path does on the CPU
     rows = []
     for name in args.corpora.split(","):
         task = tasks.get(name, data_dir=args.data_dir, download=False)
