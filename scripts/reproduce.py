@@ -81,23 +81,22 @@ PLAN: list[Planned] = [
     # only (locuslab/TCN issue #30), so the TCN gets three; selection is on validation.
     Planned("adding", "tcn", seed=1, variant={"seq_len": 600}, options=FULL),
     Planned("adding", "tcn", seed=2, variant={"seq_len": 600}, options=FULL),
-    # JSB Chorales: seed 0 of every model (first session), then two more TCN seeds and the
-    # paper's channel ("spatial") dropout, so the TCN row is not one draw.
+    # JSB Chorales (minutes per run): seed 0 of every model (first session), four more TCN
+    # seeds, the paper's channel ("spatial") dropout, and two more seeds of each baseline.
     *_each("jsb"),
-    Planned("jsb", "tcn", seed=1, options=FULL),
-    Planned("jsb", "tcn", seed=2, options=FULL),
+    *[Planned("jsb", "tcn", seed=s, options=FULL) for s in (1, 2)],
     Planned("jsb", "tcn", options=("--dropout-mode", "channel", *FULL)),
+    *[Planned("jsb", "tcn", seed=s, options=FULL) for s in (3, 4)],
+    *[Planned("jsb", "tcn", seed=s, options=("--dropout-mode", "channel", *FULL)) for s in (1, 2)],
+    *[Planned("jsb", m, seed=s, options=FULL) for s in (1, 2) for m in MODELS[1:]],
     # The baselines of the synthetic tasks (the recurrent CPU kernels make their protocol 1-2 h each).
     *_each("copy_memory", 1200, FULL, {"seq_len": 1000}, MODELS[1:]),
     *_each("adding", 1800, FULL, {"seq_len": 600}, MODELS[1:]),
+    # Nottingham: the protocol's 100 epochs, capped at an hour per model.
+    *_each("nottingham", 3600, FULL),
     # Budget-limited: days of CPU for the protocol; equal compute per model.
     *_each("mnist", 600, ("--val-every", "100")),
     *_each("pmnist", 600, ("--val-every", "100")),
-    # Nottingham: 100 epochs are hours per model here; budgets.
-    Planned("nottingham", "tcn", budget=3000),
-    Planned("nottingham", "lstm", budget=1500),
-    Planned("nottingham", "gru", budget=1800),
-    Planned("nottingham", "rnn", budget=1800),
     *_each("ptb_char", 600, ("--val-every", "25")),
     *_each("ptb", 600, ("--val-every", "100")),
 ]
