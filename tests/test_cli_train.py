@@ -93,3 +93,18 @@ def test_compare_prints_the_table_when_a_budget_stops_mid_epoch(tmp_path, capsys
     assert [r[0] for r in rows] == ["tcn", "lstm"]
     assert all("." in r[4] for r in rows), out  # epochs to one decimal, e.g. 2.6
     assert (tmp_path / "compare-adding-seq_len12-test_size8-train_size96-valid_size8-small" / "report.md").exists()
+
+
+def test_clip_zero_turns_the_presets_clipping_off(tmp_path, capsys):
+    main(["train", "copy_memory", "--out", str(tmp_path), "--clip", "0", "--seq-len", "12", "--variant", "train_size=16",
+          "--variant", "valid_size=8", "--variant", "test_size=8", "--hidden", "4", "--levels", "2",
+          "--kernel-size", "2", "--epochs", "1", "--batch-size", "8", "--no-progress"])
+    capsys.readouterr()
+    (run_dir,) = tmp_path.iterdir()
+    assert run_dir.name.endswith("-paper-tcn-noclip-seed0")
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["config"]["training"]["clip"] is None  # the preset's 1.0 is off
+    main(["report", str(tmp_path)])
+    assert "--clip 0" in (tmp_path / "report.md").read_text() and "TCN (no clipping)" in (tmp_path / "report.md").read_text()
+    code, _, err = _run(["train", "adding", "--clip", "-1"], capsys)
+    assert code == 2 and "-1" in err

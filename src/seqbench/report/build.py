@@ -39,6 +39,8 @@ def run_label(r: dict) -> str:
         extras.append(f"{run['dropout_mode']} dropout")
     if run.get("init"):
         extras.append(f"init {run['init']}")
+    if run.get("clip") == 0:
+        extras.append("no clipping")
     return r["model"].upper() + (f" ({', '.join(extras)})" if extras else "")
 
 
@@ -118,8 +120,9 @@ def headline_table(results: list[dict]) -> str:
 
 
 def _has_model_options(r: dict) -> bool:
+    """Runs that change the protocol's model or clipping (shown per run, not in the headline)."""
     run = (r.get("config") or {}).get("run", {})
-    return bool(run.get("dropout_mode") or run.get("init"))
+    return bool(run.get("dropout_mode") or run.get("init")) or run.get("clip") == 0
 
 
 def _validation_rank(r: dict) -> float:
@@ -193,7 +196,7 @@ def reproduce_command(r: dict) -> str:
     for k in _OPTIONS:
         if run.get(k) is True:
             parts.append(f"--{k.replace('_', '-')}")
-        elif run.get(k) not in (None, False):
+        elif run.get(k) is not None and run.get(k) is not False:
             parts += [f"--{_FLAG.get(k, k).replace('_', '-')}", f"{run[k]:g}" if isinstance(run[k], float) else str(run[k])]
     return " ".join(parts)
 

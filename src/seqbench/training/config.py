@@ -67,7 +67,9 @@ class RunConfig:
     Attributes:
         task, model, preset: what to train (``model`` is ``tcn``, ``lstm``, ``gru`` or ``rnn``).
         variant: task variant, e.g. ``{"seq_len": 200}``; the preset's variant fills the rest.
-        epochs, batch_size, lr, optimizer, clip, lr_schedule: training overrides.
+        epochs, batch_size, lr, optimizer, clip, lr_schedule: training overrides; ``clip=0``
+            turns off the preset's gradient clipping (what the official copy-memory and music
+            scripts effectively ran: they clip before ``backward()``, so their clip never acts).
         hidden_size, levels, kernel_size, dropout, num_layers: model overrides.
         dropout_mode: the TCN's dropout, ``"elementwise"`` (the official code's) or
             ``"channel"`` (the paper's spatial dropout); init: ``"default"``, ``"normal"`` or
@@ -140,10 +142,12 @@ class RunConfig:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        for name in ("lr", "clip", "max_time"):
+        for name in ("lr", "max_time"):
             v = getattr(self, name)
             if v is not None and not v > 0:
                 raise ValueError(f"{name} must be positive, got {v!r}")
+        if self.clip is not None and not self.clip >= 0:
+            raise ValueError(f"clip must be positive (or 0 for no clipping), got {self.clip!r}")
         if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
         if self.dropout_mode is not None and self.dropout_mode not in DROPOUT_MODES:
@@ -165,6 +169,8 @@ class RunConfig:
             parts.append(f"{self.dropout_mode}-dropout")
         if self.init is not None:
             parts.append(f"init-{self.init}")
+        if self.clip == 0:
+            parts.append("noclip")
         return "-".join(parts + [f"seed{self.seed}"])
 
     def to_dict(self) -> dict:
@@ -191,8 +197,9 @@ class Training:
     def resolve(cls, task: Task, cfg: RunConfig) -> "Training":
         p = task.presets[cfg.preset]
         pick = lambda name: getattr(cfg, name) if getattr(cfg, name) is not None else getattr(p, name)  # noqa: E731
+        clip = pick("clip") or None  # 0 turns clipping off
         t = cls(pick("optimizer"), float(pick("lr")), int(pick("batch_size")), int(pick("epochs")),
-                pick("clip"), pick("lr_schedule"))
+                clip, pick("lr_schedule"))
         if t.optimizer not in OPTIMIZERS:
             raise ValueError(f"preset {cfg.preset!r} names unknown optimizer {t.optimizer!r}")
         if t.lr_schedule not in SCHEDULES:
