@@ -23,7 +23,8 @@ def find_results(runs_dir: str | Path) -> list[dict]:
             raise ValueError(f"{path} is not valid JSON: {e}") from e
     if not results:
         raise FileNotFoundError(f"no result.json under {root}; train something first (seqbench train/compare)")
-    return sorted(results, key=lambda r: (r["task"], _variant_label(r), MODEL_ORDER.get(r["model"], 9), r["seed"]))
+    return sorted(results, key=lambda r: (r["task"], _variant_label(r), MODEL_ORDER.get(r["model"], 9),
+                                          _options_label(r), r["seed"]))
 
 
 def _variant_label(r: dict) -> str:
@@ -31,16 +32,28 @@ def _variant_label(r: dict) -> str:
     return f"T={v['seq_len']}" if "seq_len" in v else ""
 
 
-def run_label(r: dict) -> str:
-    """The model, plus what sets this run apart from the protocol run: seed, dropout, init."""
+def _options_label(r: dict) -> str:
+    """What sets a run's configuration apart from the protocol's: dropout, init, clipping."""
     run = (r.get("config") or {}).get("run", {})
-    extras = [f"seed {r['seed']}"] if r.get("seed", 0) != 0 else []
+    extras = []
     if run.get("dropout_mode"):
         extras.append(f"{run['dropout_mode']} dropout")
     if run.get("init"):
         extras.append(f"init {run['init']}")
     if run.get("clip") == 0:
         extras.append("no clipping")
+    return ", ".join(extras)
+
+
+def config_label(r: dict) -> str:
+    """The model and its options, without the seed: runs with the same label differ by seed only."""
+    options = _options_label(r)
+    return r["model"].upper() + (f" ({options})" if options else "")
+
+
+def run_label(r: dict) -> str:
+    """The model, plus what sets this run apart from the protocol run: seed, dropout, init, clipping."""
+    extras = ([f"seed {r['seed']}"] if r.get("seed", 0) != 0 else []) + ([_options_label(r)] if _options_label(r) else [])
     return r["model"].upper() + (f" ({', '.join(extras)})" if extras else "")
 
 
@@ -135,7 +148,8 @@ def _validation_rank(r: dict) -> float:
 
 def learning_curves(results: list[dict], path: str | Path) -> Path:
     """One panel per task variant: validation primary metric (solid) and training loss
-    (dashed) per epoch, one colour per model. Saved as a PNG at ``path``."""
+    (dashed) per epoch, one colour per configuration (model and options); further seeds of a
+    configuration are thin lines of its colour. Saved as a PNG at ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -152,18 +166,29 @@ def learning_curves(results: list[dict], path: str | Path) -> Path:
     for ax, (title, runs) in zip(axes.flat, groups.items()):
         metric = runs[0]["primary_metric"]
         positive = True
-        seen: dict[str, int] = {}
-        for i, r in enumerate(runs):
-            hist = r.get("history", [])
-            epochs = [h["epoch"] for h in hist]
-            # one colour per model; further runs of a model (seeds, options) get colours of their own
-            k = seen[r["model"]] = seen.get(r["model"], -1) + 1
-            color = f"C{MODEL_ORDER.get(r['model'], i) if k == 0 else 3 + len(seen) + k}"
-            valid = [h.get(f"valid_{metric}") for h in hist]
-            train = [h.get("train_loss") for h in hist]
-            ax.plot(epochs, valid, "-o", color=color, label=f"{run_label(r)} valid {metric}", markersize=3)
-            ax.plot(epochs, train, "--", color=color, alpha=0.6, label=f"{run_label(r)} train loss")
-            positive = positive and all(v is not None and v > 0 for v in valid + train)
+        configs: dict[str, list[dict]] = {}  # runs that differ by seed only share a colour
+        for r in runs:
+            configs.setdefault(config_label(r), []).append(r)
+        extra_colour = 4
+        for label, seeds in configs.items():
+            model = seeds[0]["model"]
+            if label == model.upper():  # the protocol's configuration: the model's own colour
+                color = f"C{MODEL_ORDER.get(model, 9)}"
+            else:
+                color, extra_colour = f"C{extra_colour}", extra_colour + 1
+            for n, r in enumerate(seeds):
+                hist = r.get("history", [])
+                epochs = [h["epoch"] for h in hist]
+                valid = [h.get(f"valid_{metric}") for h in hist]
+                positive = positive and all(v is not None and v > 0 for v in valid)
+                if n == 0:  # the first seed with its training loss; further seeds as thin lines
+                    train = [h.get("train_loss") for h in hist]
+                    more = f", {len(seeds)} seeds" if len(seeds) > 1 else ""
+                    ax.plot(epochs, valid, "-o", color=color, label=f"{label} valid {metric}{more}", markersize=3)
+                    ax.plot(epochs, train, "--", color=color, alpha=0.6, label=f"{label} train loss")
+                    positive = positive and all(v is not None and v > 0 for v in train)
+                else:
+                    ax.plot(epochs, valid, "-", color=color, alpha=0.45, linewidth=1)
         if positive and not runs[0].get("higher_is_better"):
             ax.set_yscale("log")
         ax.set_title(title)
