@@ -94,6 +94,9 @@ PLAN: list[Planned] = [
     # The official music and copy-memory scripts call the gradient clip before backward(), so
     # the paper's runs were effectively unclipped: the TCN once more without clipping.
     *[Planned("jsb", "tcn", seed=s, options=("--clip", "0", *FULL)) for s in (0, 1, 2)],
+    # ... and with the official code's effective initialisation (N(0, 0.01) decoder and skip).
+    *[Planned("jsb", "tcn", seed=s, options=("--init", "official", *FULL)) for s in (0, 1, 2)],
+    *[Planned("jsb", "tcn", seed=s, options=("--init", "official", "--clip", "0", *FULL)) for s in (0, 1, 2)],
     Planned("copy_memory", "tcn", variant={"seq_len": 1000}, options=("--clip", "0", *FULL)),
     # The baselines of the synthetic tasks (the recurrent CPU kernels make their protocol 1-2 h each).
     *_each("copy_memory", 1200, FULL, {"seq_len": 1000}, MODELS[1:]),
