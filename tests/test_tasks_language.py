@@ -106,7 +106,7 @@ def test_char_ptb_format(tmp_path):
     assert list(t.vocabulary) == ["\n", " ", "a", "c", "n", "o", "t"]  # sorted characters
     assert t.variant["eval_batch_size"] == 1 and len(t.dataset("test")) == 1
     p = t.presets["paper"]
-    assert (p.optimizer, p.lr, p.clip, p.lr_schedule) == ("sgd", 4.0, 0.15, "halve_on_plateau")
+    assert (p.optimizer, p.lr, p.clip, p.lr_schedule) == ("sgd", 4.0, 0.15, "official_char")
 
 
 def test_text8_split(tmp_path):

@@ -56,10 +56,23 @@ def test_masked_per_step_task_trains_with_sgd_clip_and_schedule(tmp_path, monkey
         assert r["config"]["training"] == {"optimizer": "sgd", "lr": 0.05, "batch_size": 6, "epochs": 3,
                                            "clip": 1.0, "lr_schedule": "halve_on_plateau"}
         assert all(math.isfinite(v) for split in r["metrics"].values() for v in split.values())
-        # the learning rate halves exactly after an epoch whose validation did not beat the best so far
+        # a row's lr is the rate its epoch trained at; it halves after an epoch whose
+        # validation did not beat the best so far
         hist = r["history"]
         assert hist[0]["lr"] == 0.05
-        for i in range(1, len(hist)):
-            improved = hist[i]["valid_mse"] < min(h["valid_mse"] for h in hist[:i])
+        for i in range(2, len(hist)):
+            improved = hist[i - 1]["valid_mse"] < min(h["valid_mse"] for h in hist[: i - 1])
             assert hist[i]["lr"] == hist[i - 1]["lr"] * (1.0 if improved else 0.5)
     assert RunningMean.masks_seen > 0
+
+
+def test_schedule_scales_the_rate_of_the_epochs_after_it_fires(tmp_path, monkeypatch):
+    """The wiring (the rules themselves: test_train_schedules.py): a schedule that fires at
+    every validation divides each later epoch's rate, as the history records."""
+    from seqbench.training import schedules
+
+    monkeypatch.setitem(tasks._REGISTRY, "running_mean", RunningMean)
+    monkeypatch.setitem(schedules.SCHEDULES, "official_mnist", schedules.StepEvery(0.1, 1))
+    r = seqbench.train("running_mean", "tcn", out=str(tmp_path), progress=False, lr_schedule="official_mnist")
+    assert [round(h["lr"], 12) for h in r["history"]] == [0.05, 0.005, 0.0005]
+    assert r["config"]["training"]["lr_schedule"] == "official_mnist"

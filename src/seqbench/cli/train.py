@@ -29,6 +29,10 @@ from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_op
               help="TCN dropout: elementwise (the official code's) or channel (the paper's spatial dropout).")
 @click.option("--init", type=click.Choice(["default", "normal", "official"]), default=None,
               help="TCN initialisation: PyTorch's, N(0, 0.01) convolutions, or the official code's.")
+@click.option("--lr-schedule", default=None,
+              type=click.Choice(["none", "halve_on_plateau", "official_music", "official_char", "official_word",
+                                 "official_lambada", "official_mnist"]),
+              help="Learning-rate schedule instead of the preset's (none: constant).")
 @click.option("--clip", type=click.FloatRange(min=0), default=None,
               help="Gradient norm clip; 0 turns off the preset's clipping.")
 @click.option("--name", default=None, help="Run directory name (default: from task, variant, preset, model, seed).")

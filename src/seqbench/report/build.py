@@ -32,8 +32,27 @@ def _variant_label(r: dict) -> str:
     return f"T={v['seq_len']}" if "seq_len" in v else ""
 
 
+def schedule_override(r: dict) -> str | None:
+    """The ``--lr-schedule`` that reproduces run ``r`` with today's presets: None when the run
+    used its preset's schedule, ``"none"`` when it trained at a constant rate while the preset
+    now has a schedule (runs from before the preset got its official schedule)."""
+    config = r.get("config") or {}
+    if config.get("run", {}).get("lr_schedule"):
+        return config["run"]["lr_schedule"]
+    if "training" not in config:  # a result that does not record its resolved settings
+        return None
+    trained = config["training"].get("lr_schedule")
+    try:
+        from .. import tasks
+
+        preset = tasks.get(r["task"]).presets[r.get("preset", "paper")].lr_schedule
+    except Exception:  # a task that needs its files to be built (custom): take the run's word
+        return None
+    return None if trained == preset else (trained or "none")
+
+
 def _options_label(r: dict) -> str:
-    """What sets a run's configuration apart from the protocol's: dropout, init, clipping."""
+    """What sets a run's configuration apart from the protocol's: dropout, init, clipping, schedule."""
     run = (r.get("config") or {}).get("run", {})
     extras = []
     if run.get("dropout_mode"):
@@ -42,6 +61,9 @@ def _options_label(r: dict) -> str:
         extras.append(f"init {run['init']}")
     if run.get("clip") == 0:
         extras.append("no clipping")
+    schedule = schedule_override(r)
+    if schedule:
+        extras.append("constant lr" if schedule == "none" else f"lr schedule {schedule}")
     return ", ".join(extras)
 
 
@@ -133,9 +155,8 @@ def headline_table(results: list[dict]) -> str:
 
 
 def _has_model_options(r: dict) -> bool:
-    """Runs that change the protocol's model or clipping (shown per run, not in the headline)."""
-    run = (r.get("config") or {}).get("run", {})
-    return bool(run.get("dropout_mode") or run.get("init")) or run.get("clip") == 0
+    """Runs that change the protocol's model, clipping or schedule (shown per run, not in the headline)."""
+    return bool(_options_label(r))
 
 
 def _validation_rank(r: dict) -> float:
@@ -223,6 +244,8 @@ def reproduce_command(r: dict) -> str:
             parts.append(f"--{k.replace('_', '-')}")
         elif run.get(k) is not None and run.get(k) is not False:
             parts += [f"--{_FLAG.get(k, k).replace('_', '-')}", f"{run[k]:g}" if isinstance(run[k], float) else str(run[k])]
+    if schedule_override(r):
+        parts += ["--lr-schedule", schedule_override(r)]
     return " ".join(parts)
 
 

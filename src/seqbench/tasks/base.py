@@ -59,7 +59,7 @@ class Preset:
     batch_size: int = 32
     epochs: int = 10
     clip: float | None = None
-    lr_schedule: str | None = None  # None, or "halve_on_plateau" (the SGD language models)
+    lr_schedule: str | None = None  # a name in seqbench.training.schedules.SCHEDULES, or None
     recurrent: Mapping[str, Any] = field(default_factory=dict)
     variant: Mapping[str, Any] = field(default_factory=dict)
 

@@ -15,9 +15,11 @@ from typing import Any
 from .. import tasks
 from ..nn.model import MODEL_KINDS
 from ..tasks import Task
+from .schedules import SCHEDULES
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
-SCHEDULES = (None, "halve_on_plateau")
+SCHEDULE_NAMES = (None, *SCHEDULES)
+NO_SCHEDULE = "none"  # RunConfig.lr_schedule: a constant learning rate, whatever the preset runs
 # make_model arguments a user may override from the command line or seqbench.train(...)
 MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers", "dropout_mode", "init")
 DROPOUT_MODES = ("elementwise", "channel")
@@ -69,7 +71,9 @@ class RunConfig:
         variant: task variant, e.g. ``{"seq_len": 200}``; the preset's variant fills the rest.
         epochs, batch_size, lr, optimizer, clip, lr_schedule: training overrides; ``clip=0``
             turns off the preset's gradient clipping (what the official copy-memory and music
-            scripts effectively ran: they clip before ``backward()``, so their clip never acts).
+            scripts effectively ran: they clip before ``backward()``, so their clip never acts);
+            ``lr_schedule="none"`` a constant learning rate instead of the preset's schedule
+            (``seqbench.training.schedules``). Both enter the run's name.
         hidden_size, levels, kernel_size, dropout, num_layers: model overrides.
         dropout_mode: the TCN's dropout, ``"elementwise"`` (the official code's) or
             ``"channel"`` (the paper's spatial dropout); init: ``"default"``, ``"normal"`` or
@@ -154,6 +158,8 @@ class RunConfig:
             raise ValueError(f"unknown dropout_mode {self.dropout_mode!r}; choose from {', '.join(DROPOUT_MODES)}")
         if self.init is not None and self.init not in INITS:
             raise ValueError(f"unknown init {self.init!r}; choose from {', '.join(INITS)}")
+        if self.lr_schedule is not None and self.lr_schedule not in (NO_SCHEDULE, *SCHEDULES):
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose from {NO_SCHEDULE}, {', '.join(SCHEDULES)}")
         if self.resume and self.overwrite:
             raise ValueError("resume and overwrite exclude each other")
 
@@ -171,6 +177,8 @@ class RunConfig:
             parts.append(f"init-{self.init}")
         if self.clip == 0:
             parts.append("noclip")
+        if self.lr_schedule is not None:
+            parts.append("constant-lr" if self.lr_schedule == NO_SCHEDULE else f"lr-{self.lr_schedule}")
         return "-".join(parts + [f"seed{self.seed}"])
 
     def to_dict(self) -> dict:
@@ -198,10 +206,11 @@ class Training:
         p = task.presets[cfg.preset]
         pick = lambda name: getattr(cfg, name) if getattr(cfg, name) is not None else getattr(p, name)  # noqa: E731
         clip = pick("clip") or None  # 0 turns clipping off
+        schedule = pick("lr_schedule")
         t = cls(pick("optimizer"), float(pick("lr")), int(pick("batch_size")), int(pick("epochs")),
-                clip, pick("lr_schedule"))
+                clip, None if schedule == NO_SCHEDULE else schedule)
         if t.optimizer not in OPTIMIZERS:
             raise ValueError(f"preset {cfg.preset!r} names unknown optimizer {t.optimizer!r}")
-        if t.lr_schedule not in SCHEDULES:
-            raise ValueError(f"unknown lr_schedule {t.lr_schedule!r}; choose from {SCHEDULES}")
+        if t.lr_schedule not in SCHEDULE_NAMES:
+            raise ValueError(f"unknown lr_schedule {t.lr_schedule!r}; choose from {SCHEDULE_NAMES}")
         return t

@@ -10,6 +10,7 @@ import torch
 from ..nn import SequenceModel
 from ..tasks import Task
 from .config import Training
+from .schedules import SCHEDULES
 
 
 class SequenceTaskModule(pl.LightningModule):
@@ -43,7 +44,6 @@ class SequenceTaskModule(pl.LightningModule):
         self._last_test: dict[str, float] = {}
         self.test_metrics: dict[str, float] = {}
         self.resume_position: tuple[int, int] | None = None
-        self._plateau_best: float | None = None
 
     def forward(self, batch):
         return self.model(batch["x"], batch.get("mask"))
@@ -118,18 +118,20 @@ class SequenceTaskModule(pl.LightningModule):
             self._last_test = self._finish("test", log_as="test_each_epoch")
         if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
             self._record()
-            self._maybe_halve_lr(self._last_valid[self.task.primary_metric.name])
+            self._apply_lr_schedule()
 
-    def _maybe_halve_lr(self, value: float) -> None:
-        """The official language-model scripts' schedule: halve the learning rate when the
-        validation metric fails to improve on the best so far. Done here, not by Lightning,
-        so its state is in every checkpoint and a resumed run halves at the same epochs."""
+    def _apply_lr_schedule(self) -> None:
+        """Scale the learning rate as the run's schedule says for the validation just recorded
+        (see :mod:`seqbench.training.schedules`). Done here, not by Lightning, so its state is
+        the history in every checkpoint and a resumed run changes the rate at the same points."""
+        name = self.training_cfg.lr_schedule
+        if name is None:
+            return
         metric = self.task.primary_metric
-        if self._plateau_best is None or metric.better(value, self._plateau_best):
-            self._plateau_best = value
-        elif self.training_cfg.lr_schedule == "halve_on_plateau":
+        factor = SCHEDULES[name].scale(self.history, f"valid_{metric.name}", metric.higher_is_better)
+        if factor != 1.0:
             for group in self.optimizers().param_groups:
-                group["lr"] *= 0.5
+                group["lr"] *= factor
 
     def test_step(self, batch, batch_idx):
         self._accumulate("test", batch)
@@ -149,7 +151,6 @@ class SequenceTaskModule(pl.LightningModule):
             "batches_done": self._batches_done, "epoch": self.current_epoch,
             "elapsed_s": self.elapsed(), "rng": torch.get_rng_state(), "last_valid": self._last_valid,
             "last_test": self._last_test,
-            "plateau_best": self._plateau_best,
             # what predicting needs without the training data (custom task: columns, scaling)
             "task_state": self.task.state(),
         }
@@ -165,7 +166,6 @@ class SequenceTaskModule(pl.LightningModule):
         self._rng_to_restore = state["rng"]
         self._last_valid = dict(state["last_valid"])
         self._last_test = dict(state.get("last_test", {}))
-        self._plateau_best = state["plateau_best"]
         self.resume_position = (state["epoch"], state["batches_done"])
 
 
