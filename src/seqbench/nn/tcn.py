@@ -186,6 +186,35 @@ class TemporalBlock(nn.Module):
             skip = padded_conv1d(x, self.downsample.weight, self.downsample.bias, 1, 0, 0)
         return self.act(h + skip)
 
+    def forward_lattice(self, x: torch.Tensor, stride: int) -> torch.Tensor:
+        r"""This block's output at every ``stride``-th step counted back from the last step.
+
+        ``x`` is the block's input at the steps ``dilation`` apart that end at the last one
+        (step ``T-1``, ``T-1-d``, ...; oldest first). On that lattice both convolutions have
+        dilation 1 and their zero padding is the lattice's own past, so each computed output
+        equals the full forward's at that step; the second convolution runs with ``stride``
+        and computes only the outputs the next level reads.
+
+        Shape:
+            - x: :math:`(B, C_{in}, L)` lattice steps
+            - output: :math:`(B, C_{out}, \lceil L / \text{stride} \rceil)`, the last entry at step ``T-1``
+        """
+        k = self.kernel_size
+        length = x.size(-1)
+        start = (length - 1) % stride  # the first kept output, so that the last one is kept too
+        h = self.drop1(self.act1(self.norm1(_lattice_conv(self.conv1, x, 1, 0, k))))
+        h = self.drop2(self.act2(self.norm2(_lattice_conv(self.conv2, h, stride, start, k))))
+        skip = x[..., start::stride]
+        if self.downsample is not None:
+            skip = padded_conv1d(skip, self.downsample.weight, self.downsample.bias, 1, 0, 0)
+        return self.act(h + skip)
+
+
+def _lattice_conv(conv: nn.Module, x: torch.Tensor, stride: int, start: int, k: int) -> torch.Tensor:
+    """A causal convolution at dilation 1 over lattice steps, outputs ``start, start + stride, ...``."""
+    padded = F.pad(x, (k - 1, 0))[..., start:]
+    return F.conv1d(padded, conv.weight, conv.bias, stride=stride)
+
 
 class TCN(nn.Module):
     r"""Temporal convolutional network (Bai, Kolter & Koltun, 2018), batch-first.
@@ -273,6 +302,48 @@ class TCN(nn.Module):
         for block in self.blocks:
             h = block(h, m)
         return h.transpose(1, 2)
+
+    @property
+    def computes_last_step_alone(self) -> bool:
+        """True when :meth:`forward_last` can compute the last step's output without the others:
+        causal, each dilation dividing the next (the default doubling does), and no batch norm
+        (whose statistics would come from fewer steps)."""
+        return (self.causal and all(b % a == 0 for a, b in zip(self.dilations, self.dilations[1:]))
+                and not isinstance(self.blocks[0].norm1, nn.BatchNorm1d))
+
+    def forward_last(self, x: torch.Tensor) -> torch.Tensor:
+        r"""The output at the last step only, ``forward(x)[:, -1]``, computing only what it depends on.
+
+        A sequence-to-label model (adding problem, sequential MNIST) reads one output step.
+        That step depends on the last :attr:`receptive_field` input steps and, at level
+        ``v``, only on the steps ``dilation[v]`` apart counted back from the last one; so the
+        input is cropped to the receptive field, each level runs at dilation 1 on its lattice
+        of steps, and its second convolution keeps only what the next level reads (stride
+        ``dilation[v+1] / dilation[v]``). With the default dilations the levels shrink by half
+        each: about 3 full-length convolutions of work instead of ``2 * levels``. The values
+        equal the full forward's up to float rounding (the same sums over the same taps).
+
+        Elementwise dropout draws its masks for fewer positions than the full forward does,
+        so in training mode the random draws (not their distribution) differ from it.
+        Falls back to the full forward when :attr:`computes_last_step_alone` is false.
+
+        Shape:
+            - Input: :math:`(B, T, \text{input\_size})`
+            - Output: :math:`(B, \text{channels[-1]})`
+        """
+        if not self.computes_last_step_alone:
+            return self.forward(x)[:, -1]
+        _checks.sequence_input(x, self.input_size, next(self.parameters()), "TCN")
+        if x.size(1) > self.receptive_field:
+            x = x[:, -self.receptive_field :]
+        h, spacing = x.transpose(1, 2), 1
+        for v, block in enumerate(self.blocks):
+            f = block.dilation // spacing
+            h = h[..., (h.size(-1) - 1) % f :: f]  # the lattice of steps `dilation` apart ending at T-1
+            last = v == len(self.blocks) - 1
+            stride = h.size(-1) if last else self.dilations[v + 1] // block.dilation
+            h, spacing = block.forward_lattice(h, stride), block.dilation * stride
+        return h[..., -1]
 
     def init_state(self, batch_size: int, device=None, dtype=None):
         """A fresh streaming state for ``batch_size`` sequences (see :mod:`seqbench.nn.streaming`).
