@@ -154,3 +154,22 @@ def test_whole_tcn_gradients_match_plain_formulation(monkeypatch):
             grads.append([out.detach(), xi.grad] + [p.grad for p in model.parameters()])
         for a, b in zip(*grads):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+@given(k=st.integers(1, 6), length=st.integers(1, 40), stride=st.integers(1, 5), data=st.data(),
+       nwc=st.booleans(), bias=st.booleans())
+def test_strided_causal_conv_matches_reference(k, length, stride, data, nwc, bias):
+    start = data.draw(st.integers(0, length - 1))
+    cin, cout = 3, 4
+    x = torch.randn(2, length, cin, dtype=torch.double).transpose(1, 2) if nwc else \
+        torch.randn(2, cin, length, dtype=torch.double)
+    w = torch.randn(cout, cin, k, dtype=torch.double)
+    b = torch.randn(cout, dtype=torch.double) if bias else None
+    expected = reference_conv1d(x, w, b, 1, k - 1)[..., start::stride]
+    grad_out = torch.randn_like(expected)
+    fast = _run(lambda x_, w_, b_, *_: functional.strided_causal_conv1d(x_, w_, b_, stride, start),
+                x, w, b, 1, k - 1, 0, grad_out)
+    ref = _run(lambda x_, w_, b_, *_: reference_conv1d(x_, w_, b_, 1, k - 1)[..., start::stride],
+               x, w, b, 1, k - 1, 0, grad_out)
+    for name, a, r in zip(["output", "grad x", "grad weight", "grad bias"], fast, ref):
+        torch.testing.assert_close(a, r, rtol=1e-10, atol=1e-12, msg=lambda m: f"{name}: {m}")

@@ -158,6 +158,31 @@ def padded_conv1d(
     return _PaddedConv1d.apply(x, weight, bias, dilation, left, right, nwc)
 
 
+def strided_causal_conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int,
+                          start: int) -> torch.Tensor:
+    r"""Causal convolution at dilation 1 whose outputs are steps ``start, start + stride, ...``.
+
+    The building block of :meth:`seqbench.nn.TCN.forward_last`: ``x`` is a level's input on
+    its lattice of steps, and only every ``stride``-th output is read by the next level.
+    Equals ``reference_conv1d(x, weight, bias, 1, k - 1)[..., start::stride]`` without
+    computing the outputs in between. On the CPU, an input with channels innermost in
+    memory (a strided view of a batch-first tensor, or a single channel) is padded into
+    that layout and convolved as a height-1 ``channels_last`` image, oneDNN's faster
+    kernel for it, so the output keeps the layout for the next level.
+
+    Shape:
+        - x: :math:`(B, C_{in}, L)`
+        - weight: :math:`(C_{out}, C_{in}, k)`
+        - output: :math:`(B, C_{out}, \lfloor (L - 1 - \text{start}) / \text{stride} \rfloor + 1)`
+    """
+    k = weight.size(-1)
+    if x.device.type == "cpu" and x.dim() == 3 and (x.size(1) == 1 or x.stride(1) == 1):
+        padded = _zero_pad(x, k - 1, 0, nwc=True)[..., start:]
+        w = weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        return F.conv2d(padded.unsqueeze(2), w, bias, stride=(1, stride)).squeeze(2)
+    return F.conv1d(F.pad(x, (k - 1, 0))[..., start:], weight, bias, stride=stride)
+
+
 def reference_conv1d(x, weight, bias, dilation: int, left: int, right: int = 0) -> torch.Tensor:
     """The plain formulation, kept separate so tests can hold any faster path to it."""
     return F.conv1d(F.pad(x, (left, right)), weight, bias, dilation=dilation)

@@ -13,7 +13,7 @@ from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
 from . import _checks
 from .conv import CausalConv1d
-from .functional import padded_conv1d
+from .functional import padded_conv1d, strided_causal_conv1d
 
 NORMS = ("weight", "batch", "layer", "none")
 DROPOUTS = ("elementwise", "channel")
@@ -199,21 +199,13 @@ class TemporalBlock(nn.Module):
             - x: :math:`(B, C_{in}, L)` lattice steps
             - output: :math:`(B, C_{out}, \lceil L / \text{stride} \rceil)`, the last entry at step ``T-1``
         """
-        k = self.kernel_size
-        length = x.size(-1)
-        start = (length - 1) % stride  # the first kept output, so that the last one is kept too
-        h = self.drop1(self.act1(self.norm1(_lattice_conv(self.conv1, x, 1, 0, k))))
-        h = self.drop2(self.act2(self.norm2(_lattice_conv(self.conv2, h, stride, start, k))))
+        start = (x.size(-1) - 1) % stride  # the first kept output, so that the last one is kept too
+        h = self.drop1(self.act1(self.norm1(strided_causal_conv1d(x, self.conv1.weight, self.conv1.bias, 1, 0))))
+        h = self.drop2(self.act2(self.norm2(strided_causal_conv1d(h, self.conv2.weight, self.conv2.bias, stride, start))))
         skip = x[..., start::stride]
         if self.downsample is not None:
             skip = padded_conv1d(skip, self.downsample.weight, self.downsample.bias, 1, 0, 0)
         return self.act(h + skip)
-
-
-def _lattice_conv(conv: nn.Module, x: torch.Tensor, stride: int, start: int, k: int) -> torch.Tensor:
-    """A causal convolution at dilation 1 over lattice steps, outputs ``start, start + stride, ...``."""
-    padded = F.pad(x, (k - 1, 0))[..., start:]
-    return F.conv1d(padded, conv.weight, conv.bias, stride=stride)
 
 
 class TCN(nn.Module):
