@@ -87,6 +87,25 @@ def test_batched_and_one_piece_per_step_agree(tmp_path):
         assert float(t.loss(model(b["x"], mask=b["mask"]), b)) == pytest.approx(batched[0], rel=1e-5)
 
 
+def test_sequence_loss_sum_weighs_every_frame_alike(tmp_path):
+    write_mat(tmp_path, lengths=((5, 12, 3), (4,), (6,)))
+    mean = tasks.get("jsb", data_dir=tmp_path, download=False, verify=False)
+    summed = tasks.get("jsb", data_dir=tmp_path, download=False, verify=False, sequence_loss="sum")
+    model = mean.build_model("tcn", hidden_size=8, levels=2, dropout=0.0).eval()
+    pieces = [mean.dataset("train")[i] for i in range(3)]
+    with torch.no_grad():
+        per_piece = [frame_nll(model(p["x"][None]), p["y"][None]) for p in pieces]
+        b = mean.collate(pieces)
+        out = model(b["x"], mask=b["mask"])
+        # the official script's loss: each piece's summed NLL (here averaged over the 3 pieces)
+        assert float(summed.loss(out, b)) == pytest.approx(sum(float(s) for s, _ in per_piece) / 3, rel=1e-5)
+        one = mean.collate(pieces[1:2])
+        o1 = model(one["x"])
+        assert float(summed.loss(o1, one)) == pytest.approx(float(mean.loss(o1, one)) * 11, rel=1e-5)
+    with pytest.raises(ValueError, match="sequence_loss"):
+        tasks.get("jsb", data_dir=tmp_path, sequence_loss="median")
+
+
 def test_bad_mat_files_name_the_file(tmp_path):
     (tmp_path / "music").mkdir()
     (tmp_path / "music" / "JSB_Chorales.mat").write_bytes(b"this is not a mat file" * 10)

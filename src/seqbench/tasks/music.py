@@ -55,14 +55,21 @@ class Music(Task):
     scored); the official setting is one piece per step (batch size 1). Both give the same
     per-frame NLL for a causal model.
 
-    Variant: ``download``, ``verify`` (sha256 of the ``.mat`` file where one is published).
+    Variant: ``download``, ``verify`` (sha256 of the ``.mat`` file where one is published);
+    ``sequence_loss``: the training loss of a batch, ``"mean"`` (default: its NLL per frame;
+    at one piece per step, every piece weighs the same whatever its length) or ``"sum"`` (the
+    official script's: each piece's summed NLL, averaged over the batch's pieces, so every
+    frame weighs the same, as in the metric, and a long piece moves the weights more than a
+    short one). Evaluation is NLL per frame either way.
     """
 
     input_size, output_size, head = 88, 88, "per_step"
     metrics = (Metric("nll", higher_is_better=False),)
 
-    def __init__(self, data_dir=None, download: bool = True, verify: bool = True) -> None:
-        super().__init__(data_dir, download=download, verify=verify)
+    def __init__(self, data_dir=None, download: bool = True, verify: bool = True, sequence_loss: str = "mean") -> None:
+        if sequence_loss not in ("mean", "sum"):
+            raise ValueError(f"sequence_loss must be 'mean' or 'sum', got {sequence_loss!r}")
+        super().__init__(data_dir, download=download, verify=verify, sequence_loss=sequence_loss)
         name = self.name
         cfg = paper.config(_PRESET_FROM[name])
         model = dict(kernel_size=cfg.kernel_size, levels=cfg.levels, hidden_size=cfg.hidden, dropout=cfg.dropout)
@@ -84,6 +91,8 @@ class Music(Task):
 
     def loss(self, output, batch):
         total, frames = frame_nll(output, batch["y"], batch.get("mask"))
+        if self.variant["sequence_loss"] == "sum":
+            return total / output.size(0)
         return total / frames.clamp_min(1.0)
 
     def statistics(self, output, batch):
