@@ -173,3 +173,13 @@ def test_strided_causal_conv_matches_reference(k, length, stride, data, nwc, bia
                x, w, b, 1, k - 1, 0, grad_out)
     for name, a, r in zip(["output", "grad x", "grad weight", "grad bias"], fast, ref):
         torch.testing.assert_close(a, r, rtol=1e-10, atol=1e-12, msg=lambda m: f"{name}: {m}")
+
+
+@pytest.mark.parametrize("stride,start", [(1, 0), (2, 1), (3, 0), (5, 4)])
+def test_strided_causal_conv_double_backward(stride, start):
+    x = torch.randn(2, 5, 3, dtype=torch.double).transpose(1, 2).requires_grad_()  # channels innermost
+    w = torch.randn(4, 3, 3, dtype=torch.double, requires_grad=True)
+    b = torch.randn(4, dtype=torch.double, requires_grad=True)
+    fn = lambda x_, w_, b_: functional.strided_causal_conv1d(x_, w_, b_, stride, start)  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (x, w, b))
+    assert torch.autograd.gradgradcheck(fn, (x, w, b))

@@ -158,6 +158,59 @@ def padded_conv1d(
     return _PaddedConv1d.apply(x, weight, bias, dilation, left, right, nwc)
 
 
+class _StridedCausalConv1d(torch.autograd.Function):
+    """:func:`strided_causal_conv1d` on channels-innermost memory, with its own backward.
+
+    Autograd's backward through the padding and the slice would materialise a zero-filled
+    gradient of the padded input and copy it twice; here grad-input and grad-weight come
+    from one ``convolution_backward`` call and the input's gradient is a view of it.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride: int, start: int):
+        k = weight.size(-1)
+        padded = _zero_pad(x, k - 1, 0, nwc=True)[..., start:]
+        w = weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        ctx.save_for_backward(x, weight, bias, padded)
+        ctx.conv = (stride, start)
+        return F.conv2d(padded.unsqueeze(2), w, bias, stride=(1, stride)).squeeze(2)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight, bias, padded = ctx.saved_tensors
+        stride, start = ctx.conv
+        need = ctx.needs_input_grad[:3]
+        if torch.is_grad_enabled():  # double backward: differentiate the plain formulation
+            inputs = [t for t, n in zip((x, weight, bias), need) if n]
+            with torch.enable_grad():
+                y = _plain_strided_conv(x, weight, bias, stride, start)
+            grads = iter(torch.autograd.grad(y, inputs, grad_out, create_graph=True))
+            return tuple(next(grads) if n else None for n in need) + (None, None)
+        k = weight.size(-1)
+        grad_out = grad_out.transpose(1, 2).contiguous().transpose(1, 2)  # channels innermost, as the forward
+        w = weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        grad_padded, grad_w, grad_b = _aten_conv_backward(
+            grad_out.unsqueeze(2), padded.unsqueeze(2), w, [weight.size(0)] if bias is not None else None,
+            [1, stride], [0, 0], [1, 1], False, [0, 0], 1, [need[0], need[1], bool(need[2] and bias is not None)],
+        )
+        grad_x = None
+        if need[0]:
+            grad_padded = grad_padded.squeeze(2)
+            # padded step j is input step j + start - (k - 1); input steps before `start - (k - 1)`
+            # were cut off by `start` and get no gradient
+            skip = start - (k - 1)
+            if skip <= 0:
+                grad_x = grad_padded[..., -skip : -skip + x.size(-1)]
+            else:
+                grad_x = x.new_zeros(x.shape)
+                grad_x[..., skip:] = grad_padded[..., : x.size(-1) - skip]
+        return grad_x, None if grad_w is None else grad_w.reshape(weight.shape), grad_b, None, None
+
+
+def _plain_strided_conv(x, weight, bias, stride: int, start: int) -> torch.Tensor:
+    return F.conv1d(F.pad(x, (weight.size(-1) - 1, 0))[..., start:], weight, bias, stride=stride)
+
+
 def strided_causal_conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int,
                           start: int) -> torch.Tensor:
     r"""Causal convolution at dilation 1 whose outputs are steps ``start, start + stride, ...``.
@@ -175,12 +228,15 @@ def strided_causal_conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Ten
         - weight: :math:`(C_{out}, C_{in}, k)`
         - output: :math:`(B, C_{out}, \lfloor (L - 1 - \text{start}) / \text{stride} \rfloor + 1)`
     """
-    k = weight.size(-1)
     if x.device.type == "cpu" and x.dim() == 3 and (x.size(1) == 1 or x.stride(1) == 1):
-        padded = _zero_pad(x, k - 1, 0, nwc=True)[..., start:]
+        grad_needed = torch.is_grad_enabled() and (
+            x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
+        if grad_needed:
+            return _StridedCausalConv1d.apply(x, weight, bias, stride, start)
+        padded = _zero_pad(x, weight.size(-1) - 1, 0, nwc=True)[..., start:]
         w = weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
         return F.conv2d(padded.unsqueeze(2), w, bias, stride=(1, stride)).squeeze(2)
-    return F.conv1d(F.pad(x, (k - 1, 0))[..., start:], weight, bias, stride=stride)
+    return _plain_strided_conv(x, weight, bias, stride, start)
 
 
 def reference_conv1d(x, weight, bias, dilation: int, left: int, right: int = 0) -> torch.Tensor:
