@@ -3,7 +3,10 @@
 For each configuration and batch size, times one new output step of:
   stream   - model.step with the carried TCN state (per-convolution slot buffers, folded
              weights, precomputed views: two addmm, an add and three ReLUs per level)
-  window   - recomputing the receptive-field window with the full forward
+  window   - recomputing the receptive-field window with the full forward (every step's
+             output, then the head on the last: what a naive server does)
+  last     - recomputing only the last step from the window (TCN.forward_last: each level
+             on its dilation's lattice, the fewest FLOPs a recompute can do)
   lstm     - Recurrent.step of a parameter-matched LSTM SequenceModel (same adapter/head)
   nn.LSTM  - a bare torch nn.LSTM of that hidden size, one step with (h, c) carried
 Rounds alternate the order of the methods; each method's time in a round is the median
@@ -79,12 +82,19 @@ def bench_config(name: str, batch: int, rounds: int, steps: int) -> dict:
         full = full[:, -1] if full.dim() == 3 else full
         err = (y - full).abs().max().item()
         assert err < 1e-4, f"{name}: streamed output differs from the window's by {err}"
+        last = tcn.decoder(tcn.encoder.forward_last(tcn.adapter(window)))
+        err = (last - full).abs().max().item()
+        assert err < 1e-4, f"{name}: the last-step recompute differs from the full forward's by {err}"
 
     def stream():
         _, box["tcn"] = tcn.step(x_t, box["tcn"])
 
     def recompute():
-        tcn(window)
+        h = tcn.encoder(tcn.adapter(window))
+        tcn.decoder(h[:, -1])
+
+    def recompute_last():
+        tcn.decoder(tcn.encoder.forward_last(tcn.adapter(window)))
 
     def lstm_step():
         _, box["lstm"] = lstm.step(x_t, box["lstm"])
@@ -93,6 +103,7 @@ def bench_config(name: str, batch: int, rounds: int, steps: int) -> dict:
         _, box["bare"] = bare(x_bare, box["bare"])
 
     methods = {"stream": (stream, steps), "window": (recompute, max(2, steps // 50)),
+               "last": (recompute_last, max(2, steps // 10)),
                "lstm": (lstm_step, steps), "nn.LSTM": (bare_step, steps)}
     per_round = {k: [] for k in methods}
     with torch.inference_mode():
@@ -109,6 +120,7 @@ def bench_config(name: str, batch: int, rounds: int, steps: int) -> dict:
         "lstm_hidden": hidden, "lstm_params": lstm.num_parameters(),
         **{f"{k}_us": statistics.median(v) * 1e6 for k, v in per_round.items()},
         "window/stream": ratio("window", "stream"),
+        "last/stream": ratio("last", "stream"),
         "stream/lstm": ratio("stream", "lstm"),
         "stream/nn.LSTM": ratio("stream", "nn.LSTM"),
         "state_bytes": state_nbytes(box["tcn"]),
@@ -130,15 +142,16 @@ def main(argv=None) -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {rounds} interleaved rounds, "
           f"{steps} steps per round (window: {max(2, steps // 50)})")
     rows = [bench_config(c, b, rounds, steps) for c in args.configs for b in (1, 32)]
-    header = ("| config | batch | stream us | window us | Recurrent.step (LSTM) us | nn.LSTM us | "
-              "window / stream | stream / LSTM step | stream / nn.LSTM | stream us per sequence | "
-              "TCN state bytes | LSTM state bytes |")
+    header = ("| config | batch | stream us | window us | window, last step only us | Recurrent.step (LSTM) us | "
+              "nn.LSTM us | window / stream | last step only / stream | stream / LSTM step | stream / nn.LSTM | "
+              "stream us per sequence | TCN state bytes | LSTM state bytes |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for r in rows:
         print(f"| {r['config']} (RF {r['rf']}, {r['params']:,} params; LSTM h={r['lstm_hidden']}) | {r['batch']} | "
-              f"{r['stream_us']:.0f} | {r['window_us']:.0f} | {r['lstm_us']:.0f} | {r['nn.LSTM_us']:.0f} | "
-              f"{r['window/stream']:.1f}x | {r['stream/lstm']:.2f} | {r['stream/nn.LSTM']:.2f} | "
+              f"{r['stream_us']:.0f} | {r['window_us']:.0f} | {r['last_us']:.0f} | {r['lstm_us']:.0f} | "
+              f"{r['nn.LSTM_us']:.0f} | {r['window/stream']:.1f}x | {r['last/stream']:.1f}x | {r['stream/lstm']:.2f} | "
+              f"{r['stream/nn.LSTM']:.2f} | "
               f"{r['stream_us'] / r['batch']:.1f} | {r['state_bytes']:,} | {r['lstm_state_bytes']:,} |")
 
 
