@@ -42,9 +42,12 @@ def test_page_holds_table_commands_and_notes(tmp_path):
 def test_headline_takes_the_best_validation_seed_and_marks_budgets(tmp_path):
     # (model, seed, options, valid nll, test nll)
     runs = [("tcn", 0, {}, 8.30, 8.20), ("tcn", 1, {}, 8.25, 8.05), ("tcn", 0, {"dropout_mode": "channel"}, 8.0, 7.9),
-            ("lstm", 0, {"max_time": 60.0}, 8.5, 8.4)]
+            ("lstm", 0, {"max_time": 60.0}, 8.5, 8.4), ("tcn", 0, {"summed": True}, 7.5, 7.4)]
     for i, (model, seed, run, valid, test) in enumerate(runs):
+        summed = run.pop("summed", False)
         r = _result(model, **run)
+        if summed:  # a variant that changes the training loss is an option too
+            r["variant"] = {"sequence_loss": "sum"}
         r["seed"], r["metrics"] = seed, {"valid": {"nll": valid}, "test": {"nll": test}}
         (tmp_path / str(i)).mkdir()
         (tmp_path / str(i) / "result.json").write_text(json.dumps(r))
@@ -52,3 +55,4 @@ def test_headline_takes_the_best_validation_seed_and_marks_budgets(tmp_path):
     # seed 1 has the better validation NLL; the channel-dropout run is not the protocol's model
     assert "| jsb: nll, lower is better | 8.05 ‡2 (8.10) | 8.40 † (8.10) | not run | not run |" in text
     assert "| jsb | TCN (channel dropout) |" in text and "| jsb | TCN (seed 1) |" in text
+    assert "| jsb | TCN (summed loss) |" in text

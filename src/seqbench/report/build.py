@@ -52,9 +52,11 @@ def schedule_override(r: dict) -> str | None:
 
 
 def _options_label(r: dict) -> str:
-    """What sets a run's configuration apart from the protocol's: dropout, init, clipping, schedule."""
+    """What sets a run's configuration apart from the protocol's: loss, dropout, init, clipping, schedule."""
     run = (r.get("config") or {}).get("run", {})
     extras = []
+    if r.get("variant", {}).get("sequence_loss") == "sum":  # music: the official script's loss
+        extras.append("summed loss")
     if run.get("dropout_mode"):
         extras.append(f"{run['dropout_mode']} dropout")
     if run.get("init"):
