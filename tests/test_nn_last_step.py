@@ -55,8 +55,9 @@ def test_the_last_step_reads_exactly_the_receptive_field():
     assert support.min().item() == 50 - model.receptive_field and support.max().item() == 49
 
 
-def test_custom_dilations_that_divide_each_other():
-    model = TCN(2, [3, 3, 3], 3, dilations=[1, 3, 6]).double()
+@pytest.mark.parametrize("dilations", [[1, 3, 6], [2, 4, 8], [3, 3, 6], [1, 1, 2]])
+def test_custom_dilations_that_divide_each_other(dilations):
+    model = TCN(2, [3, 3, 3], 3, dilations=dilations).double()
     assert model.computes_last_step_alone
     _assert_same_last_step(model, torch.randn(2, 40, 2, dtype=torch.double))
 
