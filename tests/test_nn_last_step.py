@@ -67,6 +67,8 @@ def test_falls_back_to_the_full_forward_where_the_lattice_does_not_apply(kwargs)
     model = TCN(2, [3, 3, 3], 3, **kwargs).double()
     assert not model.computes_last_step_alone
     _assert_same_last_step(model, torch.randn(2, 30, 2, dtype=torch.double))
+    x, mask = torch.randn(2, 30, 2, dtype=torch.double), torch.arange(30).unsqueeze(0) < torch.tensor([[30], [17]])
+    torch.testing.assert_close(model.eval().forward_last(x, mask), _last_valid(model, x, mask))
 
 
 def test_channel_dropout_draws_the_same_masks_in_training():
@@ -79,20 +81,52 @@ def test_channel_dropout_draws_the_same_masks_in_training():
     torch.testing.assert_close(model.forward_last(x), full, rtol=1e-10, atol=1e-12)
 
 
-def test_sequence_model_uses_the_last_step_path_without_a_mask(monkeypatch):
+def _last_valid(model: TCN, x, mask):
+    h = model(x, mask)
+    return h[torch.arange(h.size(0)), mask.sum(1) - 1]
+
+
+@given(
+    k=st.integers(1, 4),
+    levels=st.integers(1, 4),
+    lengths=st.lists(st.integers(1, 40), min_size=1, max_size=4),
+    extra=st.integers(0, 5),
+    norm=st.sampled_from(["weight", "none", "layer"]),
+)
+def test_masked_batches_give_each_sequence_its_last_valid_step(k, levels, lengths, extra, norm):
+    model = TCN(2, [4] * levels, k, norm=norm).double().eval()
+    t = max(lengths) + extra
+    x = torch.randn(len(lengths), t, 2, dtype=torch.double)
+    mask = torch.arange(t).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    x = x * mask.unsqueeze(-1)  # right padding (its values never matter to a causal model)
+    params = [p for p in model.parameters()]
+    xr = x.clone().requires_grad_()
+    full = _last_valid(model, xr, mask)
+    g_full = torch.autograd.grad(full.pow(2).sum(), [xr] + params)
+    xr = x.clone().requires_grad_()
+    last = model.forward_last(xr, mask)
+    g_last = torch.autograd.grad(last.pow(2).sum(), [xr] + params)
+    torch.testing.assert_close(last, full, rtol=1e-10, atol=1e-12)
+    for i, (a, b) in enumerate(zip(g_last, g_full)):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12, msg=lambda m: f"gradient {i}: {m}")
+
+
+def test_sequence_model_uses_the_last_step_path(monkeypatch):
     model = make_model("tcn", input_size=2, output_size=3, head="last", hidden_size=4, levels=3, kernel_size=3)
     x = torch.randn(2, 20, 2)
     expected = model.decoder(model.encoder(x)[:, -1])
     calls = []
     original = TCN.forward_last
-    monkeypatch.setattr(TCN, "forward_last", lambda self, h: calls.append(1) or original(self, h))
+    monkeypatch.setattr(TCN, "forward_last", lambda self, h, m=None: calls.append(m) or original(self, h, m))
     torch.testing.assert_close(model(x), expected)
-    assert calls == [1]
+    assert calls == [None]
     mask = torch.ones(2, 20, dtype=torch.bool)
-    mask[1, 15:] = False  # a right-padded batch reads each sequence's own last step: the full forward
+    mask[1, 15:] = False  # a right-padded batch: each sequence's own last step
     out = model(x, mask)
-    assert calls == [1]
+    assert len(calls) == 2 and calls[1] is mask
     torch.testing.assert_close(out[1], model.decoder(model.encoder(x)[1, 14]))
+    with pytest.raises(ValueError, match="at least one valid step"):
+        model(x, torch.zeros(2, 20, dtype=torch.bool))
 
 
 def test_last_step_path_refuses_bad_input():

@@ -165,9 +165,9 @@ class SequenceModel(nn.Module):
         if mask is not None:
             mask = _checks.padding_mask(mask, x.size(0), x.size(1), "SequenceModel")
         h = self.embedding_dropout(self.adapter(x))
-        if self.head == "last" and mask is None and hasattr(self.encoder, "forward_last"):
-            # a TCN computes the last step alone, and only what it depends on
-            return self.decoder(self.encoder.forward_last(h))
+        if self.head == "last" and hasattr(self.encoder, "forward_last"):
+            # a TCN computes each sequence's last valid step alone, and only what it depends on
+            return self.decoder(self.encoder.forward_last(h, mask))
         h = self.encoder(h, mask)
         if self.head == "last":
             if mask is None:

@@ -186,26 +186,45 @@ class TemporalBlock(nn.Module):
             skip = padded_conv1d(x, self.downsample.weight, self.downsample.bias, 1, 0, 0)
         return self.act(h + skip)
 
-    def forward_lattice(self, x: torch.Tensor, stride: int) -> torch.Tensor:
+    def forward_lattice(self, x: torch.Tensor, stride: int, mask: torch.Tensor | None = None) -> torch.Tensor:
         r"""This block's output at every ``stride``-th step counted back from the last step.
 
         ``x`` is the block's input at the steps ``dilation`` apart that end at the last one
         (step ``T-1``, ``T-1-d``, ...; oldest first). On that lattice both convolutions have
         dilation 1 and their zero padding is the lattice's own past, so each computed output
         equals the full forward's at that step; the second convolution runs with ``stride``
-        and computes only the outputs the next level reads.
+        and computes only the outputs the next level reads. ``mask`` (1 at the steps of the
+        sequence, 0 before its start) zeroes both convolutions' inputs before the start, so
+        a sequence shifted to end at ``T-1`` sees the zero padding it would see at step 0.
 
         Shape:
-            - x: :math:`(B, C_{in}, L)` lattice steps
+            - x: :math:`(B, C_{in}, L)` lattice steps; mask: :math:`(B, 1, L)` or None
             - output: :math:`(B, C_{out}, \lceil L / \text{stride} \rceil)`, the last entry at step ``T-1``
         """
         start = (x.size(-1) - 1) % stride  # the first kept output, so that the last one is kept too
-        h = self.drop1(self.act1(self.norm1(strided_causal_conv1d(x, self.conv1.weight, self.conv1.bias, 1, 0))))
+        h = x if mask is None else x * mask
+        h = self.drop1(self.act1(self.norm1(strided_causal_conv1d(h, self.conv1.weight, self.conv1.bias, 1, 0))))
+        if mask is not None:
+            h = h * mask
         h = self.drop2(self.act2(self.norm2(strided_causal_conv1d(h, self.conv2.weight, self.conv2.bias, stride, start))))
         skip = x[..., start::stride]
         if self.downsample is not None:
             skip = padded_conv1d(skip, self.downsample.weight, self.downsample.bias, 1, 0, 0)
         return self.act(h + skip)
+
+
+def _end_aligned(x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shift each right-padded sequence of ``x`` (B, T, C) so its last valid step is step T-1.
+
+    Returns the shifted batch (zeros before each sequence's start) and a (B, 1, T) float mask,
+    1 from each sequence's first step on.
+    """
+    t = x.size(1)
+    source = torch.arange(t, device=x.device).unsqueeze(0) - (t - lengths).unsqueeze(1)  # (B, T)
+    started = source >= 0
+    index = source.clamp_min(0).unsqueeze(-1).expand(-1, -1, x.size(2))
+    shifted = x.gather(1, index) * started.unsqueeze(-1).to(x.dtype)
+    return shifted, started.unsqueeze(1).to(x.dtype)
 
 
 class TCN(nn.Module):
@@ -303,7 +322,7 @@ class TCN(nn.Module):
         return (self.causal and all(b % a == 0 for a, b in zip(self.dilations, self.dilations[1:]))
                 and not isinstance(self.blocks[0].norm1, nn.BatchNorm1d))
 
-    def forward_last(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_last(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         r"""The output at the last step only, ``forward(x)[:, -1]``, computing only what it depends on.
 
         A sequence-to-label model (adding problem, sequential MNIST) reads one output step.
@@ -315,26 +334,45 @@ class TCN(nn.Module):
         each: about 3 full-length convolutions of work instead of ``2 * levels``. The values
         equal the full forward's up to float rounding (the same sums over the same taps).
 
+        With a ``mask`` of a right-padded batch the output is each sequence's last valid
+        step: the sequences are first shifted to end at step ``T-1``, and the steps before
+        a sequence's start are zeroed before every convolution, which is the zero padding
+        the full forward gives it at step 0.
+
         Elementwise dropout draws its masks for fewer positions than the full forward does,
         so in training mode the random draws (not their distribution) differ from it.
         Falls back to the full forward when :attr:`computes_last_step_alone` is false.
 
         Shape:
-            - Input: :math:`(B, T, \text{input\_size})`
+            - Input: :math:`(B, T, \text{input\_size})`; mask: :math:`(B, T)` valid steps, or None
             - Output: :math:`(B, \text{channels[-1]})`
         """
+        if mask is not None:
+            mask = _checks.padding_mask(mask, x.size(0), x.size(1), "TCN")
+            lengths = mask.sum(1)
+            if bool((lengths == 0).any()):
+                raise ValueError("every sequence needs at least one valid step in the mask")
         if not self.computes_last_step_alone:
-            return self.forward(x)[:, -1]
+            h = self.forward(x, mask)
+            return h[:, -1] if mask is None else h[torch.arange(h.size(0), device=h.device), lengths - 1]
         _checks.sequence_input(x, self.input_size, next(self.parameters()), "TCN")
+        started = None  # (B, 1, T): 1 from each sequence's first step on, after the shift
+        if mask is not None and not bool((lengths == x.size(1)).all()):
+            x, started = _end_aligned(x, lengths)
         if x.size(1) > self.receptive_field:
             x = x[:, -self.receptive_field :]
+            started = None if started is None else started[..., -self.receptive_field :]
         h, spacing = x.transpose(1, 2), 1
         for v, block in enumerate(self.blocks):
             f = block.dilation // spacing
-            h = h[..., (h.size(-1) - 1) % f :: f]  # the lattice of steps `dilation` apart ending at T-1
+            # the lattice of steps `dilation` apart ending at T-1
+            h = h[..., (h.size(-1) - 1) % f :: f]
+            started = None if started is None else started[..., (started.size(-1) - 1) % f :: f]
             last = v == len(self.blocks) - 1
             stride = h.size(-1) if last else self.dilations[v + 1] // block.dilation
-            h, spacing = block.forward_lattice(h, stride), block.dilation * stride
+            h, spacing = block.forward_lattice(h, stride, started), block.dilation * stride
+            if started is not None:
+                started = started[..., (started.size(-1) - 1) % stride :: stride]
         return h[..., -1]
 
     def init_state(self, batch_size: int, device=None, dtype=None):
