@@ -36,6 +36,7 @@ def test_page_holds_table_commands_and_notes(tmp_path):
     assert "| jsb | LSTM (seed 1) |" in text and "(budget-limited)" in text
     assert "seqbench train jsb --model tcn --preset paper --seed 1" in text
     assert "![learning curves](results/curves.png)" in text and paths["curves"].exists()
+    assert "configurations" not in paths  # no run with options: no configurations figure
     assert text.rstrip().endswith("Why we differ.")
 
 
@@ -51,7 +52,10 @@ def test_headline_takes_the_best_validation_seed_and_marks_budgets(tmp_path):
         r["seed"], r["metrics"] = seed, {"valid": {"nll": valid}, "test": {"nll": test}}
         (tmp_path / str(i)).mkdir()
         (tmp_path / str(i) / "result.json").write_text(json.dumps(r))
-    text = write_report(tmp_path, tmp_path / "out")["markdown"].read_text()
+    paths = write_report(tmp_path, tmp_path / "out")
+    text = paths["markdown"].read_text()
+    # the ablations get their own figure; the protocol's curves stay readable
+    assert paths["configurations"].exists() and "![configurations](curves_configurations.png)" in text
     # seed 1 has the better validation NLL; the channel-dropout run is not the protocol's model
     assert "| jsb: nll, lower is better | 8.05 ‡2 (8.10) | 8.40 † (8.10) | not run | not run |" in text
     assert "| jsb | TCN (channel dropout) |" in text and "| jsb | TCN (seed 1) |" in text

@@ -8,6 +8,7 @@ from pathlib import Path
 
 MODEL_ORDER = {"tcn": 0, "lstm": 1, "gru": 2, "rnn": 3}
 REPORT_MD, CURVES_PNG, SUMMARY_JSON = "report.md", "curves.png", "summary.json"
+CONFIGS_PNG = "curves_configurations.png"
 
 
 def find_results(runs_dir: str | Path) -> list[dict]:
@@ -169,63 +170,122 @@ def _validation_rank(r: dict) -> float:
     return -v if r.get("higher_is_better") else v
 
 
-def learning_curves(results: list[dict], path: str | Path) -> Path:
-    """One panel per task variant: validation primary metric (solid) and training loss
-    (dashed) per epoch, one colour per configuration (model and options); further seeds of a
-    configuration are thin lines of its colour. Saved as a PNG at ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def _save_figure(fig, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
-    groups: dict[str, list[dict]] = {}
-    for r in results:
-        groups.setdefault(f"{r['task']} {_variant_label(r)}".strip(), []).append(r)
-    cols = min(3, len(groups))
-    rows = -(-len(groups) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4.2 * rows), squeeze=False)
-    for ax in axes.flat[len(groups):]:
-        ax.set_visible(False)
-    for ax, (title, runs) in zip(axes.flat, groups.items()):
-        metric = runs[0]["primary_metric"]
-        positive = True
-        configs: dict[str, list[dict]] = {}  # runs that differ by seed only share a colour
-        for r in runs:
-            configs.setdefault(config_label(r), []).append(r)
-        extra_colour = 4
-        for label, seeds in configs.items():
-            model = seeds[0]["model"]
-            if label == model.upper():  # the protocol's configuration: the model's own colour
-                color = f"C{MODEL_ORDER.get(model, 9)}"
-            else:
-                color, extra_colour = f"C{extra_colour}", extra_colour + 1
-            for n, r in enumerate(seeds):
-                hist = r.get("history", [])
-                epochs = [h["epoch"] for h in hist]
-                valid = [h.get(f"valid_{metric}") for h in hist]
-                positive = positive and all(v is not None and v > 0 for v in valid)
-                if n == 0:  # the first seed with its training loss; further seeds as thin lines
-                    train = [h.get("train_loss") for h in hist]
-                    more = f", {len(seeds)} seeds" if len(seeds) > 1 else ""
-                    ax.plot(epochs, valid, "-o", color=color, label=f"{label} valid {metric}{more}", markersize=3)
-                    ax.plot(epochs, train, "--", color=color, alpha=0.6, label=f"{label} train loss")
-                    positive = positive and all(v is not None and v > 0 for v in train)
-                else:
-                    ax.plot(epochs, valid, "-", color=color, alpha=0.45, linewidth=1)
-        if positive and not runs[0].get("higher_is_better"):
-            ax.set_yscale("log")
-        ax.set_title(title)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
     os.replace(tmp, path)
     return path
+
+
+def _panels(groups: dict[str, list[dict]]):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(3, len(groups))
+    rows = -(-len(groups) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4.2 * rows), squeeze=False)
+    for ax in axes.flat[len(groups):]:
+        ax.set_visible(False)
+    return fig, axes.flat
+
+
+def _curve(r: dict, key: str) -> tuple[list, list]:
+    hist = r.get("history", [])
+    return [h["epoch"] for h in hist], [h.get(key) for h in hist]
+
+
+def _finish_axis(ax, title: str, runs: list[dict], values: list, legend_size: int = 7) -> None:
+    metric = runs[0]["primary_metric"]
+    if values and all(v is not None and v > 0 for v in values) and not runs[0].get("higher_is_better"):
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=legend_size)
+
+
+def _by_task(results: list[dict]) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for r in results:
+        groups.setdefault(f"{r['task']} {_variant_label(r)}".strip(), []).append(r)
+    return groups
+
+
+def learning_curves(results: list[dict], path: str | Path) -> Path:
+    """The protocol's runs, one panel per task variant: validation primary metric (solid) and
+    training loss (dashed) per epoch, one colour per model. The seed the headline reports (best
+    validation metric) is drawn with its training loss; further seeds are thin lines of its
+    colour. Runs with other options are drawn only where a task has no protocol run (see
+    :func:`configuration_curves`). Saved as a PNG at ``path``."""
+    groups = {}
+    for title, runs in _by_task(results).items():
+        protocol = [r for r in runs if not _has_model_options(r)]
+        groups[title] = protocol or runs
+    fig, axes = _panels(groups)
+    for ax, (title, runs) in zip(axes, groups.items()):
+        metric = runs[0]["primary_metric"]
+        configs: dict[str, list[dict]] = {}  # runs that differ by seed only share a colour
+        for r in runs:
+            configs.setdefault(config_label(r), []).append(r)
+        values, extra_colour = [], 4
+        for label, seeds in configs.items():
+            model = seeds[0]["model"]
+            if label == model.upper():  # the protocol's configuration: the model's own colour
+                color = f"C{MODEL_ORDER.get(model, 9)}"
+            else:
+                color, extra_colour = f"C{extra_colour}", extra_colour + 1
+            best = min(seeds, key=_validation_rank)
+            for r in seeds:
+                epochs, valid = _curve(r, f"valid_{metric}")
+                values += valid
+                if r is best:
+                    more = f", best of {len(seeds)} seeds" if len(seeds) > 1 else ""
+                    ax.plot(epochs, valid, "-o", color=color, label=f"{label} valid {metric}{more}", markersize=3)
+                    epochs, train = _curve(r, "train_loss")
+                    values += train
+                    ax.plot(epochs, train, "--", color=color, alpha=0.6, label=f"{label} train loss")
+                else:
+                    ax.plot(epochs, valid, "-", color=color, alpha=0.45, linewidth=1)
+        _finish_axis(ax, title, runs, values)
+    fig.tight_layout()
+    return _save_figure(fig, path)
+
+
+def configuration_curves(results: list[dict], path: str | Path) -> Path | None:
+    """Every configuration of the tasks that ran more than the protocol (ablations): the
+    validation metric of each configuration's best-validation seed, the protocol's thick.
+    None (and no file) when no run has options."""
+    groups = {t: runs for t, runs in _by_task(results).items() if any(_has_model_options(r) for r in runs)}
+    if not groups:
+        return None
+    fig, axes = _panels(groups)
+    import matplotlib
+
+    palette = matplotlib.colormaps["tab20"]  # up to 20 configurations per panel without a repeat
+    for ax, (title, runs) in zip(axes, groups.items()):
+        metric = runs[0]["primary_metric"]
+        configs: dict[str, list[dict]] = {}
+        for r in runs:
+            configs.setdefault(config_label(r), []).append(r)
+        values = []
+        for i, (label, seeds) in enumerate(configs.items()):
+            best = min(seeds, key=_validation_rank)
+            epochs, valid = _curve(best, f"valid_{metric}")
+            values += valid
+            protocol = not _has_model_options(best)
+            more = f" ({len(seeds)} seeds)" if len(seeds) > 1 else ""
+            ax.plot(epochs, valid, "-", color=palette(i % 20), linewidth=2.2 if protocol else 1.1,
+                    label=f"{label}{more}" + (" - protocol" if protocol else ""))
+        _finish_axis(ax, title, runs, values, legend_size=6)
+    fig.tight_layout()
+    return _save_figure(fig, path)
 
 
 # run settings that are command-line options of `seqbench train`, in the order printed
@@ -276,6 +336,7 @@ def write_report(runs_dir: str | Path, out_dir: str | Path | None = None, page: 
     out = Path(out_dir) if out_dir is not None else Path(runs_dir)
     out.mkdir(parents=True, exist_ok=True)
     curves = learning_curves(results, out / CURVES_PNG)
+    configurations = configuration_curves(results, out / CONFIGS_PNG)
     page = Path(page) if page is not None else out / REPORT_MD
     machines = sorted({f"{r['machine']['cpus']} CPU cores"
                        + (f" ({r['machine']['cpu']})" if r["machine"].get("cpu") else "")
@@ -287,9 +348,14 @@ def write_report(runs_dir: str | Path, out_dir: str | Path | None = None, page: 
           "validations; the paper's number is for the variant in brackets when it differs.\n\n"
           + headline_table(results) + "\n## Every run\n\n" + markdown_table(results) + "\n" + commands_section(results)
           + f"\n![learning curves]({os.path.relpath(curves, page.parent)})\n")
+    if configurations is not None:
+        md += ("\nEvery configuration of the tasks with ablations (validation metric of each one's best seed):\n\n"
+               f"![configurations]({os.path.relpath(configurations, page.parent)})\n")
     if notes is not None:
         md += "\n" + Path(notes).read_text()
     paths = {"markdown": page, "curves": curves, "summary": out / SUMMARY_JSON}
+    if configurations is not None:
+        paths["configurations"] = configurations
     for key, text in (("markdown", md), ("summary", json.dumps(summary(results), indent=2) + "\n")):
         tmp = paths[key].with_name(f".{paths[key].name}.{os.getpid()}.tmp")
         tmp.write_text(text)
