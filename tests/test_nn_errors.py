@@ -62,6 +62,16 @@ def test_input_errors(make, x, message):
         make()(x)
 
 
+def test_finite_values_whose_sum_overflows_are_accepted_and_mixed_infinities_refused():
+    model = TCN(2, [4], 3)
+    big = torch.full((1, 4, 2), 3e38)  # every value finite; their float32 sum is inf
+    assert torch.isinf(big.sum()) and model(big).shape == (1, 4, 4)
+    mixed = torch.ones(1, 4, 2)
+    mixed[0, 1, 0], mixed[0, 2, 1] = float("inf"), float("-inf")  # the sum is NaN, not inf
+    with pytest.raises(ValueError, match=r"2 non-finite value\(s\)"):
+        model(mixed)
+
+
 def test_recurrent_config_errors():
     with pytest.raises(ValueError, match="kind must be one of \\['gru', 'lstm', 'rnn'\\], got 'transformer'"):
         Recurrent("transformer", 2, 4)
