@@ -213,6 +213,11 @@ class TemporalBlock(nn.Module):
         return self.act(h + skip)
 
 
+def _every_from_end(t: torch.Tensor | None, f: int) -> torch.Tensor | None:
+    """Every ``f``-th step of ``t`` (time last), counted back from its last step (a view)."""
+    return None if t is None else t[..., (t.size(-1) - 1) % f :: f]
+
+
 def _end_aligned(x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Shift each right-padded sequence of ``x`` (B, T, C) so its last valid step is step T-1.
 
@@ -347,6 +352,7 @@ class TCN(nn.Module):
             - Input: :math:`(B, T, \text{input\_size})`; mask: :math:`(B, T)` valid steps, or None
             - Output: :math:`(B, \text{channels[-1]})`
         """
+        _checks.sequence_input(x, self.input_size, next(self.parameters()), "TCN")
         if mask is not None:
             mask = _checks.padding_mask(mask, x.size(0), x.size(1), "TCN")
             lengths = mask.sum(1)
@@ -355,7 +361,6 @@ class TCN(nn.Module):
         if not self.computes_last_step_alone:
             h = self.forward(x, mask)
             return h[:, -1] if mask is None else h[torch.arange(h.size(0), device=h.device), lengths - 1]
-        _checks.sequence_input(x, self.input_size, next(self.parameters()), "TCN")
         started = None  # (B, 1, T): 1 from each sequence's first step on, after the shift
         if mask is not None and not bool((lengths == x.size(1)).all()):
             x, started = _end_aligned(x, lengths)
@@ -364,15 +369,12 @@ class TCN(nn.Module):
             started = None if started is None else started[..., -self.receptive_field :]
         h, spacing = x.transpose(1, 2), 1
         for v, block in enumerate(self.blocks):
-            f = block.dilation // spacing
-            # the lattice of steps `dilation` apart ending at T-1
-            h = h[..., (h.size(-1) - 1) % f :: f]
-            started = None if started is None else started[..., (started.size(-1) - 1) % f :: f]
+            f = block.dilation // spacing  # to the lattice of steps `dilation` apart ending at T-1
+            h, started = _every_from_end(h, f), _every_from_end(started, f)
             last = v == len(self.blocks) - 1
             stride = h.size(-1) if last else self.dilations[v + 1] // block.dilation
             h, spacing = block.forward_lattice(h, stride, started), block.dilation * stride
-            if started is not None:
-                started = started[..., (started.size(-1) - 1) % stride :: stride]
+            started = _every_from_end(started, stride)
         return h[..., -1]
 
     def init_state(self, batch_size: int, device=None, dtype=None):
