@@ -112,8 +112,8 @@ PLAN: list[Planned] = [
     # Budget-limited: days of CPU for the protocol.
     *_each("mnist", 1800, ("--val-every", "200"), models=MODELS[1:]),
     *_each("pmnist", 1800, ("--val-every", "200"), models=MODELS[1:]),
-    *_each("ptb_char", 600, ("--val-every", "25")),
-    *_each("ptb", 600, ("--val-every", "100")),
+    *_each("ptb_char", 1200, ("--val-every", "25")),
+    *_each("ptb", 1200, ("--val-every", "100")),
     # A second copy-memory seed of the TCN (50 minutes).
     Planned("copy_memory", "tcn", seed=1, variant={"seq_len": 1000}, options=FULL),
     # The official music script's loss: each piece's summed NLL (every frame weighs the same)
