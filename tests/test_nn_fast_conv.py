@@ -32,6 +32,16 @@ def test_small_work_takes_plain_path(monkeypatch):
     assert "PaddedConv1d" in type(y.grad_fn).__name__
 
 
+@pytest.mark.parametrize("d", [1, 2, 5])
+def test_small_work_path_matches_reference(monkeypatch, d):
+    # the small path adds a dilated layer's bias itself (ATen's CPU kernel loops per channel)
+    monkeypatch.setattr(functional, "SMALL_WORK_STEPS", 1024)
+    torch.manual_seed(d)
+    x, w, b = torch.randn(1, 7, 50), torch.randn(9, 7, 3), torch.randn(9)
+    _assert_same(x, w, b, d, 2 * d, 0)
+    _assert_same(x, w, None, d, 2 * d, 0)
+
+
 def _pads(k, d, causal):
     total = (k - 1) * d
     return (total, 0) if causal else (total // 2, total - total // 2)

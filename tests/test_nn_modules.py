@@ -89,3 +89,33 @@ def test_heads_shapes():
     assert lm(torch.randint(0, 20, (2, 9))).shape == (2, 9, 20)
     linear = make_model("lstm", input_size=5, output_size=1, hidden_size=7, input_adapter="linear", embedding_size=3)
     assert linear(torch.randn(2, 4, 5)).shape == (2, 4, 1)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_elementwise_dropout_is_dropout(p):
+    from seqbench.nn.functional import dropout
+
+    torch.manual_seed(0)
+    x = torch.full((64, 50, 100), 2.0, requires_grad=True)
+    y = dropout(x, p, training=True)
+    dropped = (y == 0).double().mean().item()
+    n = x.numel()
+    assert abs(dropped - p) < 5 * (p * (1 - p) / n) ** 0.5  # the Bernoulli rate, 5 sigma
+    kept = y[y != 0]
+    torch.testing.assert_close(kept, torch.full_like(kept, 2.0 / (1 - p)))
+    y.sum().backward()  # the gradient is the mask, scaled
+    torch.testing.assert_close(x.grad * 2.0, y.detach())
+    assert dropout(x, p, training=False) is x
+    assert dropout(x, 0.0, training=True) is x
+    assert (dropout(x, 1.0, training=True) == 0).all()
+
+
+def test_temporal_block_uses_elementwise_dropout_in_training_only():
+    from seqbench.nn import TCN
+
+    tcn = TCN(3, [8, 8], kernel_size=3, dropout=0.5)
+    x = torch.randn(4, 30, 3)
+    tcn.train()
+    assert not torch.equal(tcn(x), tcn(x))
+    tcn.eval()
+    assert torch.equal(tcn(x), tcn(x))

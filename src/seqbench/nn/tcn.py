@@ -13,7 +13,7 @@ from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
 from . import _checks
 from .conv import CausalConv1d
-from .functional import padded_conv1d, strided_causal_conv1d
+from .functional import dropout, padded_conv1d, strided_causal_conv1d
 
 NORMS = ("weight", "batch", "layer", "none")
 DROPOUTS = ("elementwise", "channel")
@@ -112,6 +112,14 @@ def _make_norm(norm: str, channels: int) -> nn.Module:
     return nn.Identity()  # "weight" lives inside the conv; "none" is none
 
 
+class ElementwiseDropout(nn.Dropout):
+    """:class:`torch.nn.Dropout` through :func:`seqbench.nn.functional.dropout` (a cheaper
+    mask on CPU, the same distribution)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return dropout(x, self.p, self.training)
+
+
 class TemporalBlock(nn.Module):
     r"""One residual level: two [conv -> norm -> activation -> dropout] layers and a skip.
 
@@ -157,7 +165,7 @@ class TemporalBlock(nn.Module):
         _checks.choice("activation", activation, ACTIVATIONS)
         _checks.choice("init", init, INITS)
         _checks.probability("dropout", dropout)
-        drop = nn.Dropout1d if dropout_mode == "channel" else nn.Dropout
+        drop = nn.Dropout1d if dropout_mode == "channel" else ElementwiseDropout
         self.conv1 = _make_conv(in_channels, out_channels, kernel_size, dilation, causal, norm, init)
         self.norm1 = _make_norm(norm, out_channels)
         self.act1 = ACTIVATIONS[activation]()
