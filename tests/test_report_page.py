@@ -60,3 +60,17 @@ def test_headline_takes_the_best_validation_seed_and_marks_budgets(tmp_path):
     assert "| jsb: nll, lower is better | 8.05 ‡2 (8.10) | 8.40 † (8.10) | not run | not run |" in text
     assert "| jsb | TCN (channel dropout) |" in text and "| jsb | TCN (seed 1) |" in text
     assert "| jsb | TCN (summed loss) |" in text
+
+
+def test_training_curve_is_drawn_in_the_metrics_units():
+    import math
+
+    import pytest
+
+    from seqbench.report.build import TRAIN_LOSS_AS_METRIC
+
+    nll = 1.5  # nats per token
+    assert TRAIN_LOSS_AS_METRIC["perplexity"](nll) == pytest.approx(math.exp(1.5))
+    assert TRAIN_LOSS_AS_METRIC["bpc"](nll) == pytest.approx(1.5 / math.log(2))
+    assert TRAIN_LOSS_AS_METRIC["nll"](nll) == nll
+    assert "accuracy" not in TRAIN_LOSS_AS_METRIC  # a loss is not an accuracy: no train curve

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -195,6 +196,14 @@ def _panels(groups: dict[str, list[dict]]):
     return fig, axes.flat
 
 
+# The training loss (mean NLL in nats, or the task's loss) in the units of the validation
+# metric beside it; metrics of another kind (accuracy) get no training curve.
+TRAIN_LOSS_AS_METRIC = {
+    "nll": lambda v: v, "loss": lambda v: v, "mse": lambda v: v,
+    "perplexity": math.exp, "bpc": lambda v: v / math.log(2),
+}
+
+
 def _curve(r: dict, key: str) -> tuple[list, list]:
     hist = r.get("history", [])
     return [h["epoch"] for h in hist], [h.get(key) for h in hist]
@@ -248,9 +257,12 @@ def learning_curves(results: list[dict], path: str | Path) -> Path:
                 if r is best:
                     more = f", best of {len(seeds)} seeds" if len(seeds) > 1 else ""
                     ax.plot(epochs, valid, "-o", color=color, label=f"{label} valid {metric}{more}", markersize=3)
-                    epochs, train = _curve(r, "train_loss")
-                    values += train
-                    ax.plot(epochs, train, "--", color=color, alpha=0.6, label=f"{label} train loss")
+                    to_metric = TRAIN_LOSS_AS_METRIC.get(metric)
+                    if to_metric is not None:  # the training loss on the metric's own scale
+                        epochs, train = _curve(r, "train_loss")
+                        train = [None if v is None else to_metric(v) for v in train]
+                        values += train
+                        ax.plot(epochs, train, "--", color=color, alpha=0.6, label=f"{label} train {metric}")
                 else:
                     ax.plot(epochs, valid, "-", color=color, alpha=0.45, linewidth=1)
         _finish_axis(ax, title, runs, values)
