@@ -1,9 +1,12 @@
 """The report page: reproduce commands and appended notes, regenerated from result files."""
 
 import json
+import math
+
+import pytest
 
 from seqbench.report import write_report
-from seqbench.report.build import reproduce_command
+from seqbench.report.build import TRAIN_LOSS_AS_METRIC, reproduce_command
 
 
 def _result(model, **run):
@@ -63,12 +66,6 @@ def test_headline_takes_the_best_validation_seed_and_marks_budgets(tmp_path):
 
 
 def test_training_curve_is_drawn_in_the_metrics_units():
-    import math
-
-    import pytest
-
-    from seqbench.report.build import TRAIN_LOSS_AS_METRIC
-
     nll = 1.5  # nats per token
     assert TRAIN_LOSS_AS_METRIC["perplexity"](nll) == pytest.approx(math.exp(1.5))
     assert TRAIN_LOSS_AS_METRIC["bpc"](nll) == pytest.approx(1.5 / math.log(2))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
+
+from ..units import bits_per_character, perplexity
 
 MODEL_ORDER = {"tcn": 0, "lstm": 1, "gru": 2, "rnn": 3}
 REPORT_MD, CURVES_PNG, SUMMARY_JSON = "report.md", "curves.png", "summary.json"
@@ -200,7 +201,7 @@ def _panels(groups: dict[str, list[dict]]):
 # metric beside it; metrics of another kind (accuracy) get no training curve.
 TRAIN_LOSS_AS_METRIC = {
     "nll": lambda v: v, "loss": lambda v: v, "mse": lambda v: v,
-    "perplexity": math.exp, "bpc": lambda v: v / math.log(2),
+    "perplexity": perplexity, "bpc": bits_per_character,
 }
 
 

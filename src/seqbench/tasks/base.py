@@ -19,7 +19,6 @@ The contract every task honours (the training loop, the CLI and the report rely 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
@@ -27,6 +26,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..nn import SequenceModel, make_model, match_parameters
+from ..units import bits_per_character, perplexity  # noqa: F401  (the tasks' metrics)
 
 SPLITS = ("train", "valid", "test")
 
@@ -212,10 +212,3 @@ class Task:
         v = ", ".join(f"{k}={x!r}" for k, x in self.variant.items())
         return f"{type(self).__name__}({v})"
 
-
-def perplexity(mean_nll: float) -> float:
-    return math.exp(min(mean_nll, 700.0))
-
-
-def bits_per_character(mean_nll: float) -> float:
-    return mean_nll / math.log(2)
