@@ -250,8 +250,9 @@ def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
 
     On CPU the mask is drawn as ``rand >= p``: behind ``F.dropout``, PyTorch's CPU
     ``bernoulli_`` makes dropout 1.8x as slow, forward + backward, at a JSB activation of
-    150 x 100 values (``benchmarks/small_ops.py``), about a tenth of a JSB training step. The same distribution from another random stream; on other devices
-    ``F.dropout``'s fused kernel is used as is.
+    150 x 100 values (``benchmarks/small_ops.py``), about a tenth of a JSB training step.
+    The same distribution from another random stream; on other devices ``F.dropout``'s
+    fused kernel is used as is.
     """
     if not training or p == 0.0:
         return x

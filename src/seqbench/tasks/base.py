@@ -26,7 +26,6 @@ import torch
 from torch.utils.data import Dataset
 
 from ..nn import SequenceModel, make_model, match_parameters
-from ..units import bits_per_character, perplexity  # noqa: F401  (the tasks' metrics)
 
 SPLITS = ("train", "valid", "test")
 

@@ -22,7 +22,8 @@ from .. import paper
 from ..data import CorruptFileError, MissingDataError, locate, spec_for
 from ..data.parsers import EOS, read_char_ptb, read_lines_of_words, read_text8, read_vocabulary, read_words
 from ..data.store import data_root
-from .base import Metric, Preset, Task, bits_per_character, perplexity
+from ..units import bits_per_character, perplexity
+from .base import Metric, Preset, Task
 
 UNK = "<unk>"
 
