@@ -27,13 +27,14 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q
 
-# Speed: interleaved ratios against the paper's design, pytorch-tcn and LSTM/GRU (see docs/performance.md).
+# Speed: interleaved ratios against the paper's design, pytorch-tcn and LSTM/GRU, and of the GRU/RNN backward (see docs/performance.md).
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/train_step.py
 	$(PY) benchmarks/epoch.py
 	$(PY) benchmarks/streaming.py
 	$(PY) benchmarks/conv_layer.py
+	$(PY) benchmarks/recurrent_backward.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis

@@ -5,6 +5,7 @@ Every model is batch-first, ``(batch, time, features)``, like ``nn.LSTM(batch_fi
 
 from .conv import CausalConv1d
 from .model import SequenceModel, make_model
+from . import recurrent_cpu
 from .recurrent import Recurrent
 from .sizing import count_parameters, match_parameters
 from .tcn import TCN, TCNPlan, TemporalBlock, plan_tcn, receptive_field
