@@ -9,11 +9,11 @@ product per step, accumulated into a weight-sized buffer. Here the backward loop
 carries the hidden-state gradient from step to step (one matrix-vector product per
 step, the true sequential part) and stores the gate gradients; the weight and bias
 gradients are then one matrix product over all steps at once. At one sequence per batch
-(the music tasks) that is 2-3x faster per training step; see
+(the music tasks) that is 1.8-2.6x faster per training step; see
 ``benchmarks/recurrent_backward.py``.
 
 :func:`forward` runs a whole ``nn.GRU`` / ``nn.RNN`` module this way; :func:`applies`
-says when it can (CPU, training, unidirectional, with biases, no projections).
+says when it can (CPU, training, unidirectional, with biases).
 """
 
 from __future__ import annotations
@@ -92,8 +92,9 @@ class _RNNSequence(torch.autograd.Function):
         hs = gi.new_empty(steps + 1, batch, h)
         hs[0] = h0
         w_t = w_hh.t()
+        gi = gi + b_hh  # both biases sit outside the nonlinearity: add this one once, not per step
         for t in range(steps):
-            pre = torch.addmm(gi[t], hs[t], w_t).add_(b_hh)
+            pre = torch.addmm(gi[t], hs[t], w_t)
             if relu:
                 torch.clamp(pre, min=0, out=hs[t + 1])
             else:
