@@ -107,7 +107,7 @@ PLAN: list[Planned] = [
     # GRU and RNN of the same parameter count take 3x the LSTM's time per step (only the LSTM
     # has a fused oneDNN kernel): 100 epochs were 3-4 h each, and the committed results are
     # 56-59 epochs (125 minutes over two sessions). Their checkpoints did not outlive that
-    # machine; with seqbench's CPU backward for the GRU/RNN (nn/recurrent_cpu.py, 2.1x/2.6x per
+    # machine; with seqbench's CPU backward for the GRU/RNN (nn/recurrent_cpu.py, ~2x/2.5x per
     # step) the protocol is about 2 h each, so the plan asks for it: both at once, in a session
     # of their own.
     *_each("nottingham", 5400, FULL, models=("tcn", "lstm")),

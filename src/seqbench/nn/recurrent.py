@@ -21,7 +21,7 @@ class Recurrent(nn.Module):
         dropout: dropout between stacked layers (as torch's ``dropout`` argument).
         nonlinearity: ``"tanh"`` or ``"relu"``, vanilla RNN only.
         cpu_sequence_backward: train a GRU or RNN on CPU with
-            :mod:`~seqbench.nn.recurrent_cpu` (the same maths as torch's layers, 2-3x faster
+            :mod:`~seqbench.nn.recurrent_cpu` (the same maths as torch's layers, about 2x faster
             per step at batch size 1); ``False`` keeps torch's own backward. The
             parameters are those of the torch module ``self.rnn`` either way.
 
