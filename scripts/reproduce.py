@@ -103,13 +103,10 @@ PLAN: list[Planned] = [
     # Sequential and permuted MNIST: the TCN's full protocol (20 epochs) fits since the last-step path.
     Planned("mnist", "tcn", options=FULL),
     Planned("pmnist", "tcn", options=FULL),
-    # Nottingham: the protocol's 100 epochs for the TCN and LSTM (an hour each). PyTorch's CPU
-    # GRU and RNN of the same parameter count take 3x the LSTM's time per step (only the LSTM
-    # has a fused oneDNN kernel): 100 epochs were 3-4 h each, and the committed results are
-    # 56-59 epochs (125 minutes over two sessions). Their checkpoints did not outlive that
-    # machine; with seqbench's CPU backward for the GRU/RNN (nn/recurrent_cpu.py, ~2x/2.5x per
-    # step) the protocol is about 2 h each, so the plan asks for it: both at once, in a session
-    # of their own.
+    # Nottingham: the protocol's 100 epochs for every model (an hour each). PyTorch's CPU GRU
+    # and RNN of the same parameter count take 3x the LSTM's time per step (only the LSTM has a
+    # fused oneDNN kernel); with seqbench's CPU backward for the GRU/RNN (nn/recurrent_cpu.py,
+    # ~2x/2.5x per step) their protocol took 63-72 minutes, both at once.
     *_each("nottingham", 5400, FULL, models=("tcn", "lstm")),
     *_each("nottingham", None, FULL, models=("gru", "rnn")),
     # The baselines of the synthetic tasks (their protocol is 1-2 h each on these CPU kernels).
