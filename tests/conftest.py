@@ -8,7 +8,10 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 from hypothesis import settings  # noqa: E402
 
-settings.register_profile("ci", max_examples=25, deadline=None)
+# derandomize: CI draws the same examples on every clean clone, so a pass or a failure repeats.
+# `pytest --hypothesis-profile=explore` draws fresh, and more, examples to look for new failures.
+settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True)
+settings.register_profile("explore", max_examples=200, deadline=None)
 settings.load_profile("ci")
 
 
