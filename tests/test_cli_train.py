@@ -1,6 +1,7 @@
 """The command line: train -> evaluate -> report on a tiny task, and one-line errors for bad input."""
 
 import json
+import math
 
 import pytest
 
@@ -93,6 +94,20 @@ def test_compare_prints_the_table_when_a_budget_stops_mid_epoch(tmp_path, capsys
     assert [r[0] for r in rows] == ["tcn", "lstm"]
     assert all("." in r[4] for r in rows), out  # epochs to one decimal, e.g. 2.6
     assert (tmp_path / "compare-adding-seq_len12-test_size8-train_size96-valid_size8-small" / "report.md").exists()
+
+
+def test_compare_shows_every_metric_and_the_model_free_baseline(tmp_path, capsys):
+    main(["compare", "copy_memory", "--models", "tcn,gru", "--out", str(tmp_path), "--seq-len", "12",
+          "--variant", "train_size=16", "--variant", "valid_size=8", "--variant", "test_size=8", "--no-progress"])
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("model "))
+    assert header.split()[:5] == ["model", "parameters", "ours", "paper", "accuracy"]
+    baseline = next(line for line in out.splitlines() if line.startswith("baseline on test"))
+    assert "memoryless guess" in baseline and f"loss {10 * math.log(8) / 32:.4g}" in baseline
+    (group,) = tmp_path.iterdir()
+    summary = json.loads((group / "summary.json").read_text())
+    assert all(r["baseline"]["name"] == "memoryless guess" for r in summary["runs"])
+    assert "memoryless guess, loss" in (group / "report.md").read_text()
 
 
 def test_clip_zero_turns_the_presets_clipping_off(tmp_path, capsys):

@@ -37,6 +37,27 @@ def test_copy_memory_guessing_loss(seq_len):
         assert expected == pytest.approx(0.0204, abs=1e-4)
 
 
+@pytest.mark.parametrize("seq_len", [5, 100])
+def test_copy_memory_baseline_is_the_memoryless_guess(seq_len):
+    t = tasks.get("copy_memory", seq_len=seq_len, test_size=400, valid_size=300)
+    name, m = t.baseline("test")
+    assert "memoryless" in name
+    assert m["loss"] == pytest.approx(10 * math.log(8) / (seq_len + 20), rel=1e-5)
+    # ties go to the first of the digits: the guess answers 1 at every recall step
+    recall = t.dataset("test").y[:, -10:]
+    assert m["accuracy"] == pytest.approx(100.0 * float((recall == 1).float().mean()))
+    assert t.baseline("valid")[1]["accuracy"] != m["accuracy"]  # each split scored on its own data
+
+
+def test_adding_baseline_is_the_train_mean():
+    t = tasks.get("adding", seq_len=10, train_size=4_000, test_size=20_000)
+    name, m = t.baseline("test")
+    y, train_y = t.dataset("test").tensors["y"], t.dataset("train").tensors["y"]
+    assert "train mean" in name
+    assert m["mse"] == pytest.approx(float((y - train_y.mean()).pow(2).mean()), rel=1e-5)
+    assert m["mse"] == pytest.approx(1 / 6, rel=0.03)  # the variance of a sum of two U(0, 1)
+
+
 def test_copy_memory_input_options_and_presets():
     one = tasks.get("copy_memory", seq_len=20, train_size=4)
     hot = tasks.get("copy_memory", seq_len=20, train_size=4, one_hot=True)
@@ -47,6 +68,7 @@ def test_copy_memory_input_options_and_presets():
     assert one.build_model("tcn")(a["x"][None]).shape == (1, 40, 10)
     p = tasks.get("copy_memory").presets
     assert p["paper"].optimizer == "rmsprop" and p["paper"].clip == 1.0 and p["small"].variant["train_size"] < 10_000
+    assert p["small"].variant["seq_len"] == 100  # the main job's setting
     assert tasks.get("copy_memory", seq_len=1000).paper_results["tcn"] == 3.5e-5
     with pytest.raises(ValueError, match="seq_len"):
         tasks.get("copy_memory", seq_len=0)

@@ -61,13 +61,20 @@ def compare(task, models, budget, devices, **kw):
         return
     r0 = results[0]
     metric = r0["primary_metric"]
+    others = [m for m in r0["metrics"]["test"] if m != metric]  # e.g. copy memory's recall accuracy
     note = r0["paper"]["variant"]
     click.echo(f"\n{r0['task']} {r0['variant']}  (test {metric}; paper{' at ' + note if note else ''})")
-    click.echo(f"{'model':6s} {'parameters':>10s} {'ours':>11s} {'paper':>11s} {'epochs':>6s} {'steps':>6s} {'time':>7s}")
+    click.echo(f"{'model':6s} {'parameters':>10s} {'ours':>11s} {'paper':>11s} "
+               + "".join(f"{m:>11s} " for m in others) + f"{'epochs':>6s} {'steps':>6s} {'time':>7s}")
     for r in results:
-        ours, ref = r["metrics"]["test"].get(metric), r["paper"]["value"]
-        click.echo(f"{r['model']:6s} {r['parameters']:10,d} {_num(ours):>11s} {_num(ref):>11s} "
-                   f"{_epochs(r['epochs']):>6s} {r.get('steps', 0):6d} {r['wall_time_s']:6.0f}s")
+        test = r["metrics"]["test"]
+        click.echo(f"{r['model']:6s} {r['parameters']:10,d} {_num(test.get(metric)):>11s} {_num(r['paper']['value']):>11s} "
+                   + "".join(f"{_num(test.get(m)):>11s} " for m in others)
+                   + f"{_epochs(r['epochs']):>6s} {r.get('steps', 0):6d} {r['wall_time_s']:6.0f}s")
+    if r0.get("baseline"):  # what "learned nothing" scores, so the table reads on its own
+        ref = r0["baseline"]
+        click.echo(f"baseline on test ({ref['name']}): "
+                   + ", ".join(f"{m} {_num(v)}" for m, v in ref["test"].items()))
     paths = write_report(group)
     click.echo(f"report: {paths['markdown']}  curves: {paths['curves']}  summary: {paths['summary']}")
 

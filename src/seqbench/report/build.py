@@ -212,6 +212,11 @@ def _curve(r: dict, key: str) -> tuple[list, list]:
 
 def _finish_axis(ax, title: str, runs: list[dict], values: list, legend_size: int = 7) -> None:
     metric = runs[0]["primary_metric"]
+    ref = next((r["baseline"] for r in runs if r.get("baseline")), None)
+    if ref is not None and ref["valid"].get(metric) is not None:  # where "learned nothing" lies
+        level = ref["valid"][metric]
+        values = values + [level]
+        ax.axhline(level, color="0.4", linestyle=":", linewidth=1.2, label=f"{ref['name']} (valid {metric})")
     if values and all(v is not None and v > 0 for v in values) and not runs[0].get("higher_is_better"):
         ax.set_yscale("log")
     ax.set_title(title)
@@ -233,7 +238,8 @@ def learning_curves(results: list[dict], path: str | Path) -> Path:
     training loss (dashed) per epoch, one colour per model. The seed the headline reports (best
     validation metric) is drawn with its training loss; further seeds are thin lines of its
     colour. Runs with other options are drawn only where a task has no protocol run (see
-    :func:`configuration_curves`). Saved as a PNG at ``path``."""
+    :func:`configuration_curves`). A dotted grey line marks the task's model-free baseline on
+    validation, where there is one. Saved as a PNG at ``path``."""
     groups = {}
     for title, runs in _by_task(results).items():
         protocol = [r for r in runs if not _has_model_options(r)]
@@ -330,10 +336,23 @@ def commands_section(results: list[dict]) -> str:
     return "\n".join(lines + ["```", ""])
 
 
+def baselines_section(results: list[dict]) -> str:
+    """One line per task variant with a model-free reference: what learning nothing scores."""
+    lines = {}
+    for title, runs in _by_task(results).items():
+        ref = next((r["baseline"] for r in runs if r.get("baseline")), None)
+        if ref is not None:
+            lines[title] = f"- {title}: {ref['name']}, " + ", ".join(f"{m} {_fmt(v)}" for m, v in ref["test"].items())
+    if not lines:
+        return ""
+    return ("Model-free baselines on test (a model that learned nothing scores about this):\n\n"
+            + "\n".join(lines.values()) + "\n")
+
+
 def summary(results: list[dict]) -> dict:
     """The report as data: per run the headline numbers (no per-epoch history)."""
     keep = ("task", "variant", "model", "preset", "parameters", "receptive_field", "primary_metric",
-            "higher_is_better", "metrics", "paper", "best_epoch", "epochs", "wall_time_s", "seed", "run_dir")
+            "higher_is_better", "metrics", "paper", "baseline", "best_epoch", "epochs", "wall_time_s", "seed", "run_dir")
     return {"runs": [{k: r.get(k) for k in keep} for r in results]}
 
 
@@ -359,7 +378,7 @@ def write_report(runs_dir: str | Path, out_dir: str | Path | None = None, page: 
     md = (f"# {title}\n\n" f"Runs under `{runs_dir}`{where}. Test metric of the "
           "best-validation checkpoint, and (runs with `--test-every-epoch`) the mean test metric of the last 3 "
           "validations; the paper's number is for the variant in brackets when it differs.\n\n"
-          + headline_table(results) + "\n## Every run\n\n" + markdown_table(results) + "\n" + commands_section(results)
+          + headline_table(results) + "\n" + baselines_section(results) + "\n## Every run\n\n" + markdown_table(results) + "\n" + commands_section(results)
           + f"\n![learning curves]({os.path.relpath(curves, page.parent)})\n")
     if configurations is not None:
         md += ("\nEvery configuration of the tasks with ablations (validation metric of each one's best seed):\n\n"

@@ -160,6 +160,19 @@ class Task:
         """Metric values from summed statistics; default: each statistic's mean."""
         return {k: float(s) / max(float(n), 1.0) for k, (s, n) in totals.items()}
 
+    def metrics_of(self, output: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        """The metrics of ``output`` on one batch (a whole split, for a reference predictor)."""
+        totals = {k: (float(s), float(n)) for k, (s, n) in self.statistics(output, batch).items()}
+        return self.compute_metrics(totals)
+
+    def baseline(self, split: str = "test") -> tuple[str, dict[str, float]] | None:
+        """A model-free reference on ``split``: ``(name, metrics)`` that a model must beat to
+        have learned anything, or None when the task defines none.
+
+        Scored with the task's own statistics, so the numbers compare with a model's.
+        """
+        return None
+
     def state(self) -> dict | None:
         """What a checkpoint must carry to rebuild this task without its data (JSON-able), or
         None when the task name and variant rebuild it (every benchmark task)."""

@@ -645,8 +645,7 @@ class CustomTask(Task):
             guess = prior.log().float().expand(y.shape + (self.output_size,))
         else:
             name, guess = "train mean", torch.zeros(y.shape)
-        totals = {k: (float(a), float(n)) for k, (a, n) in self.statistics(guess, batch).items()}
-        return name, self.compute_metrics(totals)
+        return name, self.metrics_of(guess, batch)
 
     def describe(self) -> list[str]:
         """What the task is, in a few lines for the command line (including what was inferred)."""

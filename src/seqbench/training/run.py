@@ -114,6 +114,15 @@ def paper_reference(task) -> tuple[dict[str, float], str]:
     return dict(row[3]), note
 
 
+def baseline_reference(task) -> dict | None:
+    """The task's model-free reference on the validation and test splits (``name``,
+    ``valid``, ``test`` metrics), or None when the task has none."""
+    test = task.baseline("test")
+    if test is None:
+        return None
+    return {"name": test[0], "valid": task.baseline("valid")[1], "test": test[1]}
+
+
 def _loggers(run_dir: Path):
     loggers = [CSVLogger(str(run_dir), name="logs", version="")]
     try:
@@ -221,6 +230,7 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
         "seed": cfg.seed,
         "world_size": trainer.world_size,
         "paper": {"value": paper_values.get(cfg.model), "variant": paper_note},
+        "baseline": baseline_reference(task),
         "checkpoint": str(best_path) if best_path else None,
         "run_dir": str(run_dir),
         "history": history,
