@@ -28,7 +28,7 @@ def test_train_evaluate_report(tmp_path, capsys):
     assert scored["metrics"]["mse"] == pytest.approx(result["metrics"]["test"]["mse"], rel=1e-6)
     main(["report", str(tmp_path)])
     table = capsys.readouterr().out
-    assert "| adding (T=12) | RNN |" in table and "(seq_len=600)" in table
+    assert "| adding (T=12) | RNN (hidden 4, levels 2, k 2, batch 8) |" in table and "(seq_len=600)" in table
     for name in ("report.md", "curves.png", "summary.json"):
         assert (tmp_path / name).stat().st_size > 0
     code, _, err = _run(["train", "adding", "--out", str(tmp_path), "--name", "r", *TINY], capsys)
@@ -68,7 +68,8 @@ def test_model_options_reach_the_model_and_the_run_name(tmp_path, capsys):
     main(["train", "adding", "--out", str(tmp_path), "--dropout", "0.2", "--dropout-mode", "channel",
           "--init", "normal", *TINY])
     capsys.readouterr()
-    run_dir = tmp_path / "adding-seq_len12-test_size8-train_size32-valid_size8-paper-tcn-channel-dropout-init-normal-seed0"
+    run_dir = tmp_path / ("adding-seq_len12-test_size8-train_size32-valid_size8-paper-tcn-hidden4-levels2-k2-dropout0.2-batch8"
+                          "-channel-dropout-init-normal-seed0")
     result = json.loads((run_dir / "result.json").read_text())
     assert result["config"]["run"]["dropout_mode"] == "channel" and result["config"]["run"]["init"] == "normal"
     # the checkpoint rebuilds the same model: channel dropout, so evaluate reproduces the test metric
@@ -116,10 +117,10 @@ def test_clip_zero_turns_the_presets_clipping_off(tmp_path, capsys):
           "--kernel-size", "2", "--epochs", "1", "--batch-size", "8", "--no-progress"])
     capsys.readouterr()
     (run_dir,) = tmp_path.iterdir()
-    assert run_dir.name.endswith("-paper-tcn-noclip-seed0")
+    assert run_dir.name.endswith("-paper-tcn-hidden4-levels2-k2-batch8-noclip-seed0")
     result = json.loads((run_dir / "result.json").read_text())
     assert result["config"]["training"]["clip"] is None  # the preset's 1.0 is off
     main(["report", str(tmp_path)])
-    assert "--clip 0" in (tmp_path / "report.md").read_text() and "TCN (no clipping)" in (tmp_path / "report.md").read_text()
+    assert "--clip 0" in (tmp_path / "report.md").read_text() and "TCN (hidden 4, levels 2, k 2, batch 8, no clipping)" in (tmp_path / "report.md").read_text()
     code, _, err = _run(["train", "adding", "--clip", "-1"], capsys)
     assert code == 2 and "-1" in err

@@ -46,7 +46,8 @@ def test_page_holds_table_commands_and_notes(tmp_path):
 def test_headline_takes_the_best_validation_seed_and_marks_budgets(tmp_path):
     # (model, seed, options, valid nll, test nll)
     runs = [("tcn", 0, {}, 8.30, 8.20), ("tcn", 1, {}, 8.25, 8.05), ("tcn", 0, {"dropout_mode": "channel"}, 8.0, 7.9),
-            ("lstm", 0, {"max_time": 60.0}, 8.5, 8.4), ("tcn", 0, {"summed": True}, 7.5, 7.4)]
+            ("lstm", 0, {"max_time": 60.0}, 8.5, 8.4), ("tcn", 0, {"summed": True}, 7.5, 7.4),
+            ("tcn", 0, {"kernel_size": 5, "levels": 4, "dropout": 0.25}, 7.0, 7.0)]
     for i, (model, seed, run, valid, test) in enumerate(runs):
         summed = run.pop("summed", False)
         r = _result(model, **run)
@@ -63,6 +64,7 @@ def test_headline_takes_the_best_validation_seed_and_marks_budgets(tmp_path):
     assert "| jsb: nll, lower is better | 8.05 ‡2 (8.10) | 8.40 † (8.10) | not run | not run |" in text
     assert "| jsb | TCN (channel dropout) |" in text and "| jsb | TCN (seed 1) |" in text
     assert "| jsb | TCN (summed loss) |" in text
+    assert "| jsb | TCN (levels 4, k 5, dropout 0.25) |" in text  # another architecture: never the headline
 
 
 def test_training_curve_is_drawn_in_the_metrics_units():

@@ -139,3 +139,15 @@ def test_subnormal_floats_are_flushed_while_training_only(tmp_path, flush):
                    **{**TINY, "epochs": 1})
     assert seen and all((v == 0.0) == flush for v in seen)
     assert float(torch.tensor([1e-40]) * 1.0) > 0  # torch's default again after the run
+
+
+def test_run_name_separates_what_is_trained_not_its_budget():
+    from seqbench.training import RunConfig
+
+    base = RunConfig(task="jsb").run_name()
+    assert RunConfig(task="jsb", epochs=5, max_time=60.0).run_name() == base  # `--resume --epochs N` finds it
+    changes = [{"kernel_size": 5}, {"levels": 4}, {"dropout": 0.25}, {"hidden_size": 64}, {"num_layers": 2},
+               {"lr": 2e-3}, {"batch_size": 8}, {"optimizer": "sgd"}]
+    names = {RunConfig(task="jsb", **c).run_name() for c in changes}
+    assert len(names) == len(changes) and base not in names
+

@@ -54,12 +54,20 @@ def schedule_override(r: dict) -> str | None:
     return None if trained == preset else (trained or "none")
 
 
+_SETTING_WORDS = (("hidden_size", "hidden"), ("levels", "levels"), ("kernel_size", "k"), ("dropout", "dropout"),
+                  ("num_layers", "layers"), ("lr", "lr"), ("batch_size", "batch"))
+
+
 def _options_label(r: dict) -> str:
-    """What sets a run's configuration apart from the protocol's: loss, dropout, init, clipping, schedule."""
+    """What sets a run's configuration apart from the protocol's: loss, model size, dropout,
+    init, optimiser settings, clipping, schedule."""
     run = (r.get("config") or {}).get("run", {})
     extras = []
     if r.get("variant", {}).get("sequence_loss") == "sum":  # music: the official script's loss
         extras.append("summed loss")
+    extras += [f"{word} {run[key]:g}" for key, word in _SETTING_WORDS if run.get(key) is not None]
+    if run.get("optimizer"):
+        extras.append(run["optimizer"])
     if run.get("dropout_mode"):
         extras.append(f"{run['dropout_mode']} dropout")
     if run.get("init"):

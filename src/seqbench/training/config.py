@@ -21,6 +21,9 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULE_NAMES = (None, *SCHEDULES)
 NO_SCHEDULE = "none"  # RunConfig.lr_schedule: a constant learning rate, whatever the preset runs
 # make_model arguments a user may override from the command line or seqbench.train(...)
+# numeric overrides in a run's name: (RunConfig field, word before the value)
+_NAMED_OVERRIDES = (("hidden_size", "hidden"), ("levels", "levels"), ("kernel_size", "k"), ("dropout", "dropout"),
+                    ("num_layers", "layers"), ("lr", "lr"), ("batch_size", "batch"))
 MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers", "dropout_mode", "init")
 DROPOUT_MODES = ("elementwise", "channel")
 INITS = ("default", "normal", "official")
@@ -73,8 +76,9 @@ class RunConfig:
             turns off the preset's gradient clipping (what the official copy-memory and music
             scripts effectively ran: they clip before ``backward()``, so their clip never acts);
             ``lr_schedule="none"`` a constant learning rate instead of the preset's schedule
-            (``seqbench.training.schedules``). Both enter the run's name.
-        hidden_size, levels, kernel_size, dropout, num_layers: model overrides.
+            (``seqbench.training.schedules``). All but ``epochs`` enter the run's name.
+        hidden_size, levels, kernel_size, dropout, num_layers: model overrides; they enter
+            the run's name, so a run of another model never resumes from this one's files.
         dropout_mode: the TCN's dropout, ``"elementwise"`` (the official code's) or
             ``"channel"`` (the paper's spatial dropout); init: ``"default"``, ``"normal"`` or
             ``"official"`` (see :class:`seqbench.nn.TCN`). Both enter the run's name.
@@ -170,7 +174,11 @@ class RunConfig:
         if self.name:
             return self.name
         parts = [self.task] + variant_parts(self.variant) + [self.preset, self.model]
-        # model options that change what is trained get their own run directory
+        # settings that change what is trained get their own run directory (a budget, epochs or
+        # max_time, does not: `--resume --epochs N` extends a run)
+        parts += [f"{word}{getattr(self, key):g}" for key, word in _NAMED_OVERRIDES if getattr(self, key) is not None]
+        if self.optimizer is not None:
+            parts.append(self.optimizer)
         if self.dropout_mode is not None:
             parts.append(f"{self.dropout_mode}-dropout")
         if self.init is not None:
