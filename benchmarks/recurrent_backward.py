@@ -26,12 +26,20 @@ import time
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+from seqbench import tasks  # noqa: E402
 from seqbench.nn import Recurrent  # noqa: E402
 
-# (name, batch, steps, input size, {kind: hidden size}): the paper presets' parameter-matched sizes
+
+def _matched(task: str, **variant) -> tuple[int, dict[str, int]]:
+    """The task's input size and its paper preset's parameter-matched hidden sizes (no data read)."""
+    t = tasks.get(task, **variant)
+    return t.input_size, {kind: t.build_model(kind).encoder.hidden_size for kind in ("gru", "rnn", "lstm")}
+
+
+# (name, batch, steps, input size, {kind: hidden size})
 CONFIGS = [
-    ("nottingham", 1, 200, 88, {"gru": 536, "rnn": 941, "lstm": 460}),
-    ("adding T=600", 32, 600, 2, {"gru": 151, "rnn": 263, "lstm": 130}),
+    ("nottingham", 1, 200, *_matched("nottingham")),
+    ("adding T=600", 32, 600, *_matched("adding", seq_len=600)),
 ]
 
 
