@@ -135,6 +135,8 @@ PLAN: list[Planned] = [
     *[Planned("jsb", "tcn", seed=s, variant={"sequence_loss": "sum"},
               options=("--kernel-size", "5", "--levels", "4", "--dropout", "0.25", "--clip", "0", *FULL))
       for s in (0, 1, 2)],
+    # A second seed of the copy-memory TCN, whose target (3.5e-5) the first seed missed.
+    Planned("copy_memory", "tcn", seed=1, variant={"seq_len": 1000}, options=FULL),
     # Earlier runs at a constant learning rate (before the presets ran the official
     # schedules), kept as ablations: five TCN seeds and three of each baseline on JSB, the
     # paper's channel ("spatial") dropout, no clipping, the official code's effective

@@ -346,15 +346,14 @@ def commands_section(results: list[dict]) -> str:
 
 def baselines_section(results: list[dict]) -> str:
     """One line per task variant with a model-free reference: what learning nothing scores."""
-    lines = {}
+    lines = []
     for title, runs in _by_task(results).items():
         ref = next((r["baseline"] for r in runs if r.get("baseline")), None)
         if ref is not None:
-            lines[title] = f"- {title}: {ref['name']}, " + ", ".join(f"{m} {_fmt(v)}" for m, v in ref["test"].items())
+            lines.append(f"- {title}: {ref['name']}, " + ", ".join(f"{m} {_fmt(v)}" for m, v in ref["test"].items()))
     if not lines:
         return ""
-    return ("Model-free baselines on test (a model that learned nothing scores about this):\n\n"
-            + "\n".join(lines.values()) + "\n")
+    return "Model-free baselines on test (a model that learned nothing scores about this):\n\n" + "\n".join(lines) + "\n"
 
 
 def summary(results: list[dict]) -> dict:
