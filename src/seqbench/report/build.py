@@ -353,7 +353,7 @@ def baselines_section(results: list[dict]) -> str:
             lines.append(f"- {title}: {ref['name']}, " + ", ".join(f"{m} {_fmt(v)}" for m, v in ref["test"].items()))
     if not lines:
         return ""
-    return "Model-free baselines on test (a model that learned nothing scores about this):\n\n" + "\n".join(lines) + "\n"
+    return "\nModel-free baselines on test (a model that learned nothing scores about this):\n\n" + "\n".join(lines) + "\n"
 
 
 def summary(results: list[dict]) -> dict:
@@ -385,7 +385,7 @@ def write_report(runs_dir: str | Path, out_dir: str | Path | None = None, page: 
     md = (f"# {title}\n\n" f"Runs under `{runs_dir}`{where}. Test metric of the "
           "best-validation checkpoint, and (runs with `--test-every-epoch`) the mean test metric of the last 3 "
           "validations; the paper's number is for the variant in brackets when it differs.\n\n"
-          + headline_table(results) + "\n" + baselines_section(results) + "\n## Every run\n\n" + markdown_table(results) + "\n" + commands_section(results)
+          + headline_table(results) + baselines_section(results) + "\n## Every run\n\n" + markdown_table(results) + "\n" + commands_section(results)
           + f"\n![learning curves]({os.path.relpath(curves, page.parent)})\n")
     if configurations is not None:
         md += ("\nEvery configuration of the tasks with ablations (validation metric of each one's best seed):\n\n"
