@@ -104,8 +104,8 @@ PLAN: list[Planned] = [
     # gradient has the same direction and norm; without, long pieces take larger steps).
     *[Planned("jsb", "tcn", seed=s, variant={"sequence_loss": "sum"}, options=("--clip", "0", *FULL))
       for s in (0, 1, 2)],
-    # Two more adding seeds: the last-step path made a TCN run minutes, not an hour.
-    *[Planned("adding", "tcn", seed=s, variant={"seq_len": 600}, options=FULL) for s in (3, 4)],
+    # More adding seeds: the last-step path made a TCN run minutes, not an hour.
+    *[Planned("adding", "tcn", seed=s, variant={"seq_len": 600}, options=FULL) for s in (3, 4, 5, 6)],
     # Sequential and permuted MNIST: the TCN's full protocol (20 epochs) fits since the last-step path.
     Planned("mnist", "tcn", options=FULL),
     Planned("pmnist", "tcn", options=FULL),
