@@ -111,6 +111,20 @@ def test_compare_shows_every_metric_and_the_model_free_baseline(tmp_path, capsys
     assert "memoryless guess, loss" in (group / "report.md").read_text()
 
 
+def test_threads_sets_torchs_thread_count_for_the_run(tmp_path, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        main(["train", "adding", "--out", str(tmp_path), "--threads", "1", *TINY])
+        (run_dir,) = tmp_path.iterdir()
+        assert json.loads((run_dir / "result.json").read_text())["machine"]["torch_threads"] == 1
+    finally:
+        torch.set_num_threads(before)
+    code, _, err = _run(["train", "adding", "--threads", "0"], capsys)
+    assert code == 2 and "--threads" in err
+
+
 def test_clip_zero_turns_the_presets_clipping_off(tmp_path, capsys):
     main(["train", "copy_memory", "--out", str(tmp_path), "--clip", "0", "--seq-len", "12", "--variant", "train_size=16",
           "--variant", "valid_size=8", "--variant", "test_size=8", "--hidden", "4", "--levels", "2",

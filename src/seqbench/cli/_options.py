@@ -72,6 +72,9 @@ def runtime_options(f):
         click.option("--accelerator", default="auto", show_default=True, help="cpu, gpu, mps or auto."),
         click.option("--precision", default="32-true", show_default=True,
                      help="Lightning precision: 32-true, bf16-mixed, 16-mixed, ..."),
+        click.option("--threads", type=click.IntRange(min=1), default=None,
+                     help="torch threads (default: torch's, one per core). 1 keeps small models fast "
+                          "beside other jobs: two threads on a busy 2-core machine ran up to 20x slower."),
         click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar."),
         click.option("--flush-denormal/--keep-denormal", default=True, show_default=True,
                      help="Flush subnormal floats to zero on the CPU (recurrent backward passes slow down 4-5x without)."),

@@ -102,6 +102,8 @@ class RunConfig:
         checkpoint_every: also checkpoint every this many optimizer steps (mid-epoch),
             besides the end of every epoch.
         devices, num_nodes, strategy, accelerator, precision: passed to Lightning's Trainer.
+        threads: torch's intra-op threads for this process (``torch.set_num_threads``);
+            None leaves torch's default.
     """
 
     task: str
@@ -138,6 +140,7 @@ class RunConfig:
     strategy: str = "auto"
     accelerator: str = "auto"
     precision: str = "32-true"
+    threads: int | None = None
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -146,7 +149,7 @@ class RunConfig:
         if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
         for name in ("epochs", "batch_size", "hidden_size", "levels", "kernel_size", "num_layers", "checkpoint_every",
-                     "val_every"):
+                     "val_every", "threads"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")

@@ -162,6 +162,8 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
     """
     for name in ("lightning.pytorch", "lightning.fabric"):  # our own lines say what matters
         logging.getLogger(name).setLevel(logging.WARNING)
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
     task = build_task(cfg.task, cfg.data_dir, cfg.preset, **cfg.variant)
     training = Training.resolve(task, cfg)
     run_dir = Path(cfg.out) / cfg.run_name()
