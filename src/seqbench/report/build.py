@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from ..run_settings import NAMED_SETTINGS
 from ..units import bits_per_character, perplexity
 
 MODEL_ORDER = {"tcn": 0, "lstm": 1, "gru": 2, "rnn": 3}
@@ -54,10 +55,6 @@ def schedule_override(r: dict) -> str | None:
     return None if trained == preset else (trained or "none")
 
 
-_SETTING_WORDS = (("hidden_size", "hidden"), ("levels", "levels"), ("kernel_size", "k"), ("dropout", "dropout"),
-                  ("num_layers", "layers"), ("lr", "lr"), ("batch_size", "batch"))
-
-
 def _options_label(r: dict) -> str:
     """What sets a run's configuration apart from the protocol's: loss, model size, dropout,
     init, optimiser settings, clipping, schedule."""
@@ -65,7 +62,7 @@ def _options_label(r: dict) -> str:
     extras = []
     if r.get("variant", {}).get("sequence_loss") == "sum":  # music: the official script's loss
         extras.append("summed loss")
-    extras += [f"{word} {run[key]:g}" for key, word in _SETTING_WORDS if run.get(key) is not None]
+    extras += [f"{word} {run[key]:g}" for key, word in NAMED_SETTINGS if run.get(key) is not None]
     if run.get("optimizer"):
         extras.append(run["optimizer"])
     if run.get("dropout_mode"):

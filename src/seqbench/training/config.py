@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import tasks
 from ..nn.model import MODEL_KINDS
+from ..run_settings import NAMED_SETTINGS
 from ..tasks import Task
 from .schedules import SCHEDULES
 
@@ -21,9 +22,6 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULE_NAMES = (None, *SCHEDULES)
 NO_SCHEDULE = "none"  # RunConfig.lr_schedule: a constant learning rate, whatever the preset runs
 # make_model arguments a user may override from the command line or seqbench.train(...)
-# numeric overrides in a run's name: (RunConfig field, word before the value)
-_NAMED_OVERRIDES = (("hidden_size", "hidden"), ("levels", "levels"), ("kernel_size", "k"), ("dropout", "dropout"),
-                    ("num_layers", "layers"), ("lr", "lr"), ("batch_size", "batch"))
 MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers", "dropout_mode", "init")
 DROPOUT_MODES = ("elementwise", "channel")
 INITS = ("default", "normal", "official")
@@ -179,7 +177,7 @@ class RunConfig:
         parts = [self.task] + variant_parts(self.variant) + [self.preset, self.model]
         # settings that change what is trained get their own run directory (a budget, epochs or
         # max_time, does not: `--resume --epochs N` extends a run)
-        parts += [f"{word}{getattr(self, key):g}" for key, word in _NAMED_OVERRIDES if getattr(self, key) is not None]
+        parts += [f"{word}{getattr(self, key):g}" for key, word in NAMED_SETTINGS if getattr(self, key) is not None]
         if self.optimizer is not None:
             parts.append(self.optimizer)
         if self.dropout_mode is not None:
