@@ -215,9 +215,14 @@ def _curve(r: dict, key: str) -> tuple[list, list]:
     return [h["epoch"] for h in hist], [h.get(key) for h in hist]
 
 
+def _baseline(runs: list[dict]) -> dict | None:
+    """The task's model-free reference, from the first of ``runs`` that recorded one."""
+    return next((r["baseline"] for r in runs if r.get("baseline")), None)
+
+
 def _finish_axis(ax, title: str, runs: list[dict], values: list, legend_size: int = 7) -> None:
     metric = runs[0]["primary_metric"]
-    ref = next((r["baseline"] for r in runs if r.get("baseline")), None)
+    ref = _baseline(runs)
     if ref is not None and ref["valid"].get(metric) is not None:  # where "learned nothing" lies
         level = ref["valid"][metric]
         values = values + [level]
@@ -345,7 +350,7 @@ def baselines_section(results: list[dict]) -> str:
     """One line per task variant with a model-free reference: what learning nothing scores."""
     lines = []
     for title, runs in _by_task(results).items():
-        ref = next((r["baseline"] for r in runs if r.get("baseline")), None)
+        ref = _baseline(runs)
         if ref is not None:
             lines.append(f"- {title}: {ref['name']}, " + ", ".join(f"{m} {_fmt(v)}" for m, v in ref["test"].items()))
     if not lines:
