@@ -91,3 +91,18 @@ def test_mnist_checksum_is_checked_by_default(tmp_path):
     write_mnist(tmp_path)
     with pytest.raises(Exception, match="sha256.*does not match"):
         tasks.get("mnist", data_dir=tmp_path, download=False).dataset("train")
+
+
+def test_lstm_and_rnn_train_with_the_papers_baseline_settings_the_gru_and_tcn_with_the_tcns():
+    from seqbench.training import RunConfig, Training
+
+    task = tasks.get("mnist", verify=False)  # no data read: presets only
+    resolved = {m: Training.resolve(task, RunConfig(task="mnist", model=m)) for m in ("tcn", "gru", "lstm", "rnn")}
+    for m in ("tcn", "gru"):
+        assert (resolved[m].optimizer, resolved[m].lr, resolved[m].clip) == ("adam", 2e-3, None)
+    for m in ("lstm", "rnn"):
+        assert (resolved[m].optimizer, resolved[m].lr, resolved[m].clip) == ("rmsprop", 1e-3, 1.0)
+        assert resolved[m].epochs == 20 and resolved[m].batch_size == 64
+    # an explicit override still wins, and the run's name is the protocol's
+    assert Training.resolve(task, RunConfig(task="mnist", model="lstm", lr=5e-4)).lr == 5e-4
+    assert RunConfig(task="mnist", model="lstm").run_name() == "mnist-paper-lstm-seed0"

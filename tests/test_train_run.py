@@ -147,7 +147,7 @@ def test_run_name_separates_what_is_trained_not_its_budget():
     base = RunConfig(task="jsb").run_name()
     assert RunConfig(task="jsb", epochs=5, max_time=60.0).run_name() == base  # `--resume --epochs N` finds it
     changes = [{"kernel_size": 5}, {"levels": 4}, {"dropout": 0.25}, {"hidden_size": 64}, {"num_layers": 2},
-               {"lr": 2e-3}, {"batch_size": 8}, {"optimizer": "sgd"}]
+               {"lr": 2e-3}, {"batch_size": 8}, {"optimizer": "sgd"}, {"clip": 1.0}, {"clip": 0.0}]
     names = {RunConfig(task="jsb", **c).run_name() for c in changes}
     assert len(names) == len(changes) and base not in names
 

@@ -48,8 +48,10 @@ class Preset:
 
     ``model`` holds :func:`seqbench.nn.make_model` keyword arguments of the TCN (the task
     fills in input/output sizes, head and adapter); ``recurrent`` those of the baselines
-    besides their hidden size (``num_layers``, ``dropout``); ``variant`` the task variant
-    this preset implies (e.g. a smaller training set for a quick budget).
+    besides their hidden size (``num_layers``, ``dropout``); ``baseline_training`` a model
+    kind's own training settings where they differ from the TCN's (``{"lstm": {"optimizer":
+    "rmsprop", "lr": 1e-3, "clip": 1.0}}``: the paper tuned each baseline); ``variant`` the
+    task variant this preset implies (e.g. a smaller training set for a quick budget).
     """
 
     model: Mapping[str, Any]
@@ -60,10 +62,17 @@ class Preset:
     clip: float | None = None
     lr_schedule: str | None = None  # a name in seqbench.training.schedules.SCHEDULES, or None
     recurrent: Mapping[str, Any] = field(default_factory=dict)
+    baseline_training: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     variant: Mapping[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes) -> "Preset":
         return replace(self, **changes)
+
+    def training_for(self, kind: str) -> dict[str, Any]:
+        """The training settings (optimizer, lr, batch_size, epochs, clip, lr_schedule) of model ``kind``."""
+        settings = {name: getattr(self, name) for name in ("optimizer", "lr", "batch_size", "epochs", "clip",
+                                                           "lr_schedule")}
+        return {**settings, **self.baseline_training.get(kind, {})}
 
 
 class TensorDictDataset(Dataset):

@@ -186,6 +186,8 @@ class RunConfig:
             parts.append(f"init-{self.init}")
         if self.clip == 0:
             parts.append("noclip")
+        elif self.clip is not None:
+            parts.append(f"clip{self.clip:g}")
         if self.lr_schedule is not None:
             parts.append("constant-lr" if self.lr_schedule == NO_SCHEDULE else f"lr-{self.lr_schedule}")
         return "-".join(parts + [f"seed{self.seed}"])
@@ -212,8 +214,8 @@ class Training:
 
     @classmethod
     def resolve(cls, task: Task, cfg: RunConfig) -> "Training":
-        p = task.presets[cfg.preset]
-        pick = lambda name: getattr(cfg, name) if getattr(cfg, name) is not None else getattr(p, name)  # noqa: E731
+        p = task.presets[cfg.preset].training_for(cfg.model)
+        pick = lambda name: getattr(cfg, name) if getattr(cfg, name) is not None else p[name]  # noqa: E731
         clip = pick("clip") or None  # 0 turns clipping off
         schedule = pick("lr_schedule")
         t = cls(pick("optimizer"), float(pick("lr")), int(pick("batch_size")), int(pick("epochs")),

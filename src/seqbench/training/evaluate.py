@@ -30,7 +30,7 @@ def evaluate(checkpoint: str | Path, split: str = "test", batch_size: int | None
     state = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
     model.load_state_dict(state)
     model.eval()
-    bs = batch_size or cfg.batch_size or task.presets[cfg.preset].batch_size
+    bs = batch_size or cfg.batch_size or task.presets[cfg.preset].training_for(cfg.model)["batch_size"]
     totals: dict[str, list[float]] = {}
     with torch.no_grad():
         for batch in make_loader(task, split, bs, cfg.seed):
