@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 from seqbench.training import RunConfig, build_task  # noqa: E402
 from seqbench.training.data import make_loader  # noqa: E402
 from seqbench.training.module import make_optimizer  # noqa: E402
-from seqbench.training.run import run  # noqa: E402
+from seqbench.training import run  # noqa: E402
 
 
 class SplitTimer(pl.Callback):

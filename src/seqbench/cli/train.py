@@ -40,7 +40,7 @@ from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_op
 def train(task, devices, **kw):
     """Train a model on TASK; writes checkpoints, logs and result.json under --out."""
     from ..training import RunConfig, run
-    from ..training.run import is_launched_child
+    from ..training.runner import is_launched_child
 
     check_task(task)
     variant = pop_variant(kw)

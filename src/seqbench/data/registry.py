@@ -18,6 +18,7 @@ class DataFile:
     Args:
         name: canonical file name inside the dataset folder.
         sha256: its checksum, or ``None`` when no published value is known.
+        sha1: the published SHA-1, for files whose only published checksum is one.
         url: where to download it directly; ``None`` when it comes out of the dataset's archive.
         aliases: other names under which the same file is accepted (with their own checksum
             when given in ``alias_sha256``), e.g. the uncompressed MNIST files or
@@ -28,6 +29,7 @@ class DataFile:
     name: str
     sha256: str | None = None
     url: str | None = None
+    sha1: str | None = None
     aliases: tuple[str, ...] = ()
     alias_sha256: tuple[str | None, ...] = ()
     member: str | None = None
@@ -83,8 +85,11 @@ DATASETS: dict[str, DatasetSpec] = {
     ),
     "jsb": _music("jsb", "JSB_Chorales.mat", "ac0e608527cc411c7e21ef7d38be47f0de7fb6b13b3ae168b8eccf1c2a9b18d4"),
     "nottingham": _music("nottingham", "Nottingham.mat", "d154f7ca2e90799dc1dc011d8fc048f2fc6ef3f7c69d974b9cf27a471634fbea"),
-    "muse": _music("muse", "MuseData.mat", None),
-    "piano": _music("piano", "Piano-midi.de.mat", None),
+    # MuseData and Piano-midi: the official repository's files (poly_music/mdata/) at commit 2f8c2b8, the
+    # commit of the JSB and Nottingham copies above, as recorded by a project that pins them with the same
+    # JSB and Nottingham checksums (947,219 and 223,732 bytes).
+    "muse": _music("muse", "MuseData.mat", "e8d9eb422ec3833c25f43a9f854d4ee0b9118a20b45f2c183395cdc30ffa14ff"),
+    "piano": _music("piano", "Piano_midi.mat", "990a8a71d5764a7eaa3e78d9e5023d1470380fe2db3a1448265a97a24c8b1c34"),
     "ptb": DatasetSpec(
         "ptb", "ptb",
         tuple(DataFile(f"ptb.{s}.txt", h, _PTB + f"ptb.{s}.txt", (f"{s}.txt",), (h,)) for s, h in [
@@ -103,27 +108,39 @@ DATASETS: dict[str, DatasetSpec] = {
             ("test", "1ef5607ac3c463b16e38bfe7900dd3bfc91de5a96e0f21e7eab5188b465b8ebe"),
         ]),
         ("ptb_char",),
+        # the archive's only published checksum is an MD5 (30177ea32e27c525793142b6bf2c8e2d, PaddlePaddle);
+        # the three files taken out of it are checked against their sha256
         archive_url="http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz",
         splits={s: f"ptb.char.{s}.txt" for s in ("train", "valid", "test")},
     ),
     "wikitext2": DatasetSpec(
         "wikitext2", "wikitext-2",
-        tuple(DataFile(f"wiki.{s}.tokens", h, aliases=(f"{s}.txt",), alias_sha256=(h,),
-                       member=f"wikitext-2/wiki.{s}.tokens") for s, h in [
-            ("train", None),
-            ("valid", "f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8"),
-            ("test", "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0"),
+        tuple(DataFile(f"wiki.{s}.tokens", h, aliases=(f"{s}.txt",), alias_sha256=(h,), sha1=sha1,
+                       member=f"wikitext-2/wiki.{s}.tokens") for s, h, sha1 in [
+            # the train split's only published checksum is GluonNLP's SHA-1
+            ("train", None, "863f29c46ef9d167fff4940ec821195882fe29d1"),
+            ("valid", "f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8", None),
+            ("test", "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0", None),
         ]),
         ("wikitext2",),
         archive_url="https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-v1.zip",
+        # the archive's sha256 as Hugging Face datasets records it (torchtext: md5 542ccefacc6c27f945fb54453812b3cd)
+        archive_sha256="92675f1d63015c1c8b51f1656a52d5bdbc33aafa60cc47a218a66e7ee817488c",
         splits={s: f"wiki.{s}.tokens" for s in ("train", "valid", "test")},
     ),
     "wikitext103": DatasetSpec(
         "wikitext103", "wikitext-103",
-        tuple(DataFile(f"wiki.{s}.tokens", None, aliases=(f"{s}.txt",), member=f"wikitext-103/wiki.{s}.tokens")
-              for s in ("train", "valid", "test")),
+        # the unpacked files' only published checksums are GluonNLP's SHA-1s
+        tuple(DataFile(f"wiki.{s}.tokens", None, aliases=(f"{s}.txt",), sha1=sha1,
+                       member=f"wikitext-103/wiki.{s}.tokens") for s, sha1 in [
+            ("train", "b7497e2dfe77e72cfef5e3dbc61b7b53712ac211"),
+            ("valid", "c326ac59dc587676d58c422eb8a03e119582f92b"),
+            ("test", "8a5befc548865cec54ed4273cf87dbbad60d1e47"),
+        ]),
         ("wikitext103",),
         archive_url="https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-103-v1.zip",
+        # 190,229,076 bytes; Hugging Face datasets' record (torchtext: md5 9ddaacaf6af0710eda8c456decff7832)
+        archive_sha256="242ba0f20b329cfdf1ccc61e9e9e5b59becf189db7f7a81cd2a0e2fc31539590",
         splits={s: f"wiki.{s}.tokens" for s in ("train", "valid", "test")},
     ),
     "lambada": DatasetSpec(
@@ -138,12 +155,17 @@ DATASETS: dict[str, DatasetSpec] = {
         ),
         ("lambada",),
         archive_url="https://zenodo.org/record/2630551/files/lambada-dataset.tar.gz?download=1",
+        # 334,527,694 bytes; as TensorFlow Datasets and Hugging Face datasets record it
+        archive_sha256="8fbe499096ddbdcbbd0cac406861b5026fb451d15b8fe04e0e4f3d082f2ad5d7",
         note="training novels: the folder train-novels/ (*.txt) from the same archive",
         splits={"valid": "lambada_development_plain_text.txt", "test": "lambada_test_plain_text.txt"},
     ),
     "text8": DatasetSpec(
-        "text8", "text8", (DataFile("text8", None, member="text8"),), ("text8",),
+        "text8", "text8",
+        (DataFile("text8", "6e890197040d37d85beb962ae1f041ff1d9a9ca8d20c7d99c85027eebf51dca7", member="text8"),),
+        ("text8",),
         archive_url="http://mattmahoney.net/dc/text8.zip",
+        archive_sha256="a6640522afe85d1963ad56c05b0ede0a0c000dddc9671758a6cc09b7a38e5232",
         note="one file of 100M characters: train = [:90M], valid = [90M:95M], test = [95M:]",
     ),
 }

@@ -50,16 +50,16 @@ def data_root(data_dir=None) -> Path:
     return Path(pooch.os_cache("seqbench"))
 
 
-_HASHES: dict[tuple[str, int, int, bool], str] = {}
+_HASHES: dict[tuple[str, int, int, bool, str], str] = {}
 
 
-def sha256_of(path: Path, decompress: bool = False) -> str:
-    """sha256 of a file (of its gunzipped content with ``decompress``), remembered for the
-    process, keyed by path, size and mtime."""
+def sha256_of(path: Path, decompress: bool = False, algorithm: str = "sha256") -> str:
+    """sha256 (or ``algorithm``) of a file (of its gunzipped content with ``decompress``),
+    remembered for the process, keyed by path, size and mtime."""
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, decompress)
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, decompress, algorithm)
     if key not in _HASHES:
-        h = hashlib.sha256()
+        h = hashlib.new(algorithm)
         try:
             with (gzip.open(path, "rb") if decompress else open(path, "rb")) as f:
                 for block in iter(lambda: f.read(1 << 20), b""):
@@ -75,11 +75,12 @@ class Found:
     """A present copy of a dataset file and the checksum its content must have."""
 
     path: Path
-    sha256: str | None
+    sha256: str | None          # the expected digest (of ``algorithm``, sha256 unless only SHA-1 is published)
     gzipped_copy: bool = False  # a .gz of a plain file: the checksum is of the decompressed bytes
+    algorithm: str = "sha256"
 
     def actual_sha256(self) -> str:
-        return sha256_of(self.path, decompress=self.gzipped_copy)
+        return sha256_of(self.path, decompress=self.gzipped_copy, algorithm=self.algorithm)
 
 
 def find_file(folder: Path, f: DataFile) -> Found | None:
@@ -91,18 +92,20 @@ def find_file(folder: Path, f: DataFile) -> Found | None:
     candidates = [(n, d, False) for n, d in names] + [(n + ".gz", d, True) for n, d in names if not n.endswith(".gz")]
     for name, digest, gzipped in candidates:
         if (folder / name).is_file():
+            if digest is None and f.sha1 is not None:  # the same content under any name: its SHA-1
+                return Found(folder / name, f.sha1, gzipped, "sha1")
             return Found(folder / name, digest, gzipped)
     return None
 
 
 def check_file(found: Found) -> None:
-    """Raise :class:`ChecksumError` naming the file when its sha256 is not the expected one."""
+    """Raise :class:`ChecksumError` naming the file when its checksum is not the expected one."""
     if found.sha256 is None:
         return
     actual = found.actual_sha256()
     if actual != found.sha256:
         raise ChecksumError(
-            f"{found.path}: sha256 {actual} does not match the expected {found.sha256}; the file is corrupt or "
+            f"{found.path}: {found.algorithm} {actual} does not match the expected {found.sha256}; the file is corrupt or "
             "a different version. Delete it and fetch it again (seqbench data fetch)."
         )
 
@@ -169,7 +172,8 @@ def fetch(name: str, data_dir=None, files=None) -> Path:
         if find_file(folder, f) is not None:
             continue
         if f.url:
-            pooch.retrieve(f.url, known_hash=f"sha256:{f.sha256}" if f.sha256 else None, fname=f.name,
+            known = f"sha256:{f.sha256}" if f.sha256 else (f"sha1:{f.sha1}" if f.sha1 else None)
+            pooch.retrieve(f.url, known_hash=known, fname=f.name,
                            path=folder, progressbar=False)
         else:
             need_archive = True
@@ -236,7 +240,7 @@ def status(name: str, data_dir=None) -> list[tuple[str, Path | None, str]]:
             check_file(found)
             rows.append((f.name, found.path, "ok"))
         except ChecksumError:
-            rows.append((f.name, found.path, f"CORRUPT: sha256 {found.actual_sha256()} != {found.sha256}"))
+            rows.append((f.name, found.path, f"CORRUPT: {found.algorithm} {found.actual_sha256()} != {found.sha256}"))
         except CorruptFileError as e:
             rows.append((f.name, found.path, f"CORRUPT: {e}"))
     return rows

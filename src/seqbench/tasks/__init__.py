@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 
 from .base import Metric, Preset, Task, TensorDictDataset, pad_collate
-from .custom import CustomTask
+from .custom import CustomTask, DataError, ReceptiveFieldWarning
 from .custom import custom  # the function takes the submodule's name here: seqbench.tasks.custom(...)
 from .language import CharPennTreebank, Lambada, PennTreebank, Text8, Wikitext2, Wikitext103
 from .mnist import PermutedMNIST, SequentialMNIST
@@ -63,6 +63,15 @@ def _accepted(cls) -> set[str]:
     return accepted
 
 
+def from_state(state: dict) -> Task:
+    """The task a checkpoint's saved state describes (``Task.state()``; your own data's task),
+    able to build models and predict without its data file."""
+    cls = _USER_TASKS.get(state.get("task")) if isinstance(state, dict) else None
+    if cls is None:
+        raise ValueError(f"saved task state names no task that keeps state: {state.get('task') if isinstance(state, dict) else state!r}")
+    return cls.from_state(state)
+
+
 def get(name: str, data_dir=None, **variant) -> Task:
     """The task ``name`` with its variant, e.g. ``get("adding", seq_len=600)``."""
     cls = _REGISTRY.get(name) or _USER_TASKS.get(name)
@@ -76,4 +85,4 @@ def get(name: str, data_dir=None, **variant) -> Task:
 
 
 __all__ = ["Task", "Metric", "Preset", "TensorDictDataset", "pad_collate", "names", "get", "variants", "custom",
-           "CustomTask"]
+           "CustomTask", "DataError", "ReceptiveFieldWarning", "from_state"]

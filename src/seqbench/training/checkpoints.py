@@ -1,13 +1,16 @@
-"""Checkpoints that survive a kill at any moment: written to a temporary file, then renamed."""
+"""Checkpoints that survive a kill at any moment (written to a temporary file, then renamed),
+are read back as plain data only, and are written on SIGTERM before the process stops."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from lightning.pytorch.callbacks import Checkpoint
 import torch
+from lightning.pytorch.callbacks import Checkpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from .load import read_checkpoint
 
 LAST = "last.ckpt"   # newest state: end of every epoch, and every N steps within one
 BEST = "best.ckpt"   # the best validation score so far
@@ -15,23 +18,40 @@ BEST = "best.ckpt"   # the best validation score so far
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Lightning's checkpoint IO, but a reader never sees a half-written file: the
-    checkpoint goes to ``NAME.tmp`` in the same directory, is flushed to disk, and
-    replaces ``NAME`` with one ``os.replace``."""
+    checkpoint goes to ``.NAME.PID.tmp`` in the same directory, is flushed to disk, and
+    replaces ``NAME`` with one ``os.replace``. A failed write (a full disk) leaves the
+    previous checkpoint as it was and no temporary file behind.
+
+    Reading (resume, testing the best checkpoint) goes through
+    :func:`~seqbench.training.load.read_checkpoint`: ``weights_only``, whatever the caller asks.
+    """
 
     def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise OSError(e.errno, f"could not write checkpoint {path} ({e.strerror or e}); "
+                                   f"the previous one, if any, is unchanged") from None
+
+    def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict:
+        return read_checkpoint(path, map_location=map_location if map_location is not None else "cpu")
 
 
 class ResumeCheckpoint(Checkpoint):
     """Writes ``last.ckpt`` at the end of every epoch and every ``every_n_steps`` optimizer
     steps, so a killed run loses at most that many steps (``--resume`` replays them).
+
+    On SIGTERM (a scheduler's or ``kill``'s polite stop) it writes ``last.ckpt`` after the
+    batch in flight and stops the run (:class:`~seqbench.training.runner.RunInterrupted`), so
+    nothing is lost. Lightning alone would only notice at the end of the epoch.
 
     A :class:`~lightning.pytorch.callbacks.Checkpoint` subclass, so Lightning calls its
     epoch-end hook after the LightningModule's (which closes the epoch's history row).
@@ -40,14 +60,24 @@ class ResumeCheckpoint(Checkpoint):
     def __init__(self, dirpath: str | os.PathLike, every_n_steps: int | None = None) -> None:
         self.path = Path(dirpath) / LAST
         self.every_n_steps = every_n_steps
+        self.stopped_at_step: int | None = None
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.received_sigterm:
+            trainer.save_checkpoint(self.path)
+            self.stopped_at_step = trainer.global_step
+            trainer.should_stop = True
+            raise Terminated()
         if self.every_n_steps and trainer.global_step % self.every_n_steps == 0 \
                 and batch_idx + 1 < trainer.num_training_batches:
             trainer.save_checkpoint(self.path)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         trainer.save_checkpoint(self.path)
+
+
+class Terminated(Exception):
+    """Raised inside the training loop once the SIGTERM checkpoint is written."""
 
 
 def newest_checkpoint(dirpath: str | os.PathLike) -> Path | None:

@@ -22,12 +22,22 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
 from .. import __version__, paper
-from .checkpoints import BEST, AtomicCheckpointIO, ResumeCheckpoint, newest_checkpoint
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from .checkpoints import BEST, AtomicCheckpointIO, ResumeCheckpoint, Terminated, newest_checkpoint
 from .config import RunConfig, Training, build_task
 from .data import make_loader
+from .load import CheckpointError, read_checkpoint, run_config, same_run
+from .locking import RunLock
 from .module import SequenceTaskModule
 
 RESULT = "result.json"
+
+
+class RunInterrupted(Exception):
+    """Training stopped by SIGTERM; the run's ``last.ckpt`` holds it and ``--resume`` continues."""
+
+    exit_code = 143  # 128 + SIGTERM, what a shell reports for a terminated process
 
 
 class TaskData(pl.LightningDataModule):
@@ -82,6 +92,10 @@ def is_launched_child() -> bool:
     return int(os.environ.get("LOCAL_RANK", "0")) > 0
 
 
+def _is_first_node() -> bool:
+    return int(os.environ.get("NODE_RANK", "0") or 0) == 0
+
+
 def _prepare_run_dir(cfg: RunConfig, run_dir: Path) -> Path | None:
     """The checkpoint to resume from (or None); refuses to clobber a run by accident."""
     ckpt_dir = run_dir / "checkpoints"
@@ -89,6 +103,10 @@ def _prepare_run_dir(cfg: RunConfig, run_dir: Path) -> Path | None:
     if cfg.resume:
         if existing is None:
             raise FileNotFoundError(f"nothing to resume: {ckpt_dir} holds no checkpoint")
+        saved = run_config(read_checkpoint(existing), existing)  # refuses unsafe or broken files first
+        if not same_run(saved, cfg):
+            raise CheckpointError(f"{existing} holds run {saved.run_name()}, not {cfg.run_name()}: "
+                                  "it cannot be resumed as this run")
         return existing
     if is_launched_child():
         return None
@@ -167,8 +185,13 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
     task = build_task(cfg.task, cfg.data_dir, cfg.preset, **cfg.variant)
     training = Training.resolve(task, cfg)
     run_dir = Path(cfg.out) / cfg.run_name()
+    # one process per run directory (the DDP processes of one run share the first one's lock)
+    with RunLock(run_dir, enabled=not is_launched_child() and _is_first_node()):
+        return _run_locked(cfg, task, training, run_dir, callbacks)
+
+
+def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbacks) -> dict:
     resume_from = _prepare_run_dir(cfg, run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = task.build_model(cfg.model, cfg.preset, **cfg.model_overrides())
@@ -193,12 +216,20 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
             enable_progress_bar=cfg.progress, enable_model_summary=False, num_sanity_val_steps=0,
             plugins=[AtomicCheckpointIO()], use_distributed_sampler=False, log_every_n_steps=10,
         )
+        resumer = next(c for c in trainer.callbacks if isinstance(c, ResumeCheckpoint))
         with flush_denormal(cfg.flush_denormal):
-            trainer.fit(module, datamodule=data, ckpt_path=str(resume_from) if resume_from else None)
+            try:
+                trainer.fit(module, datamodule=data, ckpt_path=str(resume_from) if resume_from else None,
+                            weights_only=True)
+            except (Terminated, SIGTERMException):
+                at = f"after step {resumer.stopped_at_step}, saved in {resumer.path}" if resumer.stopped_at_step \
+                    else f"during validation; {resumer.path} holds the last checkpoint"
+                raise RunInterrupted(f"{run_dir.name}: stopped by SIGTERM {at}; run the same command with "
+                                     "--resume to continue") from None
             history, wall_time = list(module.history), module.elapsed()
             trained = sum(float(p.detach().double().sum()) for p in model.parameters())
             best_path = best.best_model_path or None
-            trainer.test(module, datamodule=data, ckpt_path=best_path, verbose=False)
+            trainer.test(module, datamodule=data, ckpt_path=best_path, verbose=False, weights_only=True)
 
     key = f"valid_{metric.name}"
     best_row = None

@@ -6,30 +6,24 @@ from pathlib import Path
 
 import torch
 
-from .config import RunConfig, build_task
 from .data import make_loader
+from .load import load_run
 
 
-def evaluate(checkpoint: str | Path, split: str = "test", batch_size: int | None = None) -> dict:
+def evaluate(checkpoint: str | Path, split: str = "test", batch_size: int | None = None,
+             data_dir: str | Path | None = None) -> dict:
     """Metrics of the model in ``checkpoint`` on ``split`` of its task.
+
+    ``data_dir``: where the task's data lie on this machine (default: where the run read them).
 
     Returns:
         ``{"task", "model", "split", "checkpoint", "metrics": {name: value}}``.
+
+    Raises:
+        CheckpointError: not a loadable seqbench checkpoint (see :func:`~seqbench.training.load.read_checkpoint`).
     """
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    try:
-        cfg = RunConfig.from_dict(ckpt["hyper_parameters"]["run_config"])
-    except (KeyError, TypeError) as e:
-        raise ValueError(f"{path} is not a seqbench checkpoint (no run configuration inside)") from e
-    task = build_task(cfg.task, cfg.data_dir, cfg.preset, **cfg.variant)
+    cfg, task, model = load_run(checkpoint, data_dir=data_dir)
     task.check_split(split)
-    model = task.build_model(cfg.model, cfg.preset, **cfg.model_overrides())
-    state = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-    model.load_state_dict(state)
-    model.eval()
     bs = batch_size or cfg.batch_size or task.presets[cfg.preset].training_for(cfg.model)["batch_size"]
     totals: dict[str, list[float]] = {}
     with torch.no_grad():
@@ -40,4 +34,4 @@ def evaluate(checkpoint: str | Path, split: str = "test", batch_size: int | None
                 acc[0] += float(s.double().sum())
                 acc[1] += float(torch.as_tensor(n).double().sum())
     metrics = task.compute_metrics({k: (s, n) for k, (s, n) in totals.items()})
-    return {"task": cfg.task, "model": cfg.model, "split": split, "checkpoint": str(path), "metrics": metrics}
+    return {"task": cfg.task, "model": cfg.model, "split": split, "checkpoint": str(checkpoint), "metrics": metrics}

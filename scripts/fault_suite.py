@@ -1,0 +1,266 @@
+"""The slow fault suite: faults caused for real, from outside the training process.
+
+    PYTHONPATH=src python scripts/fault_suite.py [--data-dir ../shared/data] [--json faults.json]
+
+Each fault runs ``seqbench`` as a user would (a subprocess) and checks what the user sees:
+the exit status, a one-line error without a traceback, and that nothing was lost (a
+resumed run ends with the same metrics as an uninterrupted one; the previous checkpoint
+survives a full disk). It prints one row per fault and exits 1 when any outcome was not
+the expected one. Faults that need root (a tmpfs, a read-only mount) are skipped without it.
+
+The fast versions of these checks, and the crafted-checkpoint checks, are in tests/test_faults.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# long enough (about 250 steps) that a signal lands mid-epoch, short enough for a few seconds a run
+TRAIN = ["train", "adding", "--seq-len", "40", "--variant", "train_size=2000", "--variant", "valid_size=64",
+         "--variant", "test_size=64", "--hidden", "8", "--levels", "3", "--kernel-size", "3", "--epochs", "2",
+         "--batch-size", "16", "--checkpoint-every", "10", "--no-progress", "--threads", "1"]
+
+
+@dataclass
+class Outcome:
+    fault: str
+    expected: str
+    got: str
+    ok: bool
+
+
+def seqbench(args: list[str], wait: bool = True, timeout: float = 600):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+               OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "seqbench.cli", *args]
+    if not wait:
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def one_line_error(proc) -> bool:
+    err = proc.stderr.strip()
+    return err.startswith("error:") and "\n" not in err and "Traceback" not in err
+
+
+def result_of(run_dir: Path) -> dict:
+    return json.loads((run_dir / "result.json").read_text())
+
+
+def same_training(a: dict, b: dict) -> bool:
+    return a["metrics"] == b["metrics"] and [h["train_loss"] for h in a["history"]] == \
+        [h["train_loss"] for h in b["history"]]
+
+
+def wait_for_checkpoint(run_dir: Path, proc, min_step: int = 30, timeout: float = 300) -> None:
+    """Until the run has written a mid-epoch checkpoint at or after ``min_step`` steps."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from seqbench.training.load import read_checkpoint
+
+    last, t0 = run_dir / "checkpoints" / "last.ckpt", time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the run ended before it could be interrupted: {proc.stderr.read()[-500:]}")
+        try:
+            if read_checkpoint(last)["global_step"] >= min_step:
+                return
+        except Exception:  # not there yet
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("no checkpoint appeared")
+
+
+def reference(work: Path) -> dict:
+    """The uninterrupted run every interrupted one must end up equal to."""
+    proc = seqbench([*TRAIN, "--out", str(work / "straight"), "--name", "r"])
+    if proc.returncode != 0:
+        raise RuntimeError(f"the reference run failed: {proc.stderr[-1000:]}")
+    return result_of(work / "straight" / "r")
+
+
+def killed_then_resumed(work: Path, straight: dict, sig: int) -> Outcome:
+    name = signal.Signals(sig).name
+    out = work / name.lower()
+    proc = seqbench([*TRAIN, "--out", str(out), "--name", "r"], wait=False)
+    wait_for_checkpoint(out / "r", proc)
+    proc.send_signal(sig)
+    proc.wait(timeout=120)
+    err = proc.stderr.read().strip()
+    expected_code = -9 if sig == signal.SIGKILL else 143
+    stopped_well = proc.returncode == expected_code and (sig == signal.SIGKILL or "--resume" in err)
+    again = seqbench([*TRAIN, "--out", str(out), "--name", "r", "--resume"])
+    same = again.returncode == 0 and same_training(result_of(out / "r"), straight)
+    got = f"exit {proc.returncode}" + (f" ({err.splitlines()[-1][:90]})" if err else "") + \
+        f"; --resume exit {again.returncode}, {'same' if same else 'DIFFERENT'} metrics and losses"
+    return Outcome(f"{name} mid-epoch, then --resume", f"exit {expected_code}, resume equals an uninterrupted run",
+                   got, stopped_well and same)
+
+
+def two_processes(work: Path, straight: dict) -> Outcome:
+    out = work / "two"
+    first = seqbench([*TRAIN, "--out", str(out), "--name", "r"], wait=False)
+    wait_for_checkpoint(out / "r", first, min_step=10)
+    second = seqbench([*TRAIN, "--out", str(out), "--name", "r", "--overwrite"])
+    first.wait(timeout=600)
+    refused = second.returncode == 1 and one_line_error(second) and "in use by another" in second.stderr
+    intact = first.returncode == 0 and same_training(result_of(out / "r"), straight)
+    return Outcome("a second process on the same run directory (with --overwrite)",
+                   "second exits 1; the first finishes unharmed",
+                   f"second: exit {second.returncode} ({second.stderr.strip()[:100]}); first: exit "
+                   f"{first.returncode}, {'same' if intact else 'DIFFERENT'} result", refused and intact)
+
+
+def _mount_tmpfs(where: Path, options: str) -> bool:
+    where.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
+                          capture_output=True).returncode == 0
+
+
+def read_only(work: Path) -> Outcome | None:
+    mnt = work / "ro"
+    if os.geteuid() == 0:
+        if not _mount_tmpfs(mnt, "ro,size=1m"):
+            return None
+    else:
+        mnt.mkdir()
+        mnt.chmod(0o555)
+    try:
+        proc = seqbench([*TRAIN, "--out", str(mnt / "runs"), "--name", "r"])
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(mnt)])
+    return Outcome("read-only output directory", "exit 1, one line naming the directory",
+                   f"exit {proc.returncode}: {proc.stderr.strip()[:120]}",
+                   proc.returncode == 1 and one_line_error(proc) and "cannot write the run directory" in proc.stderr)
+
+
+def full_disk(work: Path, straight: dict) -> Outcome | None:
+    """The disk fills while a run trains: the checkpoint write fails, the previous one survives."""
+    if os.geteuid() != 0:
+        return None
+    mnt = work / "small"
+    if not _mount_tmpfs(mnt, "size=4m"):
+        return None
+    sys.path.insert(0, str(ROOT / "src"))
+    from seqbench.training.load import read_checkpoint
+
+    try:
+        proc = seqbench([*TRAIN, "--out", str(mnt), "--name", "r"], wait=False)
+        wait_for_checkpoint(mnt / "r", proc, min_step=20)
+        with open(mnt / "filler", "wb") as f:  # take every byte left
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        proc.wait(timeout=300)
+        err = proc.stderr.read().strip()
+        ckpt_dir = mnt / "r" / "checkpoints"
+        leftovers = [p.name for p in ckpt_dir.glob(".*.tmp")]
+        kept = read_checkpoint(ckpt_dir / "last.ckpt")["global_step"]
+        (mnt / "filler").unlink()
+        again = seqbench([*TRAIN, "--out", str(mnt), "--name", "r", "--resume"])
+        same = again.returncode == 0 and same_training(result_of(mnt / "r"), straight)
+    finally:
+        subprocess.run(["umount", str(mnt)])
+    last_line = err.splitlines()[-1] if err else ""
+    ok = proc.returncode == 1 and last_line.startswith("error:") and "Traceback" not in err \
+        and not leftovers and same
+    return Outcome("output disk fills mid-run, then space is freed and --resume",
+                   "exit 1, previous checkpoint intact, no temporary files, resume equals uninterrupted",
+                   f"exit {proc.returncode} ({last_line[:110]}); checkpoint at step {kept} kept; "
+                   f"{len(leftovers)} temporary files; resume: {'same' if same else 'DIFFERENT'}", ok)
+
+
+def corrupt_data(work: Path, data_dir: Path | None) -> list[Outcome]:
+    """Every data format, broken: a clear one-line error (exit 1), whether or not checksums are checked."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    outcomes = []
+    cases = []  # (label, task args, files to write {relative path: bytes})
+    garbage = b"\x00\x13not the real file\xff" * 64
+    cases.append(("MNIST IDX (.gz, garbage)", ["mnist"], {"mnist/train-images-idx3-ubyte.gz": gzip.compress(garbage),
+                                                          "mnist/train-labels-idx1-ubyte.gz": gzip.compress(garbage),
+                                                          "mnist/t10k-images-idx3-ubyte.gz": gzip.compress(garbage),
+                                                          "mnist/t10k-labels-idx1-ubyte.gz": gzip.compress(garbage)}))
+    cases.append(("music .mat (garbage)", ["jsb"], {"music/JSB_Chorales.mat": garbage}))
+    if data_dir and (data_dir / "music" / "Nottingham.mat").is_file():
+        whole = (data_dir / "music" / "Nottingham.mat").read_bytes()
+        cases.append(("music .mat (real file, truncated)", ["nottingham"],
+                      {"music/Nottingham.mat": whole[: len(whole) // 3]}))
+    cases.append(("PTB text (binary garbage)", ["ptb"], {f"ptb/ptb.{s}.txt": garbage for s in ("train", "valid", "test")}))
+    cases.append(("PTB text (empty)", ["ptb"], {f"ptb/ptb.{s}.txt": b"" for s in ("train", "valid", "test")}))
+    cases.append(("char-PTB text (binary garbage)", ["ptb_char"],
+                  {f"ptb_char/ptb.char.{s}.txt": garbage for s in ("train", "valid", "test")}))
+    for label, task, files in cases:
+        for verify in (True, False):
+            root = work / "data" / f"{task[0]}-{'v' if verify else 'nv'}-{len(outcomes)}"
+            for rel, content in files.items():
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                (root / rel).write_bytes(content)
+            args = ["train", *task, "--data-dir", str(root), "--epochs", "1", "--no-progress",
+                    "--out", str(work / "data-runs"), "--max-time", "30", "--variant", "download=False"]
+            if not verify:
+                args += ["--variant", "verify=False"]
+            proc = seqbench(args, timeout=300)
+            ok = proc.returncode == 1 and one_line_error(proc)
+            outcomes.append(Outcome(f"{label}, {'checksums on' if verify else 'verify=False'}",
+                                    "exit 1, one-line error", f"exit {proc.returncode}: {proc.stderr.strip()[:110]}", ok))
+    # your own data: CSV, Parquet, NPZ
+    custom = work / "custom"
+    custom.mkdir()
+    (custom / "bad.csv").write_bytes(b"a,b\n1,2,3,4\n\x00\x00\xff")
+    (custom / "bad.parquet").write_bytes(garbage)
+    (custom / "bad.npz").write_bytes(garbage)
+    (custom / "truncated.npz").write_bytes(b"PK\x03\x04" + garbage[:50])
+    for name in ("bad.csv", "bad.parquet", "bad.npz", "truncated.npz"):
+        proc = seqbench(["train", "custom", "--file", str(custom / name), "--target", "y", "--epochs", "1",
+                         "--no-progress", "--out", str(work / "custom-runs")])
+        outcomes.append(Outcome(f"your own data: {name}", "exit 1 or 2, one-line error",
+                                f"exit {proc.returncode}: {proc.stderr.strip()[:110]}",
+                                proc.returncode in (1, 2) and "Traceback" not in proc.stderr
+                                and len(proc.stderr.strip().splitlines()) <= 2))
+    return outcomes
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", type=Path, default=None, help="real datasets, to truncate a real file too")
+    ap.add_argument("--json", type=Path, default=None, help="also write the outcomes here")
+    a = ap.parse_args(argv)
+    outcomes: list[Outcome] = []
+    with tempfile.TemporaryDirectory(prefix="seqbench-faults-") as tmp:
+        work = Path(tmp)
+        straight = reference(work)
+        outcomes.append(killed_then_resumed(work, straight, signal.SIGKILL))
+        outcomes.append(killed_then_resumed(work, straight, signal.SIGTERM))
+        outcomes.append(two_processes(work, straight))
+        for extra in (read_only(work), full_disk(work, straight)):
+            if extra is not None:
+                outcomes.append(extra)
+        outcomes.extend(corrupt_data(work, a.data_dir))
+        shutil.rmtree(work, ignore_errors=True)
+    width = max(len(o.fault) for o in outcomes)
+    for o in outcomes:
+        print(f"{'ok  ' if o.ok else 'FAIL'} {o.fault:{width}s}  {o.got}")
+    if a.json:
+        a.json.write_text(json.dumps([asdict(o) for o in outcomes], indent=2) + "\n")
+    failed = sum(not o.ok for o in outcomes)
+    print(f"{len(outcomes) - failed} of {len(outcomes)} faults handled as expected")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
