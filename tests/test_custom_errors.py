@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from seqbench import tasks
-from seqbench.tasks.custom_data import DataError, fill_array
+from seqbench.tasks.custom import DataError, fill_array
 
 
 def frame(n=12, length=5):

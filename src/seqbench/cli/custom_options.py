@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..tasks.custom import KINDS
-from ..tasks.custom_data import FILL_POLICIES
+from ..tasks.custom import FILL_POLICIES, KINDS
 
 # option destination -> keyword of tasks.custom (``--task`` is stored as ``problem``: TASK is the argument)
 KEYS = {

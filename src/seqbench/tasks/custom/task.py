@@ -28,7 +28,7 @@ What the task guarantees:
   covers the input length; a TCN that does not cover it gets a :class:`ReceptiveFieldWarning`
   with the plan that would.
 
-Every problem with the data raises :class:`~seqbench.tasks.custom_data.DataError` with a
+Every problem with the data raises :class:`~seqbench.tasks.custom.DataError` with a
 one-line message naming it.
 """
 
@@ -44,10 +44,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ..nn import TCNPlan, plan_tcn, receptive_field
-from . import custom_data as cd
-from .base import Metric, Preset, Task, pad_collate
-from .custom_data import DataError
+from ...nn import TCNPlan, plan_tcn, receptive_field
+from . import data as cd
+from ..base import Metric, Preset, Task, pad_collate
+from .data import DataError
 
 KINDS = ("classify", "regress", "forecast")
 DEFAULT_SPLIT = {"sequences": (0.8, 0.1, 0.1), "forecast": (0.7, 0.15, 0.15)}
