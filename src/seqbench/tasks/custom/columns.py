@@ -23,12 +23,12 @@ def as_list(value) -> list[str]:
     return [str(v) for v in value]
 
 
-def require_columns(df, columns: Iterable[str], role: str, option: str) -> None:
-    """Raise naming the first column of ``columns`` the table lacks."""
+def require_columns(df, columns: Iterable[str], role: str, keyword: str) -> None:
+    """Raise naming the first column of ``columns`` the table lacks, and the ``keyword`` that chooses it."""
     for c in columns:
         if c not in df.columns:
             raise DataError(
-                f"{role} column {c!r} not found (pass {option}); the file has columns: {', '.join(df.columns)}"
+                f"{role} column {c!r} not found (pass {keyword}=...); the file has columns: {', '.join(df.columns)}"
             )
 
 
@@ -54,12 +54,12 @@ def resolve(df, *, target, kind: str | None, id_column: str | None, time_column:
         id_column = "sequence_id"
     if time_column is None and "time" in cols:
         time_column = "time"
-    for column, role, option in ((id_column, "id", "--id-column"), (time_column, "time", "--time-column")):
+    for column, role, keyword in ((id_column, "id", "id_column"), (time_column, "time", "time_column")):
         if column is not None:
-            require_columns(df, [column], role, option)
+            require_columns(df, [column], role, keyword)
     if kind is not None and kind != "forecast" and id_column is None:
         raise DataError(f"{kind} needs many sequences told apart by an id column: the file has no "
-                        f"'sequence_id' column (pass --id-column), or use --task forecast for one long series")
+                        f"'sequence_id' column (pass id_column=...), or use task='forecast' for one long series")
     kind = kind or ("forecast" if id_column is None else None)
     targets = as_list(target)
     structural = {c for c in (id_column, time_column) if c is not None}
@@ -68,8 +68,8 @@ def resolve(df, *, target, kind: str | None, id_column: str | None, time_column:
         if kind == "forecast" and len(numeric) == 1:
             targets = numeric
         else:
-            raise DataError(f"pass --target: the column to predict (the file has columns: {', '.join(cols)})")
-    require_columns(df, targets, "target", "--target")
+            raise DataError(f"pass target=...: the column to predict (the file has columns: {', '.join(cols)})")
+    require_columns(df, targets, "target", "target")
     if structural & set(targets):
         raise DataError(f"target column {sorted(structural & set(targets))[0]!r} is also the id or time column")
     if kind is None:
@@ -85,15 +85,15 @@ def resolve(df, *, target, kind: str | None, id_column: str | None, time_column:
         inputs = as_list(features) or [c for c in cols if c not in structural and c not in targets]
         if not inputs:
             raise DataError(f"no feature columns: the file has only {', '.join(cols)}")
-    require_columns(df, inputs, "feature", "--features")
+    require_columns(df, inputs, "feature", "features")
     if set(inputs) & structural:
         raise DataError(f"feature column {sorted(set(inputs) & structural)[0]!r} is also the id or time column")
     if kind != "forecast" and set(inputs) & set(targets):
         raise DataError(f"target column {sorted(set(inputs) & set(targets))[0]!r} is also a feature")
     check_numeric(df, inputs, "feature",
-                  "features must be numbers; encode them as numbers or choose columns with --features")
+                  "features must be numbers; encode them as numbers or choose columns with features=...")
     if kind in ("regress", "forecast"):
-        check_numeric(df, targets, "target", f"{kind} needs numbers to predict; use --task classify for labels")
+        check_numeric(df, targets, "target", f"{kind} needs numbers to predict; use task='classify' for labels")
     return Layout(kind=kind, source="table", features=inputs, targets=targets, id_column=id_column,
                   time_column=time_column)
 
@@ -106,12 +106,12 @@ def infer_kind(column, name: str, notes: list[str]) -> str:
         integral = bool((finite == np.round(finite)).all())
         n = finite.nunique()
         if not (integral and n <= MAX_INFERRED_CLASSES):
-            notes.append(f"task inferred: regress (target {name!r} holds numbers); pass --task to choose")
+            notes.append(f"task inferred: regress (target {name!r} holds numbers); pass task=... to choose")
             return "regress"
         notes.append(f"task inferred: classify (target {name!r} holds {n} whole numbers); "
-                     "pass --task regress if they are quantities")
+                     "pass task='regress' if they are quantities")
         return "classify"
-    notes.append(f"task inferred: classify (target {name!r} holds labels); pass --task to choose")
+    notes.append(f"task inferred: classify (target {name!r} holds labels); pass task=... to choose")
     return "classify"
 
 

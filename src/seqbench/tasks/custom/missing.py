@@ -16,7 +16,7 @@ from .files import pandas
 from .spec import FILL_POLICIES
 
 # the advice when inputs hold NaN/inf and no policy was chosen
-REMEDY = "pass --fill ffill|interpolate|zero or --drop"
+REMEDY = "pass fill='ffill'|'interpolate'|'zero' or drop=True"
 
 
 def check_policy(fill: str | None, drop: bool) -> None:
@@ -24,7 +24,7 @@ def check_policy(fill: str | None, drop: bool) -> None:
     if fill is not None and fill not in FILL_POLICIES:
         raise DataError(f"fill must be one of {', '.join(FILL_POLICIES)}, got {fill!r}")
     if fill is not None and drop:
-        raise DataError("choose one policy for missing values: --fill or --drop, not both")
+        raise DataError("choose one policy for missing values: fill=... or drop=True, not both")
 
 
 def fill_array(a: np.ndarray, policy: str) -> np.ndarray:
@@ -63,7 +63,7 @@ def repair(x: np.ndarray, fill: str, key, features: Sequence[str], id_column: st
     if empty and fill != "zero":
         where = f" in sequence {key!r}" if id_column is not None else ""
         raise DataError(f"cannot fill {', '.join(map(repr, empty))}{where}: no valid value to fill from; "
-                        "pass --drop or --fill zero")
+                        "pass drop=True or fill='zero'")
     return fill_array(x, fill)
 
 
@@ -99,12 +99,12 @@ def apply_to_table(df, inputs: Sequence[str], labels: Sequence[str], fill: str |
     bad_labels = bad_mask(df, labels)
     if bad_labels.any() and not drop:
         raise DataError(f"missing target values in {describe_bad(df, labels)} (counting rows from 0 below the header); "
-                        "a label is never filled in: pass --drop to drop those rows")
+                        "a label is never filled in: pass drop=True to drop those rows")
     bad = bad_mask(df, inputs) | bad_labels
     if not bad.any():
         return df
     if drop:
-        notes.append(f"dropped {int(bad.sum())} of {len(df)} rows with NaN/inf values (--drop)")
+        notes.append(f"dropped {int(bad.sum())} of {len(df)} rows with NaN/inf values (drop=True)")
         df = df[~bad]
         if len(df) == 0:
             raise DataError("no rows left after dropping those with NaN/inf values")
@@ -112,5 +112,5 @@ def apply_to_table(df, inputs: Sequence[str], labels: Sequence[str], fill: str |
     if fill is None:
         raise DataError(f"NaN/inf values in {describe_bad(df, inputs)} (counting rows from 0 below the header); "
                         f"{REMEDY}")
-    notes.append(f"filled NaN/inf values in {int(bad.sum())} rows (--fill {fill})")
+    notes.append(f"filled NaN/inf values in {int(bad.sum())} rows (fill={fill!r})")
     return df

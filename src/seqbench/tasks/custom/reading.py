@@ -146,7 +146,7 @@ def parse_times(df, column: str):
         example = series.dropna().iloc[0] if series.notna().any() else None
         raise DataError(
             f"time column {column!r} is neither numbers nor dates (e.g. {example!r}); "
-            "pass --time-column with the right column"
+            "pass time_column=... with the right column"
         ) from None
     if parsed.isna().any():
         raise DataError(f"time column {column!r} has missing values at {row_list(df.index[parsed.isna().to_numpy()])}")
@@ -190,7 +190,7 @@ def _npz_sequences(x, lengths, features, fill, drop, remedy: str, notes, bad_tar
             if drop:
                 continue
             if bad_y:
-                raise DataError(f"NaN/inf values in y of sequence {i}; a target is never filled in: pass --drop")
+                raise DataError(f"NaN/inf values in y of sequence {i}; a target is never filled in: pass drop=True")
             if fill is None:
                 raise DataError(f"NaN/inf values in x of sequence {i} at "
                                 f"{row_list(bad_steps).replace('row', 'step')}; {remedy}")
@@ -198,7 +198,7 @@ def _npz_sequences(x, lengths, features, fill, drop, remedy: str, notes, bad_tar
         ids.append(i)
         xs.append(xi)
     if len(ids) < len(x):
-        notes.append(f"dropped {len(x) - len(ids)} of {len(x)} sequences with NaN/inf values (--drop)")
+        notes.append(f"dropped {len(x) - len(ids)} of {len(x)} sequences with NaN/inf values (drop=True)")
     if not xs:
         raise DataError("no sequences left after dropping those with NaN/inf values")
     return ids, xs
@@ -208,7 +208,7 @@ def _training_npz(file, target, kind, features, per_step, fill, drop, notes):
     if kind == "forecast":
         raise DataError("forecasting reads one long series from a table (.csv or .parquet), not an .npz")
     if target is not None or features is not None:
-        raise DataError("an .npz holds its own inputs (x) and targets (y): leave out --target and --features")
+        raise DataError("an .npz holds its own inputs (x) and targets (y): leave out target=... and features=...")
     arrays = read_npz(file)
     x, lengths = arrays["x"], arrays["lengths"]
     if "y" not in arrays:
@@ -218,7 +218,7 @@ def _training_npz(file, target, kind, features, per_step, fill, drop, notes):
     if kind is None:
         kind = "classify" if y.dtype.kind in "biu" else "regress"
         notes.append(f"task inferred: {kind} (y holds {'integers' if kind == 'classify' else 'numbers'}); "
-                     "pass --task to choose")
+                     "pass task=... to choose")
     if y.dtype.kind not in "biuf":
         raise DataError(f"y must hold numbers, got dtype {y.dtype}")
     step_shaped = y.ndim == 3 or (y.ndim == 2 and y.shape[1] == t)
@@ -255,7 +255,7 @@ def _inputs_npz(file, spec: "CustomSpec", notes) -> Sequences:
         raise DataError(f"mismatched columns: the model was trained on {len(spec.features)} features per step, "
                         f"{display_name(file)}'s x has {x.shape[2]}")
     ids, xs = _npz_sequences(x, lengths, list(spec.features), spec.fill, spec.drop,
-                             "the model was trained without --fill or --drop", notes)
+                             "the model was trained without fill=... or drop=True", notes)
     return Sequences(ids, xs, times=[None] * len(xs))
 
 
@@ -278,7 +278,7 @@ def encode_classes(kind: str, ys: list) -> tuple[tuple | None, list]:
         raise DataError(f"classify needs at least two classes; the target holds only {classes[0]!r}")
     if len(classes) > MAX_CLASSES:
         raise DataError(f"the target holds {len(classes)} distinct values: too many classes; "
-                        "did you mean --task regress?")
+                        "did you mean task='regress'?")
     index = {c: i for i, c in enumerate(classes)}
     return tuple(classes), [np.array([index[plain(v)] for v in np.atleast_1d(y)], dtype=np.int64).reshape(np.shape(y))
                             for y in ys]

@@ -109,7 +109,7 @@ def split_sequences(data: Sequences, kind: str, fractions: Sequence[float], seed
         if count < 1:
             raise DataError(
                 f"the {split} split is empty: {n} sequences split {'/'.join(f'{f:.0%}' for f in fractions)} "
-                f"give {counts['train']}/{n_valid}/{n_test} for train/valid/test; give more sequences or change --split"
+                f"give {counts['train']}/{n_valid}/{n_test} for train/valid/test; give more sequences or change split=..."
             )
     order = np.random.default_rng(seed).permutation(n)
     parts = {"train": order[: counts["train"]], "valid": order[counts["train"]: counts["train"] + n_valid],
@@ -143,7 +143,7 @@ def split_series(data: Sequences, target_index: Sequence[int], input_length: int
         longest = max(len(x) for x in data.x)
         what = "the series has" if len(data.x) == 1 else f"the longest of {len(data.x)} series has"
         raise DataError(f"file too short: {what} {longest} rows, fewer than input_length {length} + "
-                        f"horizon {horizon} = {need}; lower --input-length or --horizon")
+                        f"horizon {horizon} = {need}; lower input_length=... or horizon=...")
     notes = []
     if len(long_enough) < len(data.x):
         notes.append(f"skipped {len(data.x) - len(long_enough)} series shorter than "
@@ -166,8 +166,8 @@ def split_series(data: Sequences, target_index: Sequence[int], input_length: int
                        for i, b in bounds.items())
             needed = need if split == "train" else horizon
             raise DataError(f"the {split} split is empty: its {rows} rows ({share:.0%} of the series) hold no "
-                            f"window (it needs {needed} rows); give a longer series, a smaller --input-length or "
-                            f"--horizon, or change --split")
+                            f"window (it needs {needed} rows); give a longer series, a smaller input_length=... or "
+                            f"horizon=..., or change split=...")
     inputs = Standardizer.fit(np.concatenate([data.x[i][: bounds[i][0]] for i in long_enough]))
     series = [scaled(x, inputs) if i in bounds else torch.empty(0) for i, x in enumerate(data.x)]
     return Splits(datasets={split: WindowDataset(series, found, length, horizon, target_index)

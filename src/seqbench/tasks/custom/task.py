@@ -64,7 +64,7 @@ class CustomTask(Task):
                  drop: bool = False, split=None, seed: int = 0, per_step: bool | None = None,
                  hidden_size: int = DEFAULT_HIDDEN) -> None:
         if file is None:
-            raise DataError("the custom task needs a file (--file): a .csv, .parquet or .npz")
+            raise DataError("the custom task needs a file (file=...): a .csv, .parquet or .npz")
         if task is not None and task not in KINDS:
             raise DataError(f"task must be one of {', '.join(KINDS)}, got {task!r}")
         for name, value in (("horizon", horizon), ("hidden_size", hidden_size)) + \
