@@ -74,7 +74,11 @@ def read_inputs(file, spec: "CustomSpec") -> Sequences:
 def _sequences_of(df, layout: Layout, labels, fill, drop, notes) -> Iterator[tuple[Any, Any, np.ndarray]]:
     """``(id, rows, x)`` per sequence in order of first appearance, rows in time order,
     ``x`` the features as floats with the policy applied; ``labels``: target columns whose
-    rows are dropped, never filled, when missing."""
+    rows are dropped, never filled, when missing.
+
+    The one place a table's inputs are taken from its rows, for training and prediction
+    alike: a new kind of input column is read here once.
+    """
     features = list(layout.features)
     df = apply_to_table(df, features, labels, fill, drop, notes)
     for key, rows in sorted_groups(df, layout.id_column, layout.time_column):

@@ -45,10 +45,6 @@ class Standardizer:
         x = np.asarray(x, dtype=np.float64)
         return cls.from_moments(x.mean(0), x.std(0))
 
-    @property
-    def num_columns(self) -> int:
-        return len(self.mean)
-
     def transform(self, x: np.ndarray) -> np.ndarray:
         """``x`` (..., C) standardised, as float64."""
         return (x - np.asarray(self.mean)) / np.asarray(self.std)
