@@ -122,3 +122,21 @@ def test_announce_reads_the_file_and_says_what_was_inferred(tmp_path, capsys):
     assert "custom task: forecast load: the next 1 step(s) from the last 16" in err
     announce_custom("adding", {})
     assert capsys.readouterr().err == ""
+
+
+def test_the_tasks_keyword_arguments_are_said_as_flags(tmp_path, capsys):
+    from seqbench.cli.custom_options import announce_custom, as_flags
+    from seqbench.tasks.custom import DataError
+
+    assert as_flags("pass fill='ffill'|'interpolate'|'zero' or drop=True") == "pass --fill ffill|interpolate|zero or --drop"
+    assert as_flags("(pass id_column=...), or use task='forecast'") == "(pass --id-column), or use --task forecast"
+    untouched = "needs the last input_length = 8; plan_tcn(20) suggests kernel_size=2, levels=5"
+    assert as_flags(untouched) == untouched
+    frame = series()
+    frame.loc[3, "load"] = np.nan
+    frame.to_csv(tmp_path / "gap.csv", index=False)
+    variant = {"file": str(tmp_path / "gap.csv"), "target": "load", "input_length": 16}
+    with pytest.raises(DataError, match=r"'load' at row 3 .*; pass --fill ffill\|interpolate\|zero or --drop$"):
+        announce_custom("custom", variant)
+    announce_custom("custom", dict(variant, fill="zero"))
+    assert "note: filled NaN/inf values in 1 rows (--fill zero)" in capsys.readouterr().err

@@ -1,11 +1,11 @@
-"""Bad user data: each problem gets a one-line error that names it (and the option that fixes it)."""
+"""Bad user data: each problem gets a one-line error that names it (and the keyword argument that fixes it)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from seqbench import tasks
-from seqbench.tasks.custom_data import DataError, fill_array
+from seqbench.tasks.custom import DataError, fill_array
 
 
 def frame(n=12, length=5):
@@ -26,13 +26,13 @@ def test_missing_target_column(tmp_path):
     path = tmp_path / "d.csv"
     frame().to_csv(path, index=False)
     message = error_of(file=path, target="labels")
-    assert "target column 'labels' not found" in message and "--target" in message and "label" in message
+    assert "target column 'labels' not found" in message and "target=" in message and "label" in message
 
 
 def test_non_numeric_features():
     f = frame().assign(city="Paris")
     message = error_of(file=f, target="label")
-    assert "non-numeric feature column 'city' (e.g. 'Paris')" in message and "--features" in message
+    assert "non-numeric feature column 'city' (e.g. 'Paris')" in message and "features=" in message
     assert tasks.custom(f, target="label", features="a,b").input_size == 2  # choosing the columns fixes it
 
 
@@ -42,7 +42,7 @@ def test_nan_and_inf_are_reported_by_row_and_column():
     f.loc[[3, 40], "b"] = np.inf
     message = error_of(file=f, target="label")
     assert "NaN/inf values in 'a' at row 7; 'b' at rows 3, 40 (counting rows from 0 below the header)" in message
-    assert "--fill" in message and "--drop" in message
+    assert "fill=" in message and "drop=True" in message
 
 
 def test_fill_and_drop_policies_repair_the_features():
@@ -52,13 +52,13 @@ def test_fill_and_drop_policies_repair_the_features():
     assert "dropped 1 of 60 rows" in "\n".join(dropped.describe())
     for policy, expected in (("ffill", 1.0), ("interpolate", 2.0), ("zero", 0.0)):
         t = tasks.custom(f, target="label", fill=policy)
-        assert any(f"--fill {policy}" in note for note in t.notes)
+        assert any(f"fill={policy!r}" in note for note in t.notes)
         s = t.spec["scaling"]
         for split, ids in t.split_ids.items():
             if 1 in ids:
                 x = t.dataset(split)[ids.index(1)]["x"][:, 0].double().numpy() * s["std"][0] + s["mean"][0]
                 assert np.isclose(x[1], expected, atol=1e-5)
-    with pytest.raises(DataError, match="--fill or --drop, not both"):
+    with pytest.raises(DataError, match=r"fill=\.\.\. or drop=True, not both"):
         tasks.custom(f, target="label", fill="zero", drop=True)
     with pytest.raises(DataError, match="fill must be one of ffill, interpolate, zero"):
         tasks.custom(f, target="label", fill="mean")
@@ -68,7 +68,7 @@ def test_labels_are_never_filled():
     f = frame().astype({"label": float})
     f.loc[9, "label"] = np.nan
     message = error_of(file=f, target="label", task="classify", fill="ffill")
-    assert "missing target values in 'label' at row 9" in message and "--drop" in message
+    assert "missing target values in 'label' at row 9" in message and "drop=True" in message
     assert tasks.custom(f, target="label", task="classify", drop=True).spec["classes"] == [0.0, 1.0]
 
 
@@ -88,7 +88,7 @@ def test_file_too_short_for_input_length_and_horizon(tmp_path):
 def test_empty_split_of_a_series_and_of_sequences():
     series = pd.DataFrame({"v": np.arange(40.0)})
     message = error_of(file=series, target="v", task="forecast", input_length=20, horizon=7)
-    assert "the valid split is empty: its 6 rows (15% of the series)" in message and "--split" in message
+    assert "the valid split is empty: its 6 rows (15% of the series)" in message and "split=" in message
     message = error_of(file=frame(n=4), target="label")
     assert "the valid split is empty: 4 sequences split 80%/10%/10% give 4/0/0" in message
 

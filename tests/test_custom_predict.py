@@ -9,7 +9,7 @@ import torch
 
 from seqbench import tasks
 from seqbench.tasks import CustomTask
-from seqbench.tasks.custom_data import DataError, write_table
+from seqbench.tasks.custom import DataError, write_table
 
 
 def runs(n=24, seed=0):

@@ -1,15 +1,18 @@
 """Options of the ``custom`` task (your own file) for ``seqbench train custom`` and
 ``seqbench compare custom``: one decorator adds them, one function turns them into the
-task's variant (the keyword arguments of :func:`seqbench.tasks.custom`)."""
+task's variant (the keyword arguments of :func:`seqbench.tasks.custom`), and one turns the
+keywords that the task's messages name back into these flags."""
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
 
-from ..tasks.custom import KINDS
-from ..tasks.custom_data import FILL_POLICIES
+from ..tasks.custom import FILL_POLICIES, KINDS, DataError
 
 # option destination -> keyword of tasks.custom (``--task`` is stored as ``problem``: TASK is the argument)
 KEYS = {
@@ -17,6 +20,33 @@ KEYS = {
     "problem": "task", "features": "features", "input_length": "input_length", "horizon": "horizon",
     "fill": "fill", "drop": "drop", "split": "split",
 }
+# keyword of tasks.custom -> its flag (the same name, with dashes)
+FLAGS = {keyword: "--" + keyword.replace("_", "-") for keyword in KEYS.values()}
+# the forms the task's messages use (seqbench.tasks.custom.errors): target=..., drop=True,
+# fill='zero', fill='ffill'|'zero'
+_KEYWORD = re.compile(r"(?<![\w.-])(" + "|".join(FLAGS) + r")=(\.\.\.|True|'[^']*'(?:\|'[^']*')*)")
+
+
+def as_flags(message: str) -> str:
+    """``message`` of the custom task with its keyword arguments said as this command line's
+    flags: ``drop=True`` -> ``--drop``, ``fill='zero'`` -> ``--fill zero``, ``target=...`` -> ``--target``."""
+    def flag(match: re.Match) -> str:
+        keyword, value = match.groups()
+        if value in ("...", "True"):
+            return FLAGS[keyword]
+        return FLAGS[keyword] + " " + value.replace("'", "")
+
+    return _KEYWORD.sub(flag, message)
+
+
+@contextmanager
+def flags_in_errors() -> Iterator[None]:
+    """Re-raise the custom task's :class:`~seqbench.tasks.custom.DataError` with its message
+    :func:`as_flags`, for a command's one-line error."""
+    try:
+        yield
+    except DataError as e:
+        raise DataError(as_flags(str(e))) from e
 
 
 def _split(ctx, param, value):
@@ -82,5 +112,7 @@ def announce_custom(task: str, variant: dict) -> None:
         return
     from .. import tasks
 
-    for line in tasks.get("custom", **variant).describe():
-        click.echo(line, err=True)
+    with flags_in_errors():
+        lines = tasks.get("custom", **variant).describe()
+    for line in lines:
+        click.echo(as_flags(line), err=True)

@@ -44,7 +44,7 @@ def predict(checkpoint, source, out, batch_size):
     predicted class and class probabilities, or the predicted values in the target's
     units. Forecasting: the next horizon steps after the end of each series.
     """
-    from ..tasks.custom_data import write_table
+    from ..tasks.custom import write_table
 
     task, model = load_predictor(checkpoint)
     predictions = task.predict(model, source, batch_size=batch_size)

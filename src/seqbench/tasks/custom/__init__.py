@@ -1,0 +1,48 @@
+"""The ``custom`` task: the suite's training, comparison and prediction on the user's own data.
+
+Three problems, read from a file with no code:
+
+* **classify** - many sequences, one class per sequence (cross-entropy, accuracy), or one
+  class per step ("per-step labelling") when the target changes within a sequence.
+* **regress** - many sequences, one value (or vector) per sequence or per step (MSE).
+* **forecast** - one long series (or several, told apart by an id column): windows of
+  ``input_length`` steps predict the next ``horizon`` steps of the target column(s).
+
+Files: a long-format CSV/TSV/Parquet table (one row per step: ``sequence_id``, ``time``,
+feature columns, target column), or, for many sequences, an ``.npz`` with ``x`` (N, T, C),
+optional ``lengths`` (N,) and ``y``. A pandas DataFrame works in place of a table path.
+
+What the task guarantees:
+
+* Splits never leak. Sequences are split at random (seeded) into train/valid/test; a
+  forecast series is split in time order (valid and test are the later stretches; their
+  windows may look back into the earlier stretch for inputs, never for targets).
+* Features (and regression/forecast targets) are standardised with the mean and standard
+  deviation of the **train split only**; the statistics live in :meth:`CustomTask.state`,
+  a JSON-able dict a checkpoint carries, from which :meth:`CustomTask.from_state` rebuilds
+  the task to :meth:`~CustomTask.predict` on new files.
+* Metrics: accuracy (and NLL) for classes; for numbers ``nmse``, the MSE of the standardised
+  target (the training loss; 1.0 is about what always predicting the train mean scores),
+  then RMSE and MAE in the target's own units.
+* The default TCN is the smallest (:func:`seqbench.nn.plan_tcn`) whose receptive field
+  covers the input length; a TCN that does not cover it gets a :class:`ReceptiveFieldWarning`
+  with the plan that would.
+
+Every problem with the data raises :class:`DataError` with a one-line message naming it.
+
+The modules, one concept each: :mod:`.spec` (constants, the frozen spec and the saved
+state), :mod:`.files` (reading and writing files), :mod:`.columns` (which column is which),
+:mod:`.missing` (NaN/inf policies), :mod:`.reading` (the one reader, for training and
+prediction), :mod:`.scaling` (the train-split standardisation), :mod:`.splits` (splits and
+datasets), :mod:`.task` (the Task contract), :mod:`.predict` (predictions as a table).
+"""
+
+from .errors import DataError, ReceptiveFieldWarning
+from .files import write_table
+from .missing import fill_array
+from .scaling import Standardizer
+from .spec import FILL_POLICIES, KINDS, STATE_VERSION, CustomSpec, Layout
+from .task import CustomTask, custom
+
+__all__ = ["CustomTask", "custom", "CustomSpec", "Layout", "Standardizer", "DataError", "ReceptiveFieldWarning",
+           "write_table", "fill_array", "KINDS", "FILL_POLICIES", "STATE_VERSION"]

@@ -1,0 +1,92 @@
+"""Predictions of a trained model on new data, as a table in the user's units.
+
+Many sequences: one row per sequence (one per step, for per-step targets) with the
+predicted class and the class probabilities, or the predicted value(s). Forecasting: for
+each series, the ``horizon`` steps after its end (``step`` 1..H, and their times when the
+time column is regular).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from ..base import pad_collate
+from .files import pandas
+from .reading import Sequences
+from .splits import scaled
+
+if TYPE_CHECKING:
+    from .spec import CustomSpec
+
+
+def predictions(spec: "CustomSpec", model: torch.nn.Module, data: Sequences, batch_size: int = 256):
+    """A pandas DataFrame of ``model``'s predictions on ``data`` (as :func:`~.reading.read_inputs`
+    reads a file for ``spec``); ``model`` is left in the training mode it had."""
+    pd = pandas()
+    xs = [scaled(x, spec.input_scaler) for x in data.x]
+    if spec.kind == "forecast":
+        xs = [x[-spec.input_length:] for x in xs]
+    outputs = _run(model, xs, batch_size)
+    id_name = spec.id_column or ("index" if spec.source == "npz" else None)
+    rows = []
+    for key, x, out, times in zip(data.ids, xs, outputs, data.times):
+        base = {id_name: key} if id_name else {}
+        if spec.kind == "forecast":
+            values = spec.target_scaler.inverse(out.reshape(spec.horizon, -1).numpy())
+            future = future_times(times, spec.horizon)
+            for h in range(spec.horizon):
+                row = dict(base, step=h + 1)
+                if future is not None:
+                    row[spec.time_column] = future[h]
+                row.update(zip(spec.targets, values[h].tolist()))
+                rows.append(row)
+        elif spec.per_step:
+            out = out[: len(x)]
+            for t in range(len(x)):
+                row = dict(base)
+                row["step" if times is None else spec.time_column] = t if times is None else times.iloc[t]
+                row.update(decode(spec, out[t]))
+                rows.append(row)
+        else:
+            rows.append(dict(base, **decode(spec, out)))
+    return pd.DataFrame(rows)
+
+
+def _run(model: torch.nn.Module, xs: list[torch.Tensor], batch_size: int) -> list[torch.Tensor]:
+    """The model's output for each input, in eval mode, on the model's device and dtype."""
+    outputs = []
+    was_training = model.training
+    model.eval()
+    param = next(model.parameters())
+    try:
+        with torch.no_grad():
+            for i in range(0, len(xs), batch_size):
+                batch = pad_collate([{"x": x} for x in xs[i:i + batch_size]])
+                out = model(batch["x"].to(param.device, param.dtype), batch.get("mask", None))
+                outputs += [o.cpu() for o in out]
+    finally:
+        model.train(was_training)
+    return outputs
+
+
+def decode(spec: "CustomSpec", out: torch.Tensor) -> dict:
+    """One output as table cells: the class and ``p_<class>`` probabilities, or the target values."""
+    if spec.kind == "classify":
+        p = torch.softmax(out.float(), -1).tolist()
+        best = int(np.argmax(p))
+        return {spec.targets[0]: spec.classes[best], **{f"p_{c}": q for c, q in zip(spec.classes, p)}}
+    values = spec.target_scaler.inverse(out.numpy())
+    return dict(zip(spec.targets, values.tolist()))
+
+
+def future_times(times, horizon: int):
+    """The ``horizon`` times after the last of ``times``, at their median spacing (None
+    without times, or with fewer than two)."""
+    if times is None or len(times) < 2:
+        return None
+    step = times.diff().iloc[1:].median()
+    last = times.iloc[-1]
+    return [last + step * (h + 1) for h in range(horizon)]

@@ -1,0 +1,288 @@
+"""The one reader of the user's files, for training and for prediction alike.
+
+A table (CSV/TSV/Parquet or a DataFrame; one row per step) or an ``.npz`` (``x``, optional
+``lengths`` and ``y``) becomes :class:`Sequences`, raw float arrays one per sequence (or
+series) in time order, with the missing-value policy applied, and a
+:class:`~.spec.Layout` that says what the columns are. Training resolves the layout from
+the file (:func:`read_training`); prediction reads a new file with the trained layout and
+policy (:func:`read_inputs`). Both go through the same grouping and repair steps, so a file
+is read the same way by both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+
+from . import columns
+from .errors import DataError, row_list
+from .files import display_name, is_npz, pandas, read_npz, read_table
+from .missing import REMEDY, apply_to_table, repair
+from .spec import MAX_CLASSES, Layout
+
+if TYPE_CHECKING:
+    from .spec import CustomSpec
+
+
+@dataclass
+class Sequences:
+    """What the reader found, one entry per sequence (or series), unscaled.
+
+    Attributes:
+        ids: sequence ids (None for a single unnamed series; indices for an .npz).
+        x: (T_i, C) float64 inputs, the layout's features in order.
+        y: per sequence: a class index or (K,) floats; per step: (T_i,) indices or (T_i, K)
+            floats; None when reading inputs only.
+        times: the time column of each sequence (a pandas Series), when read for prediction.
+        notes: what reading did that the user should hear of (inferred, filled, dropped).
+    """
+
+    ids: list
+    x: list[np.ndarray]
+    y: list | None = None
+    times: list | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def read_training(file, *, target=None, task: str | None = None, id_column: str | None = None,
+                  time_column: str | None = None, features=None, per_step: bool | None = None,
+                  fill: str | None = None, drop: bool = False) -> tuple[Layout, Sequences]:
+    """The layout and sequences (with targets) of a training file; the options are
+    :class:`~.task.CustomTask`'s."""
+    notes: list[str] = []
+    if is_npz(file):
+        layout, data = _training_npz(file, target, task, features, per_step, fill, drop, notes)
+    else:
+        layout, data = _training_table(file, target, task, id_column, time_column, features, per_step,
+                                       fill, drop, notes)
+    data.notes = notes
+    return layout, data
+
+
+def read_inputs(file, spec: "CustomSpec") -> Sequences:
+    """The inputs of a new file with the columns ``spec`` was trained on, read with its
+    missing-value policy, and each sequence's times (for forecasts' future times)."""
+    notes: list[str] = []
+    data = _inputs_npz(file, spec, notes) if is_npz(file) else _inputs_table(file, spec, notes)
+    data.notes = notes
+    return data
+
+
+# -- tables ----------------------------------------------------------------------------------
+def _sequences_of(df, layout: Layout, labels, fill, drop, notes) -> Iterator[tuple[Any, Any, np.ndarray]]:
+    """``(id, rows, x)`` per sequence in order of first appearance, rows in time order,
+    ``x`` the features as floats with the policy applied; ``labels``: target columns whose
+    rows are dropped, never filled, when missing.
+
+    The one place a table's inputs are taken from its rows, for training and prediction
+    alike: a new kind of input column is read here once.
+    """
+    features = list(layout.features)
+    df = apply_to_table(df, features, labels, fill, drop, notes)
+    for key, rows in sorted_groups(df, layout.id_column, layout.time_column):
+        x = rows[features].to_numpy(dtype=np.float64, na_value=np.nan)
+        if fill is not None:
+            x = repair(x, fill, key, features, layout.id_column)
+        yield key, rows, x
+
+
+def _training_table(file, target, kind, id_column, time_column, features, per_step, fill, drop, notes):
+    df = read_table(file)
+    layout = columns.resolve(df, target=target, kind=kind, id_column=id_column, time_column=time_column,
+                             features=features, per_step=per_step, notes=notes)
+    kind, targets = layout.kind, list(layout.targets)
+    labels = [] if kind == "forecast" else targets  # a forecast's targets are inputs too: filled like them
+    ids, xs, ys = [], [], []
+    for key, rows, x in _sequences_of(df, layout, labels, fill, drop, notes):
+        ids.append(key)
+        xs.append(x)
+        if kind != "forecast":
+            ys.append(rows[targets].to_numpy() if kind == "classify" else rows[targets].to_numpy(dtype=np.float64))
+    if kind == "forecast":
+        return layout, Sequences(ids, xs)
+    varying = any(len(np.unique(y.astype(str) if kind == "classify" else y, axis=0)) > 1 for y in ys)
+    stepwise = varying if per_step is None else bool(per_step)
+    if varying and not stepwise:
+        raise DataError(f"target {targets[0]!r} changes within a sequence, so it cannot be one label per sequence "
+                        "(leave per_step unset for per-step labelling)")
+    if per_step is None and varying:
+        notes.append(f"target {targets[0]!r} changes within sequences: one prediction per step")
+    if kind == "classify":
+        ys = [y[:, 0] for y in ys]
+    if not stepwise:
+        ys = [y[-1] for y in ys]  # the same in every row of the sequence
+    classes, ys = encode_classes(kind, ys)
+    return replace(layout, per_step=stepwise, classes=classes), Sequences(ids, xs, ys)
+
+
+def _inputs_table(file, spec: "CustomSpec", notes) -> Sequences:
+    if spec.source != "table":
+        raise DataError("mismatched file: this model was trained on an .npz; predict from an .npz with x")
+    df = read_table(file)
+    name = display_name(file)
+    columns.check_trained(df, spec, name)
+    ids, xs, times = [], [], []
+    for key, rows, x in _sequences_of(df, spec, [], spec.fill, spec.drop, notes):
+        if spec.kind == "forecast" and len(x) < spec.input_length:
+            what = f"series {key!r}" if spec.id_column else "the series"
+            raise DataError(f"{name} too short: {what} has {len(x)} rows; forecasting needs the last "
+                            f"input_length = {spec.input_length}")
+        ids.append(key)
+        xs.append(x)
+        # sorted_groups parsed the times already: numbers or datetimes
+        times.append(None if spec.time_column is None else rows[spec.time_column].reset_index(drop=True))
+    return Sequences(ids, xs, times=times)
+
+
+def parse_times(df, column: str):
+    """The time column as numbers or datetimes; strings that are dates are parsed."""
+    pd = pandas()
+    series = df[column]
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+        if series.isna().any():
+            raise DataError(f"time column {column!r} has missing values at {row_list(df.index[series.isna().to_numpy()])}")
+        return series
+    try:
+        parsed = pd.to_datetime(series, errors="raise")
+    except (ValueError, TypeError):
+        example = series.dropna().iloc[0] if series.notna().any() else None
+        raise DataError(
+            f"time column {column!r} is neither numbers nor dates (e.g. {example!r}); "
+            "pass time_column=... with the right column"
+        ) from None
+    if parsed.isna().any():
+        raise DataError(f"time column {column!r} has missing values at {row_list(df.index[parsed.isna().to_numpy()])}")
+    return parsed
+
+
+def sorted_groups(df, id_column: str | None, time_column: str | None) -> list[tuple[Any, Any]]:
+    """``[(sequence id, rows of that sequence in time order), ...]`` in order of first appearance.
+
+    Without an id column the whole table is one sequence. Repeated times within a sequence
+    are an error: each step needs its own time.
+    """
+    if time_column is not None:
+        df = df.assign(**{time_column: parse_times(df, time_column)})
+    groups = [(None, df)] if id_column is None else list(df.groupby(id_column, sort=False))
+    out = []
+    for key, rows in groups:
+        if time_column is not None:
+            rows = rows.sort_values(time_column, kind="stable")
+            dup = rows[time_column].duplicated().to_numpy()
+            if dup.any():
+                where = f" in sequence {key!r}" if id_column is not None else ""
+                raise DataError(
+                    f"time column {time_column!r} repeats {plain(rows[time_column].iloc[int(np.flatnonzero(dup)[0])])!r}"
+                    f"{where} ({row_list(rows.index[dup])}); each step needs its own time"
+                )
+        out.append((plain(key), rows))
+    return out
+
+
+# -- .npz ------------------------------------------------------------------------------------
+def _npz_sequences(x, lengths, features, fill, drop, remedy: str, notes, bad_targets=None):
+    """``(ids, xs)`` of the .npz sequences cut to their lengths, with the policy applied to
+    NaN/inf inputs; ``bad_targets[i]``: sequence ``i``'s target is missing (dropped, or an error)."""
+    ids, xs = [], []
+    for i in range(len(x)):
+        xi = x[i, : lengths[i]].astype(np.float64)
+        bad_steps = np.flatnonzero(~np.isfinite(xi).all(axis=1))
+        bad_y = bad_targets is not None and bad_targets[i]
+        if bad_y or len(bad_steps):
+            if drop:
+                continue
+            if bad_y:
+                raise DataError(f"NaN/inf values in y of sequence {i}; a target is never filled in: pass drop=True")
+            if fill is None:
+                raise DataError(f"NaN/inf values in x of sequence {i} at "
+                                f"{row_list(bad_steps).replace('row', 'step')}; {remedy}")
+            xi = repair(xi, fill, i, features, "index")
+        ids.append(i)
+        xs.append(xi)
+    if len(ids) < len(x):
+        notes.append(f"dropped {len(x) - len(ids)} of {len(x)} sequences with NaN/inf values (drop=True)")
+    if not xs:
+        raise DataError("no sequences left after dropping those with NaN/inf values")
+    return ids, xs
+
+
+def _training_npz(file, target, kind, features, per_step, fill, drop, notes):
+    if kind == "forecast":
+        raise DataError("forecasting reads one long series from a table (.csv or .parquet), not an .npz")
+    if target is not None or features is not None:
+        raise DataError("an .npz holds its own inputs (x) and targets (y): leave out target=... and features=...")
+    arrays = read_npz(file)
+    x, lengths = arrays["x"], arrays["lengths"]
+    if "y" not in arrays:
+        raise DataError(f"{display_name(file)} has no array 'y': training needs the targets")
+    y = arrays["y"]
+    n, t, c = x.shape
+    if kind is None:
+        kind = "classify" if y.dtype.kind in "biu" else "regress"
+        notes.append(f"task inferred: {kind} (y holds {'integers' if kind == 'classify' else 'numbers'}); "
+                     "pass task=... to choose")
+    if y.dtype.kind not in "biuf":
+        raise DataError(f"y must hold numbers, got dtype {y.dtype}")
+    step_shaped = y.ndim == 3 or (y.ndim == 2 and y.shape[1] == t)
+    stepwise = step_shaped if per_step is None else bool(per_step)
+    if stepwise and not step_shaped:
+        raise DataError(f"per-step targets need y of shape (N, T) or (N, T, K) with T = {t}, got {y.shape}")
+    if kind == "classify" and (y.ndim > (2 if stepwise else 1) or
+                               not np.all(np.isfinite(y)) or not np.all(y == np.round(y))):
+        raise DataError(f"classify needs whole-number class labels in y of shape (N,) or (N, T), got {y.dtype} {y.shape}")
+    names = [f"x{j}" for j in range(c)]
+    targets = [y[i, : lengths[i]] if stepwise else y[i] for i in range(n)]
+    bad = [kind == "regress" and not np.all(np.isfinite(yi)) for yi in targets]
+    ids, xs = _npz_sequences(x, lengths, names, fill, drop, REMEDY, notes, bad_targets=bad)
+    ys = []
+    for i, xi in zip(ids, xs):
+        yi = np.asarray(targets[i])
+        if kind == "regress":
+            yi = yi.astype(np.float64).reshape((len(xi), -1) if stepwise else (-1,))
+        ys.append(yi)
+    k = 1 if kind == "classify" else ys[0].shape[-1]
+    classes, ys = encode_classes(kind, ys)
+    layout = Layout(kind=kind, source="npz", features=names, targets=["y"] if k == 1 else [f"y{j}" for j in range(k)],
+                    per_step=stepwise, classes=classes)
+    return layout, Sequences(ids, xs, ys)
+
+
+def _inputs_npz(file, spec: "CustomSpec", notes) -> Sequences:
+    if spec.source != "npz":
+        raise DataError(f"mismatched file: this model was trained on a table with columns "
+                        f"{', '.join(spec.features)}; predict from a .csv or .parquet")
+    arrays = read_npz(file)
+    x, lengths = arrays["x"], arrays["lengths"]
+    if x.shape[2] != len(spec.features):
+        raise DataError(f"mismatched columns: the model was trained on {len(spec.features)} features per step, "
+                        f"{display_name(file)}'s x has {x.shape[2]}")
+    ids, xs = _npz_sequences(x, lengths, list(spec.features), spec.fill, spec.drop,
+                             "the model was trained without fill=... or drop=True", notes)
+    return Sequences(ids, xs, times=[None] * len(xs))
+
+
+# -- targets ---------------------------------------------------------------------------------
+def plain(value):
+    """numpy scalars -> Python scalars, so ids and classes are JSON-able."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def encode_classes(kind: str, ys: list) -> tuple[tuple | None, list]:
+    """``(classes, ys)``: class labels as indices into the sorted classes; other targets as they are."""
+    if kind != "classify":
+        return None, ys
+    unique = list(dict.fromkeys(plain(v) for v in np.concatenate([np.atleast_1d(y) for y in ys])))
+    try:
+        classes = sorted(unique)
+    except TypeError:
+        classes = sorted(unique, key=str)
+    if len(classes) < 2:
+        raise DataError(f"classify needs at least two classes; the target holds only {classes[0]!r}")
+    if len(classes) > MAX_CLASSES:
+        raise DataError(f"the target holds {len(classes)} distinct values: too many classes; "
+                        "did you mean task='regress'?")
+    index = {c: i for i, c in enumerate(classes)}
+    return tuple(classes), [np.array([index[plain(v)] for v in np.atleast_1d(y)], dtype=np.int64).reshape(np.shape(y))
+                            for y in ys]

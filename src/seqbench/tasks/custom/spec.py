@@ -1,0 +1,154 @@
+"""What a custom task is, as data: its constants, the frozen :class:`CustomSpec`, and the
+saved state format.
+
+:class:`Layout` says what the user's file holds (the problem, which columns are inputs and
+targets, the classes); :class:`CustomSpec` adds the options and what was fitted on the train
+split (scaling, input length). ``spec.to_dict()`` is what a checkpoint carries, plain JSON;
+:meth:`CustomSpec.from_dict` reads it back. :data:`STATE_VERSION` numbers that format: a
+key that changes meaning needs a new version (and a reader of the old one), so checkpoints
+written before keep loading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from ..base import SPLITS
+from .errors import DataError
+from .scaling import Standardizer
+
+KINDS = ("classify", "regress", "forecast")
+FILL_POLICIES = ("ffill", "interpolate", "zero")
+DEFAULT_SPLIT = {"sequences": (0.8, 0.1, 0.1), "forecast": (0.7, 0.15, 0.15)}
+DEFAULT_INPUT_LENGTH = 64      # forecast history when none is given
+DEFAULT_HIDDEN = 32            # channels of the default TCN: small data, small model
+MAX_INFERRED_CLASSES = 20      # an integer target with more distinct values is taken as a regression
+MAX_CLASSES = 10_000
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class Layout:
+    """What the file holds, as the reader resolved it (defaults and inference included).
+
+    Attributes:
+        kind: ``"classify"``, ``"regress"`` or ``"forecast"``.
+        source: ``"table"`` (CSV/TSV/Parquet/DataFrame) or ``"npz"``.
+        features: the input columns, in model input order (``x0, x1, ...`` for an .npz).
+        targets: the predicted columns (``y`` or ``y0, y1, ...`` for an .npz); a forecast's
+            are among the features too.
+        id_column, time_column: the columns telling sequences apart and ordering steps, or None.
+        per_step: one target per step rather than per sequence.
+        classes: classify only: the labels, in the order of the model's outputs.
+    """
+
+    kind: str
+    source: str
+    features: tuple[str, ...]
+    targets: tuple[str, ...]
+    id_column: str | None = None
+    time_column: str | None = None
+    per_step: bool = False
+    classes: tuple | None = None
+
+    def __post_init__(self) -> None:
+        # lists are accepted (JSON gives lists); tuples keep the spec immutable
+        for name in ("features", "targets", "classes"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, tuple(value))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomSpec(Layout, Mapping):
+    """Everything a custom task needs to build models and predict, without its data.
+
+    Besides attributes (``spec.kind``), it reads like the dict of :meth:`to_dict`
+    (``spec["kind"]``, ``spec["scaling"]["target_std"]``), as the task's ``spec`` always has.
+
+    Attributes (besides :class:`Layout`'s):
+        fill, drop: the missing-value policy, applied again to prediction files.
+        hidden_size: channels of the default TCN.
+        horizon: steps forecast (1 unless forecasting).
+        input_length: the history the model sees: a forecast's window, or for many
+            sequences the history the default TCN must cover.
+        input_scaler: the features' standardisation, fitted on the train split.
+        target_scaler: regress and forecast: the targets' standardisation, else None.
+        target_index: forecast only: the targets' positions among the features.
+        split_sizes: train, valid and test sizes (sequences, or forecast windows).
+    """
+
+    fill: str | None = None
+    drop: bool = False
+    hidden_size: int = DEFAULT_HIDDEN
+    horizon: int = 1
+    input_length: int
+    input_scaler: Standardizer
+    target_scaler: Standardizer | None = None
+    target_index: tuple[int, ...] | None = None
+    split_sizes: tuple[int, int, int]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("target_index", "split_sizes"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, tuple(int(v) for v in value))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The saved state's ``spec``: plain JSON, the same keys as every version-1 checkpoint."""
+        scaling = self.input_scaler.to_dict()
+        if self.target_scaler is not None:
+            scaling.update({f"target_{k}": v for k, v in self.target_scaler.to_dict().items()})
+        d: dict[str, Any] = {
+            "version": STATE_VERSION, "fill": self.fill, "drop": self.drop, "hidden_size": self.hidden_size,
+            "horizon": self.horizon, "kind": self.kind, "source": self.source, "features": list(self.features),
+            "targets": list(self.targets), "id_column": self.id_column, "time_column": self.time_column,
+            "per_step": self.per_step,
+        }
+        # version 1 has "classes" for sequences only, "target_index" for forecasts only
+        if self.kind != "forecast":
+            d["classes"] = None if self.classes is None else list(self.classes)
+        d.update(scaling=scaling, input_length=self.input_length)
+        if self.kind == "forecast":
+            d["target_index"] = list(self.target_index)
+        d["split_sizes"] = dict(zip(SPLITS, self.split_sizes))
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "CustomSpec":
+        """The spec of :meth:`to_dict`, as a checkpoint brings it back.
+
+        Raises:
+            DataError: another version, or not a custom task's spec.
+        """
+        if not isinstance(d, Mapping):
+            raise DataError("not a custom task's saved state")
+        if d.get("version") != STATE_VERSION:
+            raise DataError(f"saved custom task has version {d.get('version')!r}; "
+                            f"this seqbench reads version {STATE_VERSION}")
+        try:
+            scaling = d["scaling"]
+            target = {k[len("target_"):]: v for k, v in scaling.items() if k.startswith("target_")}
+            return cls(
+                kind=d["kind"], source=d["source"], features=d["features"], targets=d["targets"],
+                id_column=d["id_column"], time_column=d["time_column"], per_step=d["per_step"],
+                classes=d.get("classes"), fill=d["fill"], drop=d["drop"], hidden_size=d["hidden_size"],
+                horizon=d["horizon"], input_length=d["input_length"],
+                input_scaler=Standardizer.from_dict(scaling),
+                target_scaler=Standardizer.from_dict(target) if target else None,
+                target_index=d.get("target_index"), split_sizes=[d["split_sizes"][s] for s in SPLITS])
+        except KeyError as e:
+            raise DataError(f"saved custom task state lacks {e.args[0]!r}") from None
+
+    # -- the dict view ------------------------------------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())

@@ -1,0 +1,313 @@
+"""The custom task's contract: :class:`CustomTask` (a :class:`~seqbench.tasks.base.Task`
+built from the user's file) and :func:`custom`, the way to build one.
+
+Reading is :mod:`.reading`'s, splitting and scaling :mod:`.splits`', prediction
+:mod:`.predict`'s; here they become datasets, a loss and metrics, a model-free baseline,
+default models whose receptive field covers the input, and a state a checkpoint carries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from typing import Any, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from ...nn import TCNPlan, plan_tcn, receptive_field
+from ..base import Metric, Preset, Task, pad_collate
+from .errors import DataError, ReceptiveFieldWarning
+from .missing import check_policy
+from .predict import predictions
+from .reading import read_inputs, read_training
+from .spec import DEFAULT_HIDDEN, DEFAULT_INPUT_LENGTH, DEFAULT_SPLIT, KINDS, CustomSpec
+from .splits import check_split, split_sequences, split_series
+
+
+class CustomTask(Task):
+    """A task built from the user's file; see :mod:`seqbench.tasks.custom`. Prefer :func:`custom`.
+
+    Args:
+        file: a ``.csv``/``.tsv``/``.parquet`` table, an ``.npz``, or a pandas DataFrame.
+        target: the column(s) to predict (a name, a list, or ``"a,b"``); may be left out
+            when forecasting a table with one value column, or for an ``.npz`` (its ``y``).
+        task: ``"classify"``, ``"regress"`` or ``"forecast"``; inferred when left out (no id
+            column: forecast; a text, bool, or integer target with at most 20 values:
+            classify; otherwise regress). :meth:`describe` says what was inferred.
+        id_column: the column telling sequences apart (default ``"sequence_id"`` when present).
+        time_column: the column ordering steps (default ``"time"`` when present; numbers or dates).
+        features: input columns (default: every other column).
+        input_length: forecast window length (default 64); for many sequences, the history the
+            TCN must cover (default: the longest training sequence).
+        horizon: steps to forecast (default 1).
+        fill: repair NaN/inf in inputs: ``"ffill"``, ``"interpolate"`` or ``"zero"``.
+        drop: drop rows (``.npz``: sequences) with NaN/inf instead.
+        split: train/valid/test fractions (default 0.8/0.1/0.1 of sequences, 0.7/0.15/0.15 of a series).
+        seed: the seed of the random sequence split.
+        per_step: force (or forbid) one target per step; inferred by default.
+        hidden_size: channels of the default TCN.
+
+    Attributes:
+        spec: the :class:`~.spec.CustomSpec`: what was read, inferred and fitted.
+        split_ids: ``{split: [sequence id, ...]}``.
+        notes: what was inferred or repaired, for :meth:`describe`.
+    """
+
+    name = "custom"
+
+    def __init__(self, data_dir=None, *, file=None, target=None, task: str | None = None,
+                 id_column: str | None = None, time_column: str | None = None, features=None,
+                 input_length: int | None = None, horizon: int = 1, fill: str | None = None,
+                 drop: bool = False, split=None, seed: int = 0, per_step: bool | None = None,
+                 hidden_size: int = DEFAULT_HIDDEN) -> None:
+        if file is None:
+            raise DataError("the custom task needs a file (file=...): a .csv, .parquet or .npz")
+        if task is not None and task not in KINDS:
+            raise DataError(f"task must be one of {', '.join(KINDS)}, got {task!r}")
+        for name, value in (("horizon", horizon), ("hidden_size", hidden_size)) + \
+                ((("input_length", input_length),) if input_length is not None else ()):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise DataError(f"{name} must be a positive integer, got {value!r}")
+        check_policy(fill, drop)
+        label = str(file) if not hasattr(file, "columns") else "<DataFrame>"
+        super().__init__(data_dir)
+        layout, data = read_training(file, target=target, task=task, id_column=id_column, time_column=time_column,
+                                     features=features, per_step=per_step, fill=fill, drop=drop)
+        self.notes: list[str] = list(data.notes)
+        kind = layout.kind
+        fractions = check_split(split if split is not None else
+                                DEFAULT_SPLIT["forecast" if kind == "forecast" else "sequences"])
+        if kind == "forecast":
+            index = [layout.features.index(t) for t in layout.targets]
+            splits = split_series(data, index, input_length or DEFAULT_INPUT_LENGTH, horizon, fractions)
+        else:
+            splits = split_sequences(data, kind, fractions, seed, input_length)
+        self.notes += splits.notes
+        self._datasets, self.split_ids = splits.datasets, splits.ids
+        self._setup(CustomSpec(
+            **dataclasses.asdict(layout), fill=fill, drop=bool(drop), hidden_size=hidden_size, horizon=horizon,
+            input_length=splits.input_length, input_scaler=splits.input_scaler,
+            target_scaler=splits.target_scaler, target_index=splits.target_index, split_sizes=splits.sizes))
+        # the variant as resolved (what was inferred included), without the unset options
+        self.variant = {k: v for k, v in dict(
+            file=label, target=",".join(layout.targets), task=kind, id_column=layout.id_column,
+            time_column=layout.time_column, features=features, input_length=splits.input_length,
+            horizon=horizon if kind == "forecast" else None, fill=fill, drop=drop or None,
+            split=list(split) if split is not None else None, seed=seed or None, per_step=per_step,
+            hidden_size=hidden_size if hidden_size != DEFAULT_HIDDEN else None).items() if v is not None}
+
+    def _setup(self, spec: CustomSpec) -> None:
+        """The Task attributes (sizes, head, metrics, presets) from ``spec``."""
+        self.spec = spec
+        self.input_size = len(spec.features)
+        self.head = "per_step" if spec.per_step else "last"
+        if spec.kind == "classify":
+            self.output_size = len(spec.classes)
+            self.metrics = (Metric("accuracy", higher_is_better=True), Metric("nll"))
+        else:
+            self.output_size = len(spec.targets) * (spec.horizon if spec.kind == "forecast" else 1)
+            # nmse is what the loss measures (the same units as the training curve); rmse
+            # and mae are in the target's own units
+            self.metrics = (Metric("nmse"), Metric("rmse"), Metric("mae"))
+            std = torch.tensor(spec.target_scaler.std, dtype=torch.float32)
+            self._target_std = std.repeat(spec.horizon) if spec.kind == "forecast" else std
+        self.paper_results = {}
+        history = spec.input_length
+        try:
+            plan = plan_tcn(history)
+        except ValueError:  # longer than any plan covers: take the largest
+            plan = TCNPlan(8, 12, receptive_field(8, [2**v for v in range(12)]))
+            self.notes.append(f"input length {history} exceeds what the default TCN plan covers "
+                              f"({plan.receptive_field} steps); consider shorter inputs")
+        model = dict(kernel_size=plan.kernel_size, levels=plan.levels, hidden_size=spec.hidden_size, dropout=0.1)
+        default = Preset(model, optimizer="adam", lr=2e-3, batch_size=32, epochs=20, clip=1.0,
+                         recurrent={"num_layers": 1})
+        # "paper" is the contract's default preset name; user data has no paper setting,
+        # so it is this task's default. "small" is the quick look that compare starts with.
+        self.presets = {"default": default, "paper": default, "small": default.with_overrides(epochs=5)}
+
+    # -- data -----------------------------------------------------------------------------
+    def dataset(self, split: str) -> Dataset:
+        self.check_split(split)
+        if self._datasets is None:
+            raise DataError("this custom task was restored from a checkpoint and holds no data; "
+                            "use predict, or build it from the file again")
+        return self._datasets[split]
+
+    def collate(self, items):
+        return pad_collate(items)
+
+    # -- loss and metrics -----------------------------------------------------------------
+    def _scored(self, output: torch.Tensor, batch: Mapping[str, torch.Tensor]):
+        """(output, target) of the scored entries: valid steps of a per-step problem."""
+        y = batch["y"]
+        if not self.spec.per_step:
+            return output, y
+        valid = batch.get("mask")
+        if valid is None:
+            valid = torch.ones(y.shape[:2], dtype=torch.bool, device=y.device)
+        if "target_mask" in batch:
+            valid = valid & batch["target_mask"].bool()
+        return output[valid], y[valid]
+
+    def loss(self, output, batch):
+        out, y = self._scored(output, batch)
+        if self.spec.kind == "classify":
+            return F.cross_entropy(out, y)
+        return F.mse_loss(out, y)
+
+    def statistics(self, output, batch):
+        out, y = self._scored(output.detach(), batch)
+        if self.spec.kind == "classify":
+            n = torch.tensor(float(y.numel()), device=out.device)
+            correct = (out.argmax(-1) == y).sum().float()
+            return {"accuracy": (correct, n), "nll": (F.cross_entropy(out, y, reduction="sum"), n)}
+        scaled = out - y
+        err = scaled * self._target_std.to(out.device)  # back in the target's own units
+        n = torch.tensor(float(err.numel()), device=out.device)
+        return {"nmse": (scaled.pow(2).sum(), n), "rmse": (err.pow(2).sum(), n), "mae": (err.abs().sum(), n)}
+
+    def compute_metrics(self, totals):
+        metrics = super().compute_metrics(totals)
+        if "rmse" in metrics:
+            metrics["rmse"] = math.sqrt(metrics["rmse"])
+        return metrics
+
+    def baseline(self, split: str = "test") -> tuple[str, dict[str, float]]:
+        """A model-free reference on ``split``: ``(name, metrics)`` a trained model should beat.
+
+        Forecasting: the last input value of each target, held for the whole horizon.
+        Classes: always the train split's most frequent class (for NLL: the train class
+        frequencies). Regression: always the train mean (``nmse`` near 1 by construction).
+        """
+        s, train, ds = self.spec, self.dataset("train"), self.dataset(split)
+        batch = self.collate([ds[i] for i in range(len(ds))])
+        y = batch["y"]
+        if s.kind == "forecast":
+            last = batch["x"][:, -1, list(s.target_index)]                 # (N, K), scaled
+            name, guess = "last value", last.repeat(1, s.horizon)
+        elif s.kind == "classify":
+            counts = torch.bincount(torch.cat([train[i]["y"].reshape(-1) for i in range(len(train))]),
+                                    minlength=self.output_size)
+            name = f"always {s.classes[int(counts.argmax())]!r}, with the train class frequencies"
+            prior = (counts.double() + 1.0) / (counts.sum() + self.output_size)  # +1: no class impossible
+            guess = prior.log().float().expand(y.shape + (self.output_size,))
+        else:
+            name, guess = "train mean", torch.zeros(y.shape)
+        return name, self.metrics_of(guess, batch)
+
+    # -- models ---------------------------------------------------------------------------
+    def model_kwargs(self, preset: str = "default", **overrides) -> dict:
+        return super().model_kwargs(preset, **overrides)
+
+    def build_model(self, kind: str = "tcn", preset: str = "default", **overrides):
+        if kind == "tcn":
+            kw = self.model_kwargs(preset, **{k: v for k, v in overrides.items() if k != "num_layers"})
+            message = self.receptive_field_advice(kw)
+            if message:
+                warnings.warn(message, ReceptiveFieldWarning, stacklevel=2)
+        return super().build_model(kind, preset, **overrides)
+
+    def receptive_field_advice(self, model_kwargs: Mapping[str, Any]) -> str | None:
+        """A warning text when a TCN of ``model_kwargs`` does not see the whole input, else None."""
+        k = model_kwargs.get("kernel_size", 2)
+        dilations = model_kwargs.get("dilations")
+        if dilations is None:
+            channels = model_kwargs.get("channels")
+            levels = len(channels) if channels is not None else model_kwargs.get("levels")
+            dilations = [2**v for v in range(levels)]
+        rf, history = receptive_field(k, dilations), self.spec.input_length
+        if rf >= history:
+            return None
+        try:
+            p = plan_tcn(history)
+            fix = f"plan_tcn({history}) suggests kernel_size={p.kernel_size}, levels={p.levels} " \
+                  f"(receptive field {p.receptive_field})"
+        except ValueError as e:
+            fix = str(e)
+        return (f"the TCN's receptive field ({rf} steps) does not cover the input length ({history}): "
+                f"early steps cannot inform the output; {fix}")
+
+    # -- saving and prediction --------------------------------------------------------------
+    def state(self) -> dict:
+        """Everything prediction needs (columns, classes, scaling, lengths), JSON-able, without the data."""
+        return {"task": self.name, "variant": dict(self.variant), "spec": self.spec.to_dict()}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> "CustomTask":
+        """The task of :meth:`state`, able to build models and predict, holding no data.
+
+        Raises:
+            DataError: not a custom task's state, or one of another version.
+        """
+        if not isinstance(state, Mapping) or state.get("task") != cls.name or "spec" not in state:
+            raise DataError("not a custom task's saved state")
+        spec = CustomSpec.from_dict(state["spec"])
+        task = cls.__new__(cls)
+        Task.__init__(task, None, **state.get("variant", {}))
+        task.notes, task._datasets, task.split_ids = [], None, {}
+        task._setup(spec)
+        return task
+
+    def predict(self, model: torch.nn.Module, file, batch_size: int = 256):
+        """Predictions of ``model`` on a new file with the training columns, as a pandas DataFrame.
+
+        The saved scaling and missing-value policy are applied. Many sequences: one row per
+        sequence (per step, for per-step targets) with the predicted class and the class
+        probabilities, or the predicted value(s). Forecasting: for each series, the
+        ``horizon`` steps after its end (``step`` 1..H, and their times when the time
+        column is regular).
+        """
+        data = read_inputs(file, self.spec)
+        self.notes += data.notes
+        return predictions(self.spec, model, data, batch_size)
+
+    def describe(self) -> list[str]:
+        """What the task is, in a few lines for the command line (including what was inferred)."""
+        s = self.spec
+        targets = ", ".join(s.targets)
+        if s.kind == "forecast":
+            what = f"forecast {targets}: the next {s.horizon} step(s) from the last {s.input_length}"
+            unit = "windows"
+        elif s.kind == "classify":
+            shown = ", ".join(map(str, s.classes[:8])) + (", ..." if len(s.classes) > 8 else "")
+            what = f"classify {targets} into {len(s.classes)} classes ({shown}), " + \
+                ("one per step" if s.per_step else "one per sequence")
+            unit = "sequences"
+        else:
+            what = f"regress {targets}, " + ("one value per step" if s.per_step else "one value per sequence")
+            unit = "sequences"
+        feats = s.features
+        lines = [
+            f"custom task: {what}",
+            f"{len(feats)} input feature(s): {', '.join(feats[:10])}{', ...' if len(feats) > 10 else ''} "
+            "(standardised with train-split statistics)",
+            f"train/valid/test: {'/'.join(map(str, s.split_sizes))} {unit}",
+        ]
+        p = self.presets["default"].model
+        lines.append(f"default TCN: kernel_size {p['kernel_size']}, {p['levels']} levels, receptive field "
+                     f"{receptive_field(p['kernel_size'], [2**v for v in range(p['levels'])])} >= input length "
+                     f"{s.input_length}")
+        if self._datasets is not None:
+            name, values = self.baseline("test")
+            lines.append(f"baseline on test ({name}): " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
+        return lines + [f"note: {n}" for n in self.notes]
+
+
+def custom(file, *, target=None, task: str | None = None, **options) -> CustomTask:
+    """A :class:`~seqbench.tasks.base.Task` built from your own file, ready for the training API.
+
+    Example::
+
+        >>> from seqbench import tasks
+        >>> t = tasks.custom("sensor.csv", target="load", task="forecast", input_length=48, horizon=12)
+        >>> print("\\n".join(t.describe()))          # what was read, inferred and split
+        >>> model = t.build_model("tcn")              # or "lstm", "gru", "rnn": parameter-matched
+        >>> predictions = t.predict(model, "sensor_new.csv")
+
+    See :class:`CustomTask` for every option.
+    """
+    return CustomTask(file=file, target=target, task=task, **options)
