@@ -45,9 +45,11 @@ def predict(checkpoint, source, out, batch_size):
     units. Forecasting: the next horizon steps after the end of each series.
     """
     from ..tasks.custom import write_table
+    from .custom_options import flags_in_errors
 
     task, model = load_predictor(checkpoint)
-    predictions = task.predict(model, source, batch_size=batch_size)
+    with flags_in_errors():
+        predictions = task.predict(model, source, batch_size=batch_size)
     if out is None:
         predictions.to_csv(sys.stdout, index=False)
         return
