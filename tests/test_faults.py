@@ -200,3 +200,12 @@ def test_lazy_exports_of_the_training_package_survive_importing_its_modules():
         importlib.import_module(f"seqbench.training.{info.name}")
     for name in training.__all__:
         assert not isinstance(getattr(training, name), type(training)), f"seqbench.training.{name} is a module"
+
+
+def test_evaluate_reads_the_data_from_the_given_directory(trained, tmp_path, cli):
+    _, good = trained
+    # adding's data is generated, so any directory works; what matters is that the option reaches the task
+    code, out, err = cli(["evaluate", str(good), "--data-dir", str(tmp_path), "--json"])
+    assert code == 0, err
+    assert json.loads(out)["metrics"]["mse"] > 0
+    assert load_run(good, data_dir=tmp_path).config.data_dir == str(tmp_path)
