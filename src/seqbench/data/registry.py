@@ -18,21 +18,21 @@ class DataFile:
     Args:
         name: canonical file name inside the dataset folder.
         sha256: its checksum, or ``None`` when no published value is known.
-        sha1: the published SHA-1, for files whose only published checksum is one.
         url: where to download it directly; ``None`` when it comes out of the dataset's archive.
         aliases: other names under which the same file is accepted (with their own checksum
             when given in ``alias_sha256``), e.g. the uncompressed MNIST files or
             locuslab's ``train.txt`` for ``ptb.train.txt``.
         member: path of the file inside the archive (default: any member with this name).
+        sha1: the published SHA-1, for files whose only published checksum is one.
     """
 
     name: str
     sha256: str | None = None
     url: str | None = None
-    sha1: str | None = None
     aliases: tuple[str, ...] = ()
     alias_sha256: tuple[str | None, ...] = ()
     member: str | None = None
+    sha1: str | None = None
 
 
 @dataclass(frozen=True)
