@@ -93,7 +93,7 @@ def test_compare_prints_the_table_when_a_budget_stops_mid_epoch(tmp_path, capsys
     out = capsys.readouterr().out
     rows = [line.split() for line in out.splitlines() if line.startswith(("tcn ", "lstm "))]
     assert [r[0] for r in rows] == ["tcn", "lstm"]
-    assert all("." in r[4] for r in rows), out  # epochs to one decimal, e.g. 2.6
+    assert all("." in r[3] for r in rows), out  # epochs to one decimal, e.g. 2.6
     assert (tmp_path / "compare-adding-seq_len12-test_size8-train_size96-valid_size8-small" / "report.md").exists()
 
 
@@ -102,7 +102,7 @@ def test_compare_shows_every_metric_and_the_model_free_baseline(tmp_path, capsys
           "--variant", "train_size=16", "--variant", "valid_size=8", "--variant", "test_size=8", "--no-progress"])
     out = capsys.readouterr().out
     header = next(line for line in out.splitlines() if line.startswith("model "))
-    assert header.split()[:5] == ["model", "parameters", "ours", "paper", "accuracy"]
+    assert header.split()[6:11] == ["ours", "±", "std", "paper", "accuracy"]
     baseline = next(line for line in out.splitlines() if line.startswith("baseline on test"))
     assert "memoryless guess" in baseline and f"loss {10 * math.log(8) / 32:.4g}" in baseline
     (group,) = tmp_path.iterdir()
@@ -138,3 +138,22 @@ def test_clip_zero_turns_the_presets_clipping_off(tmp_path, capsys):
     assert "--clip 0" in (tmp_path / "report.md").read_text() and "TCN (hidden 4, levels 2, k 2, batch 8, no clipping)" in (tmp_path / "report.md").read_text()
     code, _, err = _run(["train", "adding", "--clip", "-1"], capsys)
     assert code == 2 and "-1" in err
+
+
+def test_compare_over_seeds_prints_mean_std_and_a_verdict_and_saves_every_seed(tmp_path, capsys):
+    main(["compare", "adding", "--models", "tcn,gru", "--seeds", "3", "--out", str(tmp_path), "--seq-len", "12",
+          "--variant", "train_size=64", "--variant", "valid_size=8", "--variant", "test_size=8", "--no-progress"])
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith(("tcn ", "gru "))}
+    assert rows["tcn"].split()[2] == "3" and rows["gru"].split()[2] == "3"  # seeds per model
+    assert "[" in rows["gru"] and ("better (p=" in rows["gru"] or "no significant difference (p=" in rows["gru"])
+    (group,) = tmp_path.iterdir()
+    assert sorted(p.name for p in group.iterdir() if p.is_dir()) == [f"{m}-seed{s}" for m in ("gru", "tcn")
+                                                                       for s in range(3)]
+    summary = json.loads((group / "summary.json").read_text())
+    by_model = {m["model"]: m for m in summary["models"]}
+    assert by_model["tcn"]["seeds"] == [0, 1, 2] and len(by_model["tcn"]["test"]["values"]) == 3
+    assert by_model["gru"]["against_tcn"]["method"] == "Welch's t-test (two-sided)"
+    assert (group / "seeds.png").stat().st_size > 0 and "![seeds](seeds.png)" in (group / "report.md").read_text()
+    code, _, err = _run(["compare", "adding", "--seed", "3"], capsys)
+    assert code == 2 and "--seeds" in err

@@ -13,6 +13,16 @@ def train(task: str, model: str = "tcn", **overrides) -> dict:
     return _train(task, model, **overrides)
 
 
+def compare(task: str, models=None, seeds: int = 1, budget: str = "small", **options) -> dict:
+    """Train every model kind (or ``models``) on ``task`` over seeds ``0 .. seeds-1``; returns the
+    comparison's summary (mean ± std, 95% CI and Welch's test against the TCN per model). See
+    :func:`seqbench.comparison.compare`."""
+    from .choices import MODEL_KINDS
+    from .comparison import compare as _compare
+
+    return _compare(task, models or MODEL_KINDS, seeds=seeds, budget=budget, **options)
+
+
 def generate(model, prompt, steps: int, temperature: float = 1.0, top_k=None, seed=None):
     """Sample ``steps`` tokens from a token model after ``prompt``. See :func:`seqbench.generation.generate`."""
     from .generation import generate as _generate

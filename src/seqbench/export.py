@@ -20,13 +20,13 @@ dynamic.
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .files import atomic_path
 from .nn import TCN, Recurrent, SequenceModel
 from .nn.streaming import _folded_conv, check_streamable
 
@@ -164,9 +164,8 @@ class StepModule(nn.Module):
 def _write(program, path) -> Path:
     """Save an ONNXProgram atomically (temp file, then rename)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    program.save(str(tmp), external_data=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        program.save(str(tmp), external_data=False)
     return path
 
 

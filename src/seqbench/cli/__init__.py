@@ -17,6 +17,7 @@ COMMANDS = {
     "compare": "seqbench.cli.compare:compare",
     "report": "seqbench.cli.report:report",
     "predict": "seqbench.cli.predict:predict",
+    "reproduce": "seqbench.cli.reproduce:reproduce",
 }
 
 

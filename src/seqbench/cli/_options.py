@@ -6,8 +6,7 @@ from __future__ import annotations
 import click
 
 from .. import tasks
-
-MODELS = ("tcn", "lstm", "gru", "rnn")
+from ..choices import MODEL_KINDS as MODELS
 
 
 def variant_options(f):

@@ -1,9 +1,8 @@
-"""``seqbench compare TASK``: every model kind, parameter-matched, at one budget; a table
-beside the paper's numbers, and a report (Markdown + learning curves + JSON)."""
+"""``seqbench compare TASK``: every model kind, parameter-matched, over the same seeds and budget;
+a table of mean ± std beside the paper's numbers with a significance verdict per baseline,
+and a report (Markdown, figures, JSON)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import click
 
@@ -23,18 +22,22 @@ def _models(ctx, param, value: str):
 @click.argument("task")
 @click.option("--models", default=",".join(MODELS), show_default=True, callback=_models,
               help="Comma-separated model kinds; recurrent ones are matched to the TCN's parameter count.")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Seeds per model (0..N-1), the same for every model; 3 or more to measure the spread.")
 @click.option("--budget", default="small", show_default=True,
               help="The task preset to train with: small (minutes on a laptop) or paper.")
 @variant_options
 @custom_options
 @runtime_options
-def compare(task, models, budget, devices, **kw):
-    """Train each model on TASK and print ours beside the paper's numbers."""
-    from ..report import write_report
-    from ..report.build import _epochs
-    from ..training import RunConfig, build_task, run
-    from ..training.config import variant_parts
-    from ..training.runner import is_launched_child
+def compare(task, models, seeds, budget, devices, **kw):
+    """Train each model on TASK over the same seeds; print mean ± std beside the paper's numbers.
+
+    The table gives per model the mean and sample std of the test metric over seeds, a 95%
+    Student-t confidence interval, and Welch's t-test of the TCN against it (p < 0.05:
+    significant). summary.json holds every seed's values; seeds.png draws them.
+    """
+    from ..comparison import compare as run_comparison
+    from ..training import build_task
 
     check_task(task)
     variant = pop_variant(kw)
@@ -47,36 +50,63 @@ def compare(task, models, budget, devices, **kw):
     if budget not in probe.presets:
         raise click.BadParameter(f"task {task} has no budget {budget!r}; it has {', '.join(probe.presets)}",
                                  param_hint="--budget")
-    group = Path(kw.pop("out")) / "-".join([f"compare-{task}"] + variant_parts(variant)
-                                            + [budget])
-    if not kw["resume"]:
-        kw["overwrite"] = True  # a compare re-run replaces its own earlier runs
-    results = []
-    for kind in models:
-        click.echo(f"== {task} / {kind} ({budget} budget)", err=True)
-        cfg = RunConfig(task=task, model=kind, preset=budget, variant=variant, out=str(group), name=kind,
-                        devices=parse_devices(devices), **kw)
-        results.append(run(cfg))
-    if is_launched_child():  # DDP's extra processes train; the first one reports
-        return
-    r0 = results[0]
-    metric = r0["primary_metric"]
-    others = [m for m in r0["metrics"]["test"] if m != metric]  # e.g. copy memory's recall accuracy
-    note = r0["paper"]["variant"]
-    click.echo(f"\n{r0['task']} {r0['variant']}  (test {metric}; paper{' at ' + note if note else ''})")
-    click.echo(f"{'model':6s} {'parameters':>10s} {'ours':>11s} {'paper':>11s} "
-               + "".join(f"{m:>11s} " for m in others) + f"{'epochs':>6s} {'steps':>6s} {'time':>7s}")
-    for r in results:
-        test = r["metrics"]["test"]
-        click.echo(f"{r['model']:6s} {r['parameters']:10,d} {_num(test.get(metric)):>11s} {_num(r['paper']['value']):>11s} "
-                   + "".join(f"{_num(test.get(m)):>11s} " for m in others)
-                   + f"{_epochs(r['epochs']):>6s} {r.get('steps', 0):6d} {r['wall_time_s']:6.0f}s")
+    if kw.pop("seed") != 0:
+        raise click.UsageError("compare trains seeds 0..N-1 of every model: use --seeds N (--seed is train's)")
+    kw.pop("overwrite")  # a compare re-run replaces its own earlier runs unless it resumes
+    result = run_comparison(task, models, seeds=seeds, budget=budget, variant=variant, out=kw.pop("out"),
+                            devices=parse_devices(devices), **kw)
+    if result:
+        click.echo(comparison_table(result))
+        paths = result["paths"]
+        click.echo(f"report: {paths['markdown']}  curves: {paths['curves']}  summary: {paths['summary']}")
+
+
+def comparison_table(result: dict) -> str:
+    """The printed table: per model the seeds' mean ± std, 95% CI, the paper's figure, the other
+    metrics' means, the budget used, and the verdict of the test against the TCN."""
+    from ..report import format_epochs
+    from ..stats import summarize
+
+    runs = result["runs"]
+    r0 = runs[0]
+    metric, others = r0["primary_metric"], [m for m in r0["metrics"]["test"] if m != r0["primary_metric"]]
+    note = r0["paper"].get("variant")
+    lines = [f"\n{r0['task']} {r0['variant']}  (test {metric} over seeds; paper{' at ' + note if note else ''})",
+             f"{'model':11s} {'parameters':>10s} {'seeds':>5s} {'epochs':>6s} {'steps':>6s} {'time':>7s} "
+             f"{'ours':>11s} {'± std':>9s} {'paper':>11s} " + "".join(f"{m:>11s} " for m in others)
+             + f"{'95% CI':>23s}  vs TCN"]
+    for entry in result["models"]:
+        mine = [r for r in runs if r["model"] == entry["model"]]
+        s = entry["test"] or {}
+        ci = f"[{_num(s['ci'][0])}, {_num(s['ci'][1])}]" if s.get("ci") else "-"
+        means = [summarize([r["metrics"]["test"].get(m) for r in mine]).mean
+                 if any(r["metrics"]["test"].get(m) is not None for r in mine) else None for m in others]
+        against = entry.get("against_tcn")
+        verdict = "-" if against is None else _verdict(against, r0["higher_is_better"], entry["model"])
+        lines.append(f"{entry['model']:11s} {mine[0]['parameters']:10,d} {len(mine):5d} "
+                     f"{format_epochs(_mean(r['epochs'] for r in mine)):>6s} "
+                     f"{round(_mean(r.get('steps') or 0 for r in mine)):6d} "
+                     f"{_mean(r['wall_time_s'] for r in mine):6.0f}s "
+                     f"{_num(s.get('mean')):>11s} {_num(s.get('std')):>9s} {_num(entry['paper']):>11s} "
+                     + "".join(f"{_num(v):>11s} " for v in means) + f"{ci:>23s}  {verdict}")
     if r0.get("baseline"):  # what "learned nothing" scores, so the table reads on its own
         ref = r0["baseline"]
-        click.echo(f"baseline on test ({ref['name']}): "
-                   + ", ".join(f"{m} {_num(v)}" for m, v in ref["test"].items()))
-    paths = write_report(group)
-    click.echo(f"report: {paths['markdown']}  curves: {paths['curves']}  summary: {paths['summary']}")
+        lines.append(f"baseline on test ({ref['name']}): " + ", ".join(f"{m} {_num(v)}" for m, v in ref["test"].items()))
+    lines.append("mean and sample std over seeds, Student-t 95% CI; vs TCN: Welch's t-test, two-sided, p < 0.05; "
+                 "epochs, steps and time: per seed")
+    return "\n".join(lines)
+
+
+def _verdict(against: dict, higher_is_better: bool, model: str) -> str:
+    from ..stats import Difference
+
+    d = Difference(against["mean_a"], against["mean_b"], against["t"], against["df"], against["p"])
+    return d.verdict(higher_is_better, "TCN", model.upper())
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values)
 
 
 def _num(x) -> str:

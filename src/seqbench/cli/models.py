@@ -6,6 +6,7 @@ import click
 import torch
 
 from .. import tasks
+from ..choices import MODEL_KINDS
 
 
 @click.command()
@@ -22,7 +23,7 @@ def models(task, preset, seq_len):
         raise click.BadParameter(f"task {task} has no preset {preset!r}; it has {', '.join(t.presets)}", param_hint="--preset")
     click.echo(f"{t!r}, preset {preset!r}")
     click.echo(f"{'model':6s} {'parameters':>12s} {'receptive field':>16s}  encoder")
-    for kind in ("tcn", "lstm", "gru", "rnn"):
+    for kind in MODEL_KINDS:
         with torch.device("meta"):
             m = t.build_model(kind, preset)
         enc = m.encoder

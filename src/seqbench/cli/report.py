@@ -16,8 +16,8 @@ import click
               help="A Markdown file appended to the page (the discussion).")
 def report(runs_dir, out, page, title, notes):
     """Summarise the runs under RUNS_DIR (every result.json found, recursively)."""
-    from ..report import find_results, markdown_table, write_report
+    from ..report import every_run_table, load_results, write_report
 
     paths = write_report(runs_dir, out, page=page, title=title, notes=notes)
-    click.echo(markdown_table(find_results(runs_dir)), nl=False)
+    click.echo(every_run_table(load_results(runs_dir)), nl=False)
     click.echo(f"report: {paths['markdown']}  curves: {paths['curves']}  summary: {paths['summary']}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..choices import DROPOUT_MODES, INITS, NO_SCHEDULE, OPTIMIZERS, SCHEDULES
 from .custom_options import announce_custom, custom_options, pop_custom
 from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_options, variant_options
 
@@ -18,20 +19,19 @@ from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_op
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the preset's epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None)
-@click.option("--optimizer", type=click.Choice(["adam", "sgd", "rmsprop"]), default=None)
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None)
 @click.option("--hidden", "hidden_size", type=click.IntRange(min=1), default=None,
               help="Hidden channels (TCN) or units (recurrent; default: matched to the TCN).")
 @click.option("--levels", type=click.IntRange(min=1), default=None, help="TCN levels.")
 @click.option("--kernel-size", type=click.IntRange(min=1), default=None, help="TCN kernel size.")
 @click.option("--layers", "num_layers", type=click.IntRange(min=1), default=None, help="Recurrent layers.")
 @click.option("--dropout", type=click.FloatRange(min=0, max=1, max_open=True), default=None)
-@click.option("--dropout-mode", type=click.Choice(["elementwise", "channel"]), default=None,
+@click.option("--dropout-mode", type=click.Choice(DROPOUT_MODES), default=None,
               help="TCN dropout: elementwise (the official code's) or channel (the paper's spatial dropout).")
-@click.option("--init", type=click.Choice(["default", "normal", "official"]), default=None,
+@click.option("--init", type=click.Choice(INITS), default=None,
               help="TCN initialisation: PyTorch's, N(0, 0.01) convolutions, or the official code's.")
 @click.option("--lr-schedule", default=None,
-              type=click.Choice(["none", "halve_on_plateau", "official_music", "official_char", "official_word",
-                                 "official_lambada", "official_mnist"]),
+              type=click.Choice([NO_SCHEDULE, *SCHEDULES]),
               help="Learning-rate schedule instead of the preset's (none: constant).")
 @click.option("--clip", type=click.FloatRange(min=0), default=None,
               help="Gradient norm clip; 0 turns off the preset's clipping.")
@@ -39,6 +39,7 @@ from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_op
 @runtime_options
 def train(task, devices, **kw):
     """Train a model on TASK; writes checkpoints, logs and result.json under --out."""
+    from ..results import RESULT, RunResult
     from ..training import RunConfig, run
     from ..training.runner import is_launched_child
 
@@ -51,13 +52,12 @@ def train(task, devices, **kw):
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     _check_preset(cfg)
-    result = run(cfg)
-    if result is not None and not is_launched_child():
-        m = result["primary_metric"]
-        click.echo(f"{result['task']} {result['model']}: test {m} {result['metrics']['test'].get(m)} "
-                   f"(valid {result['metrics']['valid'].get(m)}, best epoch {result['best_epoch']}/{result['epochs']}, "
-                   f"{result['parameters']:,} parameters, {result['wall_time_s']:.0f} s)")
-        click.echo(f"results: {result['run_dir']}/result.json")
+    record = run(cfg)
+    if record is not None and not is_launched_child():
+        r = RunResult.from_dict(record)
+        click.echo(f"{r.task} {r.model}: test {r.primary_metric} {r.test_value} (valid {r.valid_value}, best epoch "
+                   f"{r.best_epoch}/{r.epochs}, {r.parameters:,} parameters, {r.wall_time_s:.0f} s)")
+        click.echo(f"results: {r.run_dir}/{RESULT}")
 
 
 def _check_preset(cfg) -> None:

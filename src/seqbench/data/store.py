@@ -14,11 +14,11 @@ import hashlib
 import os
 import shutil
 import tarfile
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..files import atomic_path
 from .registry import DataFile, DatasetSpec, spec_for
 
 
@@ -201,11 +201,10 @@ def _extract(archive: Path, folder: Path, spec: DatasetSpec) -> None:
             return folder / member[member.index("train-novels/"):]
         return None
 
-    def copy(src, dest: Path) -> None:  # atomic: temp file then rename
+    def copy(src, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
-            shutil.copyfileobj(src, tmp)
-        os.replace(tmp.name, dest)
+        with atomic_path(dest) as tmp, open(tmp, "wb") as f:
+            shutil.copyfileobj(src, f)
 
     try:
         if zipfile.is_zipfile(archive):

@@ -7,14 +7,13 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..choices import INITS, MODEL_KINDS
 from . import _checks
-from .recurrent import KINDS as RECURRENT_KINDS
 from .recurrent import Recurrent
 from .tcn import TCN
 
 HEADS = ("per_step", "last", "mean", "lm")
 ADAPTERS = ("identity", "linear", "embedding")
-MODEL_KINDS = ("tcn",) + tuple(RECURRENT_KINDS)
 
 
 class SequenceModel(nn.Module):
@@ -62,7 +61,7 @@ class SequenceModel(nn.Module):
         super().__init__()
         _checks.choice("head", head, HEADS)
         _checks.choice("input_adapter", input_adapter, ADAPTERS)
-        _checks.choice("init", init, ("default", "normal", "official"))
+        _checks.choice("init", init, INITS)
         _checks.probability("embedding_dropout", embedding_dropout)
         enc_in, enc_out = encoder.input_size, encoder.output_size
         input_size = enc_in if input_size is None else _checks.positive_int("input_size", input_size)

@@ -11,13 +11,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
+from ..choices import DROPOUT_MODES as DROPOUTS
+from ..choices import INITS
 from . import _checks
 from .conv import CausalConv1d
 from .functional import dropout, padded_conv1d, strided_causal_conv1d
 
 NORMS = ("weight", "batch", "layer", "none")
-DROPOUTS = ("elementwise", "channel")
-INITS = ("default", "normal", "official")
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU}
 
 

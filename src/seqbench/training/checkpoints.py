@@ -10,6 +10,7 @@ import torch
 from lightning.pytorch.callbacks import Checkpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from ..files import atomic_path
 from .load import read_checkpoint
 
 LAST = "last.ckpt"   # newest state: end of every epoch, and every N steps within one
@@ -18,8 +19,8 @@ BEST = "best.ckpt"   # the best validation score so far
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Lightning's checkpoint IO, but a reader never sees a half-written file: the
-    checkpoint goes to ``.NAME.PID.tmp`` in the same directory, is flushed to disk, and
-    replaces ``NAME`` with one ``os.replace``. A failed write (a full disk) leaves the
+    checkpoint goes to a temporary file in the same directory, is flushed to disk, and
+    replaces ``NAME`` with one rename (:func:`seqbench.files.atomic_path`). A failed write (a full disk) leaves the
     previous checkpoint as it was and no temporary file behind.
 
     Reading (resume, testing the best checkpoint) goes through
@@ -29,15 +30,10 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            with open(tmp, "wb") as f:
+            with atomic_path(path, fsync=True) as tmp, open(tmp, "wb") as f:
                 torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
         except OSError as e:
-            tmp.unlink(missing_ok=True)
             raise OSError(e.errno, f"could not write checkpoint {path} ({e.strerror or e}); "
                                    f"the previous one, if any, is unchanged") from None
 

@@ -13,18 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import tasks
-from ..nn.model import MODEL_KINDS
-from ..run_settings import NAMED_SETTINGS
+from ..choices import DROPOUT_MODES, INITS, MODEL_KINDS, MODEL_OVERRIDES, NO_SCHEDULE, OPTIMIZERS, SCHEDULES
+from ..run_settings import name_parts
 from ..tasks import Task
-from .schedules import SCHEDULES
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULE_NAMES = (None, *SCHEDULES)
-NO_SCHEDULE = "none"  # RunConfig.lr_schedule: a constant learning rate, whatever the preset runs
-# make_model arguments a user may override from the command line or seqbench.train(...)
-MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers", "dropout_mode", "init")
-DROPOUT_MODES = ("elementwise", "channel")
-INITS = ("default", "normal", "official")
 
 
 def build_task(name: str, data_dir=None, preset: str | None = None, **variant) -> Task:
@@ -177,19 +170,7 @@ class RunConfig:
         parts = [self.task] + variant_parts(self.variant) + [self.preset, self.model]
         # settings that change what is trained get their own run directory (a budget, epochs or
         # max_time, does not: `--resume --epochs N` extends a run)
-        parts += [f"{word}{getattr(self, key):g}" for key, word in NAMED_SETTINGS if getattr(self, key) is not None]
-        if self.optimizer is not None:
-            parts.append(self.optimizer)
-        if self.dropout_mode is not None:
-            parts.append(f"{self.dropout_mode}-dropout")
-        if self.init is not None:
-            parts.append(f"init-{self.init}")
-        if self.clip == 0:
-            parts.append("noclip")
-        elif self.clip is not None:
-            parts.append(f"clip{self.clip:g}")
-        if self.lr_schedule is not None:
-            parts.append("constant-lr" if self.lr_schedule == NO_SCHEDULE else f"lr-{self.lr_schedule}")
+        parts += name_parts(dataclasses.asdict(self))
         return "-".join(parts + [f"seed{self.seed}"])
 
     def to_dict(self) -> dict:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -22,6 +21,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
 from .. import __version__, paper
+from ..files import write_json
+from ..results import RESULT, RunResult
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from .checkpoints import BEST, AtomicCheckpointIO, ResumeCheckpoint, Terminated, newest_checkpoint
@@ -31,7 +32,6 @@ from .load import CheckpointError, read_checkpoint, run_config, same_run
 from .locking import RunLock
 from .module import SequenceTaskModule
 
-RESULT = "result.json"
 
 
 class RunInterrupted(Exception):
@@ -70,21 +70,6 @@ class ProgressBar(TQDMProgressBar):
         metrics = super().get_metrics(trainer, pl_module)
         metrics.pop("v_num", None)
         return metrics
-
-
-def write_json(path: Path, obj) -> None:
-    """Write ``obj`` as JSON atomically (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=_jsonable) + "\n")
-    os.replace(tmp, path)
-
-
-def _jsonable(x):
-    if isinstance(x, torch.Tensor):
-        return x.tolist()
-    if isinstance(x, Path):
-        return str(x)
-    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
 
 
 def is_launched_child() -> bool:
@@ -238,48 +223,45 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
             best_row = row
     paper_values, paper_note = paper_reference(task)
     rf = model.receptive_field
-    result = {
-        "task": task.name,
-        "variant": dict(task.variant),
-        "model": cfg.model,
-        "preset": cfg.preset,
-        "config": {"run": cfg.to_dict(), "training": dataclasses.asdict(training),
-                   "model": _model_description(model)},
-        "parameters": model.num_parameters(),
-        "receptive_field": None if rf == math.inf else int(rf),
-        "primary_metric": metric.name,
-        "higher_is_better": metric.higher_is_better,
-        "metrics": {
-            "valid": {k[len("valid_"):]: v for k, v in (best_row or {}).items() if k.startswith("valid_")},
-            "test": dict(module.test_metrics),
-        },
-        "test_last3_mean": last_epochs_mean(history, "test_", 3),
-        "best_epoch": best_row["epoch"] if best_row else None,
-        "epochs": history[-1]["epoch"] if history else 0,
-        "steps": history[-1]["step"] if history else 0,
-        "epochs_planned": training.epochs,
-        "stopped_by_time_limit": (history[-1]["epoch"] if history else 0) < training.epochs,
-        "wall_time_s": round(wall_time, 3),
-        "seed": cfg.seed,
-        "world_size": trainer.world_size,
-        "paper": {"value": paper_values.get(cfg.model), "variant": paper_note},
-        "baseline": baseline_reference(task),
-        "checkpoint": str(best_path) if best_path else None,
-        "run_dir": str(run_dir),
-        "history": history,
-        "versions": {"seqbench": __version__, "torch": torch.__version__, "lightning": pl.__version__,
-                     "python": platform.python_version()},
-        "machine": {"cpus": os.cpu_count(), "cpu": cpu_name(), "arch": platform.machine(),
-                    "torch_threads": torch.get_num_threads(),
-                    "accelerator": type(trainer.accelerator).__name__.replace("Accelerator", "").lower()},
-    }
+    result = RunResult(
+        task=task.name,
+        variant=dict(task.variant),
+        model=cfg.model,
+        preset=cfg.preset,
+        config={"run": cfg.to_dict(), "training": dataclasses.asdict(training), "model": _model_description(model)},
+        parameters=model.num_parameters(),
+        receptive_field=None if rf == math.inf else int(rf),
+        primary_metric=metric.name,
+        higher_is_better=metric.higher_is_better,
+        metrics={"valid": {k[len("valid_"):]: v for k, v in (best_row or {}).items() if k.startswith("valid_")},
+                 "test": dict(module.test_metrics)},
+        test_last3_mean=last_epochs_mean(history, "test_", 3),
+        best_epoch=best_row["epoch"] if best_row else None,
+        epochs=history[-1]["epoch"] if history else 0,
+        steps=history[-1]["step"] if history else 0,
+        epochs_planned=training.epochs,
+        stopped_by_time_limit=(history[-1]["epoch"] if history else 0) < training.epochs,
+        wall_time_s=round(wall_time, 3),
+        seed=cfg.seed,
+        world_size=trainer.world_size,
+        paper={"value": paper_values.get(cfg.model), "variant": paper_note},
+        baseline=baseline_reference(task),
+        checkpoint=str(best_path) if best_path else None,
+        run_dir=str(run_dir),
+        history=history,
+        versions={"seqbench": __version__, "torch": torch.__version__, "lightning": pl.__version__,
+                  "python": platform.python_version()},
+        machine={"cpus": os.cpu_count(), "cpu": cpu_name(), "arch": platform.machine(),
+                 "torch_threads": torch.get_num_threads(),
+                 "accelerator": type(trainer.accelerator).__name__.replace("Accelerator", "").lower()},
+    )
     if trainer.world_size > 1:  # each rank's view, so a multi-process run can be checked for agreement
         (run_dir / "ranks").mkdir(exist_ok=True)
         write_json(run_dir / "ranks" / f"rank{trainer.global_rank}.json",
-                   {"rank": trainer.global_rank, "parameter_sum": trained, "metrics": result["metrics"]})
+                   {"rank": trainer.global_rank, "parameter_sum": trained, "metrics": result.metrics})
     if trainer.is_global_zero:
-        write_json(run_dir / RESULT, result)
-    return result
+        result.save(run_dir / RESULT)
+    return result.to_dict()
 
 
 def cpu_name() -> str:

@@ -10,11 +10,11 @@ of seqbench works without them (``pip install 'seqbench[tables]'``).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ...files import atomic_path
 from .errors import DataError
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
@@ -125,16 +125,9 @@ def write_table(frame, path) -> Path:
         raise DataError(f"cannot write {path.name}: use a .csv, .tsv or .parquet name")
     if not path.parent.is_dir():
         raise DataError(f"no such directory: {path.parent}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         if suffix in (".parquet", ".pq"):
             frame.to_parquet(tmp, index=False)
         else:
             frame.to_csv(tmp, index=False, sep="\t" if suffix == ".tsv" else ",")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path

@@ -1,0 +1,77 @@
+"""``seqbench reproduce``: the queue of the results page's runs (docs/results.md), K at a time."""
+
+from __future__ import annotations
+
+import shlex
+
+import click
+
+from ..choices import MODEL_KINDS
+
+
+def _names(ctx, param, value):
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+@click.command()
+@click.option("--tasks", callback=_names, default=None, help="Comma-separated tasks [default: every task of the plan].")
+@click.option("--models", callback=_names, default=None, help=f"Comma-separated models of {', '.join(MODEL_KINDS)}.")
+@click.option("--seeds", type=click.IntRange(min=1), default=None,
+              help="Seeds 0..N-1 of every selected configuration [default: the plan's seeds].")
+@click.option("--only", callback=_names, default=None, help="Comma-separated run names.")
+@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Runs side by side.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="torch threads per run.")
+@click.option("--list", "list_only", is_flag=True, help="Each run's state and the time left; run nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the commands of the runs to do (for a cluster scheduler or GNU parallel); run nothing.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where the datasets lie.")
+@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
+              help="Run directories (checkpoints, logs).")
+@click.option("--results", default="docs/results", show_default=True, type=click.Path(file_okay=False),
+              help="Where finished runs' result.json files are collected (the results page's runs).")
+def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, data_dir, out, results):
+    """Train the runs of the results page that are not done yet, JOBS at a time.
+
+    Stopping loses nothing: a run with checkpoints resumes, a finished one is collected
+    into RESULTS at once, and one another process trains is left to it. Then rebuild the
+    page with `seqbench report RESULTS`.
+    """
+    from pathlib import Path
+
+    from ..reproduction import PLAN, PARTIAL, TODO, Queue, select, state
+    from ..reproduction.queue import format_duration, measured_paces, progress, protocol_epochs, seconds_left
+
+    unknown = sorted(set(models or ()) - set(MODEL_KINDS))
+    if unknown:
+        raise click.BadParameter(f"unknown model(s) {', '.join(unknown)}", param_hint="--models")
+    plan = select(PLAN, tasks, models, seeds, only)
+    if not plan:
+        raise click.UsageError("no planned run matches; see seqbench reproduce --list")
+    runs, collected = Path(out), Path(results)
+    if dry_run:
+        for p in plan:
+            now = state(p, runs, collected)
+            if now in (TODO, PARTIAL):
+                click.echo(shlex.join(p.argv(data_dir, out, now == PARTIAL, threads)))
+        click.echo(f"# then: seqbench reproduce --list --out {shlex.quote(out)} --results {shlex.quote(results)} "
+                   "(collects what finished)", err=True)
+        return
+    if list_only:
+        paces, total, counts = measured_paces(collected), 0.0, {}
+        for p in plan:
+            now = state(p, runs, collected)
+            counts[now] = counts.get(now, 0) + 1
+            left = None
+            if now != "done":
+                at = progress(p, runs) if now != TODO else None
+                left = seconds_left(p, paces.get((p.task, p.model)), protocol_epochs(p), at[1] if at else 0)
+                total += left or 0.0
+            budget = "protocol" if p.budget is None else format_duration(p.budget)
+            click.echo(f"{now:8s} {budget:>9s} {'' if left is None else format_duration(left) + ' left':>12s}  {p.name}")
+        summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+        click.echo(f"{len(plan)} runs: {summary}; about {format_duration(total / jobs)} at {jobs} at a time "
+                   "(measured step times of finished runs)")
+        return
+    failed = Queue(plan, runs, collected, data_dir, jobs=jobs, threads=threads, echo=click.echo).run()
+    if failed:
+        raise click.ClickException(f"{failed} run(s) failed; their logs are under {out}")

@@ -1,0 +1,129 @@
+"""Which runs a report puts together: labels of a run's configuration, the protocol runs of
+each task and model, and their seeds as one cell of a comparison."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..choices import MODEL_KINDS
+from ..results import RunResult
+from ..run_settings import NAMED_SETTINGS
+from ..stats import Summary, summarize
+
+MODEL_ORDER = {kind: i for i, kind in enumerate(MODEL_KINDS)}
+
+
+@lru_cache(maxsize=None)
+def _preset_schedule(task: str, preset: str) -> str | None:
+    from .. import tasks
+
+    return tasks.get(task).presets[preset].lr_schedule
+
+
+def schedule_override(r: RunResult) -> str | None:
+    """The ``--lr-schedule`` that reproduces run ``r`` with today's presets: None when the run
+    used its preset's schedule, ``"none"`` when it trained at a constant rate while the preset
+    now has a schedule (runs from before the preset got its official schedule)."""
+    if r.run.get("lr_schedule"):
+        return r.run["lr_schedule"]
+    if "training" not in r.config:  # a result that does not record its resolved settings
+        return None
+    trained = r.config["training"].get("lr_schedule")
+    try:
+        preset = _preset_schedule(r.task, r.preset)
+    except Exception:  # a task that needs its files to be built (custom): take the run's word
+        return None
+    return None if trained == preset else (trained or "none")
+
+
+def options_label(r: RunResult) -> str:
+    """What sets a run's configuration apart from the protocol's: loss, model size, dropout,
+    init, optimiser settings, clipping, schedule ("" for the protocol's own)."""
+    extras = []
+    if r.variant.get("sequence_loss") == "sum":  # music: the official script's loss
+        extras.append("summed loss")
+    extras += [s.label(r.run[s.field]) for s in NAMED_SETTINGS
+               if s.field != "lr_schedule" and r.run.get(s.field) is not None]
+    schedule = schedule_override(r)
+    if schedule:
+        extras.append(next(s for s in NAMED_SETTINGS if s.field == "lr_schedule").label(schedule))
+    return ", ".join(extras)
+
+
+def is_protocol(r: RunResult) -> bool:
+    """A run of the preset's own model and training (any seed, any budget)."""
+    return not options_label(r)
+
+
+def config_label(r: RunResult) -> str:
+    """The model and its options, without the seed: runs with the same label differ by seed only."""
+    options = options_label(r)
+    return r.model.upper() + (f" ({options})" if options else "")
+
+
+def run_label(r: RunResult) -> str:
+    """The model, plus what sets this run apart from the protocol run: seed, options."""
+    extras = ([f"seed {r.seed}"] if r.seed != 0 else []) + ([options_label(r)] if options_label(r) else [])
+    return r.model.upper() + (f" ({', '.join(extras)})" if extras else "")
+
+
+def sort_results(results: list[RunResult]) -> list[RunResult]:
+    """Task, variant, model (TCN first), configuration, seed."""
+    return sorted(results, key=lambda r: (r.task, r.variant_label, MODEL_ORDER.get(r.model, 99), options_label(r),
+                                          r.seed))
+
+
+def by_task(results: list[RunResult]) -> dict[str, list[RunResult]]:
+    """Runs grouped by task and variant (``"adding T=600"``), in order."""
+    groups: dict[str, list[RunResult]] = {}
+    for r in results:
+        groups.setdefault(f"{r.task} {r.variant_label}".strip(), []).append(r)
+    return groups
+
+
+def baseline_of(runs: list[RunResult]) -> dict | None:
+    """The task's model-free reference, from the first of ``runs`` that recorded one."""
+    return next((r.baseline for r in runs if r.baseline), None)
+
+
+@dataclass
+class Cell:
+    """The seeds of one configuration of one model on one task: their test values summarised."""
+
+    runs: list[RunResult]
+
+    @property
+    def first(self) -> RunResult:
+        return self.runs[0]
+
+    @property
+    def seeds(self) -> list[int]:
+        return [r.seed for r in self.runs]
+
+    @property
+    def values(self) -> list[float]:
+        return [r.test_value for r in self.runs if r.test_value is not None]
+
+    def summary(self) -> Summary | None:
+        return summarize(self.values) if self.values else None
+
+    @property
+    def budget_limited(self) -> bool:
+        return any(r.stopped_by_time_limit for r in self.runs)
+
+    def best_by_validation(self) -> RunResult:
+        return min(self.runs, key=RunResult.validation_rank)
+
+
+def protocol_cells(results: list[RunResult]) -> dict[str, dict[str, Cell]]:
+    """``{task title: {model: Cell}}`` of the protocol runs, one seed per run (a seed run
+    twice counts once: the last file found)."""
+    cells: dict[str, dict[str, dict[int, RunResult]]] = {}
+    for r in sort_results(results):
+        if not is_protocol(r) or r.model not in MODEL_ORDER:
+            continue
+        better = "higher" if r.higher_is_better else "lower"
+        title = f"{r.task_label}: {r.primary_metric}, {better} is better"
+        cells.setdefault(title, {}).setdefault(r.model, {})[r.seed] = r
+    return {t: {m: Cell(list(by_seed.values())) for m, by_seed in models.items()} for t, models in cells.items()}

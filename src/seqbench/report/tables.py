@@ -1,0 +1,146 @@
+"""The report's tables: the headline (mean ± std over seeds per model, the paper's figure
+beside it), the TCN against each baseline (Welch's t-test), every run, the model-free
+baselines, and the command that reproduces each run."""
+
+from __future__ import annotations
+
+from ..choices import MODEL_KINDS
+from ..results import RunResult
+from ..run_settings import BY_FIELD
+from ..stats import ALPHA, CI_METHOD, TEST_METHOD, welch
+from .runs import Cell, baseline_of, by_task, protocol_cells, run_label, schedule_override
+
+
+def fmt(x) -> str:
+    """A metric as the paper prints it: two decimals, small losses in scientific form."""
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        if abs(x) >= 1 or x == 0:
+            return f"{x:.2f}"
+        return f"{x:.4g}" if abs(x) >= 1e-3 else f"{x:.2e}"
+    return str(x)
+
+
+def format_epochs(x) -> str:
+    """Epochs done: whole, or to one decimal when validation ran within epochs (--val-every)."""
+    if x is None:
+        return "-"
+    return f"{int(x)}" if float(x).is_integer() else f"{x:.1f}"
+
+
+def cell_text(cell: Cell, most_seeds: int) -> str:
+    """``"8.21 ± 0.03 (3)"``: mean ± sample std over the cell's seeds, and how many; a dagger when
+    a seed stopped at its time budget, § when the cell has fewer seeds than another of its row."""
+    s = cell.summary()
+    if s is None:
+        return "-"
+    text = f"{fmt(s.mean)} ± {fmt(s.std)}" if s.std is not None else fmt(s.mean)
+    return text + f" ({s.n}){' †' if cell.budget_limited else ''}{' §' if s.n < most_seeds else ''}"
+
+
+def headline_table(results: list[RunResult]) -> str:
+    """Task x model: mean ± std of the test metric over the protocol run's seeds, the paper's in
+    brackets. Runs with other options (ablations) are left out; every seed counts."""
+    models = [m for m in MODEL_KINDS if any(r.model == m for r in results)]
+    lines = ["| task | " + " | ".join(m.upper() for m in models) + " |", "|---|" + "---:|" * len(models)]
+    for title, by_model in protocol_cells(results).items():
+        most = max(len(c.values) for c in by_model.values())
+        cells = []
+        for m in models:
+            cell = by_model.get(m)
+            cells.append("not run" if cell is None else f"{cell_text(cell, most)} ({fmt(cell.first.paper_value)})")
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    return ("\n".join(lines) + "\n\nOurs: mean ± sample standard deviation over seeds, the number of seeds in "
+            "brackets, then the paper's figure; † a seed stopped by its time budget before the protocol's epochs; "
+            "§ fewer seeds than another model of the row. Each seed's test metric is that of its best-validation "
+            "checkpoint (every seed is in the table of every run below).\n")
+
+
+def significance_table(results: list[RunResult]) -> str:
+    """Each baseline against the TCN on each task: means, a confidence interval and Welch's test."""
+    rows = []
+    for title, by_model in protocol_cells(results).items():
+        tcn = by_model.get("tcn")
+        if tcn is None:
+            continue
+        for m, cell in by_model.items():
+            if m == "tcn":
+                continue
+            d = welch(tcn.values, cell.values)
+            verdict = d.verdict(tcn.first.higher_is_better, "TCN", m.upper())
+            rows.append(f"| {title.split(':')[0]} | {m.upper()} | {_with_ci(tcn)} | {_with_ci(cell)} | "
+                        f"{fmt(d.p) if d.p is not None else '-'} | {verdict} |")
+    if not rows:
+        return ""
+    return ("\n## TCN against each baseline\n\n"
+            f"Means with their 95% confidence interval ({CI_METHOD}, n - 1 degrees of freedom) and {TEST_METHOD} "
+            f"over seeds; a difference is significant at p < {ALPHA}. With three seeds a side, only large "
+            "differences relative to the seeds' spread are detectable.\n\n"
+            "| task | baseline | TCN | baseline | p | verdict |\n|---|---|---:|---:|---:|---|\n" + "\n".join(rows) + "\n")
+
+
+def _with_ci(cell: Cell) -> str:
+    s = cell.summary()
+    if s is None:
+        return "-"
+    if s.ci is None:
+        return f"{fmt(s.mean)} (1 seed)"
+    return f"{fmt(s.mean)} [{fmt(s.ci[0])}, {fmt(s.ci[1])}] ({s.n})"
+
+
+def every_run_table(results: list[RunResult]) -> str:
+    """One row per run: our test metric beside the paper's number for the same model."""
+    head = ("| task | model | parameters | receptive field | metric | ours (test) | ours (mean of last 3) | paper | "
+            "best epoch / epochs | train time |")
+    lines = [head, "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+    for r in results:
+        paper_txt = fmt(r.paper_value)
+        if r.paper_value is not None and r.paper.get("variant"):
+            paper_txt += f" ({r.paper['variant']})"
+        rf = r.receptive_field
+        last3 = (r.test_last3_mean or {}).get(r.primary_metric)
+        metric = f"{r.primary_metric} {'(higher better)' if r.higher_is_better else ''}".rstrip()
+        lines.append(
+            f"| {r.task_label} | {run_label(r)} | {r.parameters:,} | {'unbounded' if rf is None else f'{rf:,}'} | "
+            f"{metric} | {fmt(r.test_value)} | {fmt(last3)} | {paper_txt} | {format_epochs(r.best_epoch)} / "
+            f"{format_epochs(r.epochs)} | {r.wall_time_s:.0f} s{' (budget-limited)' if r.stopped_by_time_limit else ''} |")
+    return "\n".join(lines) + "\n"
+
+
+# the settings a reproduce command spells out, in its order (the schedule last: see schedule_override)
+COMMAND_ORDER = ("epochs", "batch_size", "lr", "optimizer", "clip", "hidden_size", "levels", "kernel_size", "dropout",
+                 "num_layers", "dropout_mode", "init", "max_time", "val_every", "test_every_epoch")
+
+
+def reproduce_command(r: RunResult) -> str:
+    """The ``seqbench train`` command line that reproduces run ``r`` (data under ``$SEQBENCH_DATA``)."""
+    run = r.run
+    parts = ["seqbench train", r.task, "--model", r.model, "--preset", r.preset, "--seed", str(r.seed)]
+    for k, v in (run.get("variant") or {}).items():
+        parts += ["--variant", f"{k}={v}"]
+    for field in COMMAND_ORDER:
+        value = run.get(field)
+        if value is not None and value is not False:
+            parts += BY_FIELD[field].argv(value)
+    if schedule_override(r):
+        parts += BY_FIELD["lr_schedule"].argv(schedule_override(r))
+    return " ".join(parts)
+
+
+def commands_section(results: list[RunResult]) -> str:
+    lines = ["## Reproduce", "", "Each row, with the datasets under `$SEQBENCH_DATA` (or add `--data-dir`):", "", "```bash"]
+    lines += [reproduce_command(r) for r in results]
+    return "\n".join(lines + ["```", ""])
+
+
+def baselines_section(results: list[RunResult]) -> str:
+    """One line per task variant with a model-free reference: what learning nothing scores."""
+    lines = []
+    for title, runs in by_task(results).items():
+        ref = baseline_of(runs)
+        if ref is not None:
+            lines.append(f"- {title}: {ref['name']}, " + ", ".join(f"{m} {fmt(v)}" for m, v in ref["test"].items()))
+    if not lines:
+        return ""
+    return "\nModel-free baselines on test (a model that learned nothing scores about this):\n\n" + "\n".join(lines) + "\n"

@@ -1,0 +1,243 @@
+"""Running the plan: each run's state, an estimate of what is left, and K runs side by side.
+
+Stopping and starting again loses nothing:
+
+* a run whose ``result.json`` is in the results directory with the planned budget is done;
+* a run with checkpoints under the runs directory continues with ``--resume`` (its budget
+  counts the time already spent, so it trains only what is left);
+* a run another process trains (its directory is locked) is left to it;
+* a finished run's ``result.json`` is copied into the results directory at once, and one
+  that finished while no queue watched (a ``--dry-run`` command run by hand or by a
+  scheduler) is collected the next time the queue looks.
+
+SIGTERM or Ctrl-C to the queue passes SIGTERM to its runs, which checkpoint and stop.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..files import atomic_path
+from ..results import RESULT, RunResult
+from ..training.locking import LOCK
+from .plan import Planned
+
+DONE, RUNNING, PARTIAL, TODO = "done", "running", "partial", "to do"
+
+
+def _locked(run_dir: Path) -> bool:
+    """True while a process holds the run directory's lock (see ``seqbench.training.locking``)."""
+    path = run_dir / LOCK
+    if not path.exists():
+        return False
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    return False
+
+
+def _matches(r: RunResult, p: Planned) -> bool:
+    """A result of this planned run: the same budget and learning-rate schedule."""
+    from ..report import schedule_override
+
+    wanted = dict(zip(p.options[::2], p.options[1::2])).get("--lr-schedule")
+    return r.run.get("max_time") == p.budget and schedule_override(r) == wanted
+
+
+def _finished(path: Path, p: Planned) -> bool:
+    return path.is_file() and _matches(RunResult.load(path), p)
+
+
+def collect(p: Planned, runs: Path, results: Path) -> None:
+    """Copy a finished run's ``result.json`` into the results directory (atomically)."""
+    (results / p.name).mkdir(parents=True, exist_ok=True)
+    with atomic_path(results / p.name / RESULT) as tmp:
+        shutil.copyfile(runs / p.name / RESULT, tmp)
+
+
+def state(p: Planned, runs: Path, results: Path) -> str:
+    """``done``, ``running`` (in any process), ``partial`` (checkpoints to resume) or ``to do``."""
+    if _locked(runs / p.name):
+        return RUNNING
+    if _finished(results / p.name / RESULT, p):
+        return DONE
+    if _finished(runs / p.name / RESULT, p):  # finished while no queue watched: collect it
+        collect(p, runs, results)
+        return DONE
+    return PARTIAL if (runs / p.name / "checkpoints" / "last.ckpt").exists() else TODO
+
+
+# -- how long is left ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Pace:
+    """Measured speed of a configuration: seconds per optimizer step, and steps per epoch."""
+
+    seconds_per_step: float
+    steps_per_epoch: float
+
+
+def measured_paces(results: Path) -> dict[tuple[str, str], Pace]:
+    """``{(task, model): Pace}`` from the finished results (every seed, every option)."""
+    paces: dict[tuple[str, str], list[Pace]] = {}
+    for path in results.rglob(RESULT):
+        try:
+            r = RunResult.load(path)
+        except ValueError:
+            continue
+        if r.steps and r.epochs and r.wall_time_s:
+            key = (r.task, r.model)
+            paces.setdefault(key, []).append(Pace(r.wall_time_s / r.steps, r.steps / r.epochs))
+    return {k: Pace(sorted(v, key=lambda x: x.seconds_per_step)[len(v) // 2].seconds_per_step,
+                    sorted(v, key=lambda x: x.steps_per_epoch)[len(v) // 2].steps_per_epoch)
+            for k, v in paces.items()}
+
+
+def progress(p: Planned, runs: Path) -> tuple[float, int] | None:
+    """``(epoch, step)`` of a run so far, from its metrics log, or None."""
+    log = runs / p.name / "logs" / "metrics.csv"
+    if not log.is_file():
+        return None
+    try:
+        with open(log, newline="") as f:
+            rows = [row for row in csv.DictReader(f) if row.get("step")]
+    except (OSError, csv.Error):
+        return None
+    if not rows:
+        return None
+    last = rows[-1]
+    return float(last.get("epoch") or 0), int(float(last["step"]))
+
+
+def seconds_left(p: Planned, pace: Pace | None, epochs_planned: int | None, done_steps: int = 0) -> float | None:
+    """Estimated training seconds left: the budget, or the protocol's epochs at the measured pace."""
+    estimate = None
+    if pace is not None and epochs_planned:
+        estimate = max(epochs_planned * pace.steps_per_epoch - done_steps, 0) * pace.seconds_per_step
+    if p.budget is not None:
+        spent = done_steps * pace.seconds_per_step if pace else 0.0
+        estimate = min(estimate, p.budget - spent) if estimate is not None else p.budget - spent
+    return None if estimate is None else max(estimate, 0.0)
+
+
+def protocol_epochs(p: Planned) -> int | None:
+    """The epochs the run's preset (or its --epochs) asks for."""
+    from ..training import Training, build_task
+
+    cfg = p.config()
+    try:
+        return Training.resolve(build_task(cfg.task, None, cfg.preset, **cfg.variant), cfg).epochs
+    except Exception:  # a task that cannot be built here: no estimate
+        return None
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes = int(round(seconds / 60))
+    return f"{minutes // 60}h{minutes % 60:02d}" if minutes >= 60 else f"{minutes} min"
+
+
+# -- running ---------------------------------------------------------------------------------
+class Queue:
+    """Runs ``plan`` ``jobs`` at a time, each one ``seqbench train`` process with ``threads`` threads.
+
+    ``echo`` receives the progress lines (one per start and end, and a summary every
+    ``report_every`` seconds).
+    """
+
+    def __init__(self, plan: list[Planned], runs: Path, results: Path, data_dir: str | None, jobs: int = 2,
+                 threads: int = 1, echo: Callable[[str], None] = print, report_every: float = 600.0) -> None:
+        self.plan, self.runs, self.results, self.data_dir = plan, Path(runs), Path(results), data_dir
+        self.jobs, self.threads, self.echo, self.report_every = jobs, threads, echo, report_every
+        self._children: dict[str, subprocess.Popen] = {}
+        self._stopping = False
+        self._lock = threading.Lock()
+
+    def _line(self, text: str) -> None:
+        self.echo(f"[{time.strftime('%H:%M:%S')}] {text}")
+
+    def _launch(self, p: Planned, resume: bool) -> int:
+        argv = p.argv(self.data_dir, str(self.runs), resume, self.threads, python=sys.executable)
+        env = dict(os.environ, OMP_NUM_THREADS=str(self.threads), MKL_NUM_THREADS=str(self.threads))
+        log = self.runs / f"{p.name}.log"
+        with open(log, "a") as f:
+            child = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, env=env)
+            with self._lock:
+                self._children[p.name] = child
+            code = child.wait()
+        with self._lock:
+            self._children.pop(p.name, None)
+        if code == 0 and (self.runs / p.name / RESULT).is_file():
+            collect(p, self.runs, self.results)
+        return code
+
+    def stop(self, *_) -> None:
+        """Stop the queue: no new runs; the running ones get SIGTERM (they checkpoint and exit)."""
+        self._stopping = True
+        with self._lock:
+            for child in self._children.values():
+                child.send_signal(signal.SIGTERM)
+
+    def run(self) -> int:
+        """Run everything not done; returns the number of runs that failed."""
+        self.runs.mkdir(parents=True, exist_ok=True)
+        todo = [p for p in self.plan if state(p, self.runs, self.results) in (TODO, PARTIAL)]
+        self._line(f"{len(todo)} of {len(self.plan)} planned runs to do, {self.jobs} at a time")
+        failed, done, last_report = [], 0, time.monotonic()
+        running: dict[Future, tuple[Planned, float]] = {}
+        previous = {s: signal.signal(s, self.stop) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            with ThreadPoolExecutor(self.jobs) as pool:
+                while (todo and not self._stopping) or running:
+                    while todo and len(running) < self.jobs and not self._stopping:
+                        p = todo.pop(0)
+                        now = state(p, self.runs, self.results)
+                        if now in (DONE, RUNNING):  # another queue took it meanwhile
+                            self._line(f"skip   {p.name} ({now} elsewhere)")
+                            continue
+                        self._line(f"start  {p.name} ({'resume' if now == PARTIAL else 'new'}); "
+                                   f"log {self.runs / (p.name + '.log')}")
+                        running[pool.submit(self._launch, p, now == PARTIAL)] = (p, time.monotonic())
+                    finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        p, started = running.pop(future)
+                        code = future.result()
+                        done += code == 0
+                        stopped = self._stopping and code in (143, -signal.SIGTERM)
+                        if code != 0 and not stopped:
+                            failed.append(p.name)
+                        word = "done " if code == 0 else ("stopped" if stopped else "FAILED")
+                        self._line(f"{word} {p.name} (exit {code}, "
+                                   f"{format_duration(time.monotonic() - started)}); {done} done, "
+                                   f"{len(running)} running, {len(todo)} waiting")
+                    if running and time.monotonic() - last_report > self.report_every:
+                        last_report = time.monotonic()
+                        for p, _ in running.values():
+                            at = progress(p, self.runs)
+                            self._line(f"       {p.name}: " + (f"epoch {at[0]:g}, step {at[1]}" if at else "starting"))
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        if failed:
+            self._line("failed (see their logs): " + ", ".join(failed))
+        if self._stopping:
+            self._line("stopped: the runs that were training checkpointed; run again to continue them")
+        return len(failed)

@@ -1,0 +1,152 @@
+"""What a run's ``result.json`` holds: :class:`RunResult`, the one schema the runner writes and
+the report, ``compare`` and ``train`` read. Torch-free, so reading results stays light.
+
+Files written before a field existed still load: such fields take their defaults (``None``
+for ``baseline``, ``steps``, ...). A file missing a required field, or not JSON, is a
+``ValueError`` naming the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .files import write_json
+
+RESULT = "result.json"
+
+
+@dataclass
+class RunResult:
+    """One finished run.
+
+    Attributes:
+        task, variant, model, preset, seed: what was trained.
+        config: ``{"run": RunConfig as a dict, "training": the resolved settings, "model": its shape}``.
+        parameters, receptive_field: the model's size; ``receptive_field`` None when unbounded.
+        primary_metric, higher_is_better: the metric the paper reports, and its direction.
+        metrics: ``{"valid": {...}, "test": {...}}`` of the best-validation checkpoint.
+        test_last3_mean: mean test metrics of the last 3 validations (``--test-every-epoch``).
+        best_epoch, epochs, steps, epochs_planned, stopped_by_time_limit, wall_time_s: the budget used.
+        paper: ``{"value": the paper's number for this model, "variant": which variant it is for}``.
+        baseline: the task's model-free reference (``name``, ``valid``, ``test`` metrics), if any.
+        checkpoint, run_dir: where the files are.
+        history: one row per validation (epoch, step, train loss, lr, elapsed seconds, metrics).
+        versions, machine, world_size: what it ran on.
+    """
+
+    task: str
+    model: str
+    seed: int
+    primary_metric: str
+    metrics: dict
+    parameters: int
+    epochs: float
+    wall_time_s: float
+    variant: dict = field(default_factory=dict)
+    preset: str = "paper"
+    config: dict = field(default_factory=dict)
+    receptive_field: int | None = None
+    higher_is_better: bool = False
+    test_last3_mean: dict | None = None
+    best_epoch: float | None = None
+    steps: int = 0
+    epochs_planned: int | None = None
+    stopped_by_time_limit: bool = False
+    world_size: int = 1
+    paper: dict = field(default_factory=dict)
+    baseline: dict | None = None
+    checkpoint: str | None = None
+    run_dir: str | None = None
+    history: list = field(default_factory=list)
+    versions: dict = field(default_factory=dict)
+    machine: dict = field(default_factory=dict)
+
+    # -- reading and writing ------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "result") -> "RunResult":
+        if not isinstance(d, dict):
+            raise ValueError(f"{source}: a result is a JSON object, got {type(d).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        required = [f.name for f in dataclasses.fields(cls)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        missing = [k for k in required if k not in d]
+        if missing:
+            raise ValueError(f"{source}: not a seqbench result (missing {', '.join(missing)})")
+        factories = {f.name for f in dataclasses.fields(cls) if f.default_factory is not dataclasses.MISSING}
+        return cls(**{k: v for k, v in d.items() if k in names and not (v is None and k in factories)})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunResult":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is not valid JSON: {e}") from None
+        return cls.from_dict(data, str(path))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        """Write as JSON, atomically."""
+        write_json(path, self.to_dict())
+
+    # -- what readers ask ---------------------------------------------------------------
+    @property
+    def run(self) -> dict:
+        """The run's configuration (``RunConfig`` fields), ``{}`` for results that lack it."""
+        return self.config.get("run", {}) if self.config else {}
+
+    @property
+    def test_value(self) -> float | None:
+        """The test value of the primary metric, at the best-validation checkpoint."""
+        return self.metrics.get("test", {}).get(self.primary_metric)
+
+    @property
+    def valid_value(self) -> float | None:
+        return self.metrics.get("valid", {}).get(self.primary_metric)
+
+    @property
+    def paper_value(self) -> float | None:
+        return (self.paper or {}).get("value")
+
+    @property
+    def variant_label(self) -> str:
+        """``"T=600"`` for a sequence-length variant, else ``""``."""
+        return f"T={self.variant['seq_len']}" if "seq_len" in self.variant else ""
+
+    @property
+    def task_label(self) -> str:
+        """``"adding (T=600)"``: the task and the variant its numbers depend on."""
+        return self.task + (f" ({self.variant_label})" if self.variant_label else "")
+
+    def validation_rank(self) -> float:
+        """Sort key: better validation primary metric first (missing last)."""
+        v = self.valid_value
+        if v is None or not math.isfinite(v):
+            return math.inf
+        return -v if self.higher_is_better else v
+
+    def better(self, a: float, b: float) -> bool:
+        """True when value ``a`` of the primary metric beats ``b``."""
+        return a > b if self.higher_is_better else a < b
+
+
+def find_results(runs_dir: str | Path) -> list[RunResult]:
+    """Every ``result.json`` under ``runs_dir`` (searched recursively), in file order.
+
+    Raises:
+        FileNotFoundError: no such directory, or no result in it.
+        ValueError: a result file that is not JSON or not a seqbench result (names the file).
+    """
+    root = Path(runs_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"no runs directory at {root}")
+    results = [RunResult.load(path) for path in sorted(root.rglob(RESULT))]
+    if not results:
+        raise FileNotFoundError(f"no {RESULT} under {root}; train something first (seqbench train/compare)")
+    return results

@@ -1,0 +1,70 @@
+"""``seqbench reproduce``: the plan's selection, and a queue stopped half-way and started again
+that skips what is done, resumes what has checkpoints and collects every result."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from seqbench.reproduction import PLAN, Planned, Queue, select, state
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+TINY = {"seq_len": 16, "train_size": 48, "valid_size": 16, "test_size": 16}
+OPTIONS = ("--hidden", "4", "--levels", "2", "--kernel-size", "2", "--batch-size", "8")
+
+
+def _plan(epochs_of_second: int = 40) -> list[Planned]:
+    return [Planned("adding", "tcn", seed=0, variant=TINY, options=(*OPTIONS, "--epochs", "2")),
+            Planned("adding", "gru", seed=0, variant=TINY, options=(*OPTIONS, "--epochs", str(epochs_of_second))),
+            Planned("adding", "tcn", seed=1, variant=TINY, options=(*OPTIONS, "--epochs", "2"))]
+
+
+def test_selection_by_task_model_and_seeds():
+    jsb = select(PLAN, tasks=["jsb"], models=["gru"])
+    assert {p.seed for p in jsb if not p.options[1:]} >= {0, 1, 2}
+    four = select(PLAN, tasks=["nottingham"], models=["lstm"], seeds=4)
+    protocol = [p for p in four if p.options == ("--test-every-epoch",)]
+    assert sorted(p.seed for p in protocol) == [0, 1, 2, 3]
+    assert {p.budget for p in protocol if p.seed == 3} == {5400}  # the lowest seed's budget and options
+    assert select(PLAN, only=[four[0].name]) == [p for p in PLAN if p.name == four[0].name]
+
+
+QUEUE = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    from test_reproduce import _plan
+    from seqbench.reproduction import Queue
+    sys.exit(Queue(_plan(), Path(sys.argv[1]), Path(sys.argv[2]), None, jobs=1, threads=1).run())
+""")
+
+
+def test_a_stopped_queue_started_again_skips_what_is_done_and_resumes_the_rest(tmp_path):
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    script = tmp_path / "run_queue.py"
+    script.write_text(QUEUE.format(tests=str(Path(__file__).parent)))
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    queue = subprocess.Popen([sys.executable, str(script), str(runs), str(results)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first, second, third = _plan()
+    deadline = time.monotonic() + 240
+    while not (runs / second.name / "checkpoints" / "last.ckpt").exists():  # the second run is under way
+        assert queue.poll() is None and time.monotonic() < deadline, queue.stdout.read()
+        time.sleep(0.2)
+    queue.send_signal(signal.SIGTERM)
+    out = queue.communicate(timeout=120)[0]
+    assert "stopped: the runs that were training checkpointed" in out, out
+    assert state(first, runs, results) == "done" and state(second, runs, results) == "partial"
+    assert state(third, runs, results) == "to do"
+    done_before = (results / first.name / "result.json").stat().st_mtime_ns
+
+    lines = []
+    assert Queue(_plan(), runs, results, None, jobs=2, threads=1, echo=lines.append).run() == 0
+    text = "\n".join(lines)
+    assert "2 of 3 planned runs to do" in text and f"start  {second.name} (resume)" in text
+    assert f"start  {third.name} (new)" in text and f"start  {first.name}" not in text
+    assert all(state(p, runs, results) == "done" for p in _plan())
+    assert (results / first.name / "result.json").stat().st_mtime_ns == done_before  # not trained again
