@@ -118,6 +118,11 @@ class StepModule(nn.Module):
         encoder = seq.encoder if seq is not None else model
         if seq is not None and seq.head == "mean":
             raise ValueError("head 'mean' pools over the whole sequence and cannot stream")
+        if isinstance(encoder, Recurrent) and encoder.bidirectional:
+            raise ValueError(
+                f"cannot export a step of a bidirectional {encoder.kind}: it reads each sequence backwards from its "
+                "end, so it has no step; export the full model with export_onnx"
+            )
         if isinstance(encoder, TCN):
             self.kind = "tcn"
             self.core = _TCNShiftStep(encoder)

@@ -26,7 +26,8 @@ class SequenceModel(nn.Module):
         output_size: outputs per step (``per_step``/``lm``) or per sequence (``last``/``mean``).
             For ``lm`` it defaults to the vocabulary size.
         head: ``"per_step"`` (sequence-to-sequence), ``"last"`` (sequence-to-label from the
-            last valid step), ``"mean"`` (sequence-to-label from the mean over valid steps)
+            last valid step; for a bidirectional recurrent encoder, each direction's final
+            state), ``"mean"`` (sequence-to-label from the mean over valid steps)
             or ``"lm"`` (next-token logits over the vocabulary; token inputs).
         input_adapter: ``"identity"`` (inputs go straight in), ``"linear"`` (a projection to
             the encoder's input size) or ``"embedding"`` (token ids; ``input_size`` is the
@@ -166,7 +167,8 @@ class SequenceModel(nn.Module):
             mask = _checks.padding_mask(mask, x.size(0), x.size(1), "SequenceModel")
         h = self.embedding_dropout(self.adapter(x))
         if self.head == "last" and hasattr(self.encoder, "forward_last"):
-            # a TCN computes each sequence's last valid step alone, and only what it depends on
+            # a TCN computes each sequence's last valid step alone, and only what it depends on;
+            # a bidirectional recurrent model summarises with both directions' final states
             return self.decoder(self.encoder.forward_last(h, mask))
         h = self.encoder(h, mask)
         if self.head == "last":

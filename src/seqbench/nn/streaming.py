@@ -423,7 +423,16 @@ def check_step_input(x, features: int, reference: torch.Tensor, who: str) -> Non
 # --------------------------------------------------------------------- Recurrent
 
 
+def check_recurrent_streamable(rec) -> None:
+    if rec.bidirectional:
+        raise ValueError(
+            f"a bidirectional {rec.kind} (bidirectional=True) reads each sequence backwards from its end, so it "
+            "needs the whole sequence and cannot stream one step at a time; build it with bidirectional=False"
+        )
+
+
 def recurrent_init_state(rec, batch_size: int, device=None, dtype=None) -> RecurrentState:
+    check_recurrent_streamable(rec)
     _checks.positive_int("batch_size", batch_size)
     p = rec.rnn.weight_ih_l0
     shape = (rec.num_layers, batch_size, rec.hidden_size)
@@ -433,6 +442,7 @@ def recurrent_init_state(rec, batch_size: int, device=None, dtype=None) -> Recur
 
 def recurrent_step(rec, x: torch.Tensor, state: RecurrentState) -> tuple[torch.Tensor, RecurrentState]:
     who = f"Recurrent({rec.kind!r}).step"
+    check_recurrent_streamable(rec)
     check_step_mode(rec, "Recurrent")
     check_step_input(x, rec.input_size, rec.rnn.weight_ih_l0, who)
     if not isinstance(state, RecurrentState):
