@@ -1,4 +1,4 @@
-"""A whole sequence model: input adapter -> encoder (TCN or recurrent) -> head."""
+"""A whole sequence model: input adapter -> encoder (TCN, recurrent or Transformer) -> head."""
 
 from __future__ import annotations
 
@@ -11,18 +11,19 @@ from . import _checks
 from .recurrent import KINDS as RECURRENT_KINDS
 from .recurrent import Recurrent
 from .tcn import TCN
+from .transformer import Transformer
 
 HEADS = ("per_step", "last", "mean", "lm")
 ADAPTERS = ("identity", "linear", "embedding")
-MODEL_KINDS = ("tcn",) + tuple(RECURRENT_KINDS)
+MODEL_KINDS = ("tcn",) + tuple(RECURRENT_KINDS) + ("transformer",)
 
 
 class SequenceModel(nn.Module):
     r"""Input adapter + encoder + head: the model every task trains.
 
     Args:
-        encoder: a :class:`TCN` or :class:`Recurrent` (anything batch-first with
-            ``input_size`` and ``output_size`` attributes).
+        encoder: a :class:`TCN`, :class:`Recurrent` or :class:`Transformer` (anything
+            batch-first with ``input_size`` and ``output_size`` attributes).
         output_size: outputs per step (``per_step``/``lm``) or per sequence (``last``/``mean``).
             For ``lm`` it defaults to the vocabulary size.
         head: ``"per_step"`` (sequence-to-sequence), ``"last"`` (sequence-to-label from the
@@ -201,19 +202,21 @@ def make_model(
     channels: Sequence[int] | None = None,
     kernel_size: int = 2,
     dilations: Sequence[int] | None = None,
-    num_layers: int = 1,
+    num_layers: int | None = None,
     dropout: float = 0.0,
     tie_weights: bool = False,
     embedding_dropout: float = 0.0,
     init: str = "default",
     **encoder_options,
 ) -> SequenceModel:
-    """Build a :class:`SequenceModel` of ``kind`` (``"tcn"``, ``"lstm"``, ``"gru"``, ``"rnn"``).
+    """Build a :class:`SequenceModel` of ``kind`` (``"tcn"``, ``"lstm"``, ``"gru"``, ``"rnn"``, ``"transformer"``).
 
     The TCN gets ``channels`` or ``[hidden_size] * levels``; a recurrent model
-    ``num_layers`` layers of ``hidden_size``. ``embedding_size`` is the encoder's input
-    size behind a ``"linear"`` or ``"embedding"`` adapter (``input_size`` otherwise).
-    Extra keyword arguments go to the encoder (``norm``, ``dropout_mode``, ...).
+    ``num_layers`` layers of ``hidden_size`` (default 1); a Transformer ``num_layers``
+    encoder layers of width ``hidden_size`` (default 2). ``embedding_size`` is the
+    encoder's input size behind a ``"linear"`` or ``"embedding"`` adapter (``input_size``
+    otherwise). Extra keyword arguments go to the encoder (``norm``, ``dropout_mode``,
+    ``bidirectional``, ``num_heads``, ``causal``, ``positions``, ...).
     """
     _checks.choice("kind", kind, MODEL_KINDS)
     if input_adapter == "identity":
@@ -231,10 +234,16 @@ def make_model(
             enc_in, channels, kernel_size, dilations=dilations, dropout=dropout,
             init=init, **encoder_options,
         )
+    elif kind == "transformer":
+        if hidden_size is None:
+            raise ValueError("a transformer model needs hidden_size (its width, d_model)")
+        encoder = Transformer(enc_in, hidden_size, num_layers=2 if num_layers is None else num_layers,
+                              dropout=dropout, **encoder_options)
     else:
         if hidden_size is None:
             raise ValueError(f"a {kind} model needs hidden_size")
-        encoder = Recurrent(kind, enc_in, hidden_size, num_layers=num_layers, dropout=dropout, **encoder_options)
+        encoder = Recurrent(kind, enc_in, hidden_size, num_layers=1 if num_layers is None else num_layers,
+                            dropout=dropout, **encoder_options)
     return SequenceModel(
         encoder, output_size, head=head, input_adapter=input_adapter, input_size=input_size,
         tie_weights=tie_weights, embedding_dropout=embedding_dropout, init=init,
