@@ -227,3 +227,118 @@ def test_match_parameters_with_four_heads_at_the_paper_sizes(target, within):
 def test_match_parameters_other_kinds_unchanged():
     assert match_parameters("lstm", 70_369, input_size=2, output_size=1, head="last") == 131
     assert match_parameters("transformer", 10, input_size=2, output_size=1) == 4  # the smallest width with 4 heads
+
+
+# --------------------------------------------------------------------- streaming
+
+
+def _stream(model, x, state=None):
+    state = model.init_state(x.size(0)) if state is None else state
+    outs = []
+    with torch.no_grad():
+        for t in range(x.size(1)):
+            y, state = model.step(x[:, t], state)
+            outs.append(y)
+    return torch.stack(outs, 1), state
+
+
+@given(cfg=configs, batch=st.integers(1, 2), length=st.integers(1, 12))
+def test_stream_equals_full_forward(cfg, batch, length):
+    model = _build(cfg, dropout=0.2).eval()  # dropout is off in eval mode, in both paths
+    x = torch.randn(batch, length, cfg["input_size"])
+    streamed, state = _stream(model, x)
+    with torch.no_grad():
+        torch.testing.assert_close(streamed, model(x), atol=1e-5, rtol=1e-5)
+    assert state.steps == length and state.keys[0].shape == (batch, cfg["heads"], length, cfg["head_size"])
+
+
+def test_stream_in_float64_and_with_gradients_enabled():
+    model = Transformer(2, 8, num_layers=2).double().eval()
+    x = torch.randn(2, 9, 2, dtype=torch.float64)
+    state, outs = model.init_state(2), []
+    for t in range(9):  # no torch.no_grad(): the step is differentiable like the forward
+        y, state = model.step(x[:, t], state)
+        outs.append(y)
+    torch.testing.assert_close(torch.stack(outs, 1), model(x), rtol=1e-10, atol=1e-12)
+
+
+def test_reset_restarts_one_sequence_and_clone_branches():
+    from seqbench.nn.streaming import TransformerState, clone_state, reset_state, state_nbytes, state_to
+
+    model = Transformer(2, 8, positions="learned", max_len=16).eval()
+    a, b = torch.randn(1, 14, 2), torch.randn(1, 8, 2)
+    state = model.init_state(2)
+    with torch.no_grad():
+        for t in range(6):  # both slots run sequence a for 6 steps
+            _, state = model.step(torch.cat([a[:, t], a[:, t]]), state)
+        branch = clone_state(state)
+        reset_state(state, torch.tensor([False, True]))  # slot 1 starts sequence b now
+        assert branch.starts.tolist() == [0, 0] and state.starts.tolist() == [0, 6]
+        outs = []
+        for t in range(8):
+            y, state = model.step(torch.cat([a[:, 6 + t], b[:, t]]), state)
+            outs.append(y)
+        outs = torch.stack(outs, 1)
+        torch.testing.assert_close(outs[0], model(a)[0, 6:], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(outs[1], model(b)[0], atol=1e-5, rtol=1e-5)
+        y, _ = model.step(torch.cat([a[:, 6], a[:, 6]]), branch)  # the branch never saw the reset
+        torch.testing.assert_close(y[1], model(a[:, :7])[0, -1], atol=1e-5, rtol=1e-5)
+    assert isinstance(state, TransformerState)
+    assert state_nbytes(state) == 2 * 2 * (2 * 14 * 8) * 4 + 2 * 8  # layers, keys and values, (B, T, d) floats; starts
+    moved = state_to(state, dtype=torch.float64)
+    assert moved.keys[0].dtype == torch.float64 and moved.starts.dtype == torch.long
+
+
+def test_sequence_model_streams_a_token_model():
+    model = make_model("transformer", input_size=11, head="lm", input_adapter="embedding", embedding_size=6,
+                       hidden_size=8).eval()
+    x = torch.randint(0, 11, (2, 10))
+    streamed, _ = _stream(model, x)
+    with torch.no_grad():
+        torch.testing.assert_close(streamed, model(x), atol=1e-5, rtol=1e-5)
+
+
+def test_learned_positions_end_at_max_len():
+    model = Transformer(2, 4, positions="learned", max_len=3).eval()
+    _, state = _stream(model, torch.randn(1, 3, 2))
+    with pytest.raises(ValueError, match="learned positions cover max_len=3 steps and this step would be position 3"):
+        model.step(torch.randn(1, 2), state)
+    from seqbench.nn.streaming import reset_state
+
+    reset_state(state, 0)  # a restarted sequence counts from position 0 again
+    assert model.step(torch.randn(1, 2), state)[0].shape == (1, 4)
+
+
+def test_streaming_misuse_is_refused():
+    with pytest.raises(ValueError, match="non-causal Transformer .* cannot stream"):
+        Transformer(2, 4, causal=False).init_state(1)
+    with pytest.raises(ValueError, match="non-causal Transformer .* cannot stream"):
+        make_model("transformer", input_size=2, output_size=1, hidden_size=4, causal=False).init_state(1)
+    causal = Transformer(2, 4).eval()
+    with pytest.raises(ValueError, match="non-causal"):
+        Transformer(2, 4, causal=False).step(torch.randn(1, 2), causal.init_state(1))
+    with pytest.raises(ValueError, match="training mode with dropout p=0.1"):
+        Transformer(2, 4, dropout=0.1).step(torch.randn(1, 2), causal.init_state(1))
+    Transformer(2, 4).train().step(torch.randn(1, 2), causal.init_state(1))  # no dropout: training numerics agree
+    state = causal.init_state(2)
+    with pytest.raises(ValueError, match=r"one step of shape \(batch, 2\)"):
+        causal.step(torch.randn(2, 3), state)
+    with pytest.raises(ValueError, match="made for batch size 2, the input has batch size 3"):
+        causal.step(torch.randn(3, 2), state)
+    with pytest.raises(ValueError, match="the state caches 2 layers but this model has 1"):
+        Transformer(2, 4, num_layers=1).step(torch.randn(2, 2), state)
+    with pytest.raises(ValueError, match="another model"):
+        Transformer(2, 8).step(torch.randn(2, 2), state)
+    with pytest.raises(ValueError, match="TransformerState"):
+        causal.step(torch.randn(1, 2), make_model("lstm", input_size=2, output_size=1, hidden_size=4).init_state(1))
+    with pytest.raises(ValueError, match="state_to"):
+        causal.step(torch.randn(1, 2, dtype=torch.float64).float(), causal.init_state(1, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"non-finite value\(s\)"):
+        causal.step(torch.tensor([[float("nan"), 0.0], [0.0, 0.0]]), state)
+
+
+def test_a_step_cannot_be_exported():
+    from seqbench.export import StepModule
+
+    with pytest.raises(ValueError, match="cannot export a step of a Transformer: its streaming state"):
+        StepModule(make_model("transformer", input_size=2, output_size=1, hidden_size=4))

@@ -166,6 +166,25 @@ class Transformer(nn.Module):
             h = h.masked_fill(~mask.unsqueeze(-1), 0.0)
         return h
 
+    def init_state(self, batch_size: int, device=None, dtype=None):
+        """An empty key/value cache (see :mod:`seqbench.nn.transformer_streaming`); causal models only."""
+        from .transformer_streaming import transformer_init_state
+
+        return transformer_init_state(self, batch_size, device, dtype)
+
+    def step(self, x: torch.Tensor, state):
+        r"""Advance one step: ``y_t, state = transformer.step(x_t, state)``, eval-mode numerics.
+
+        The new step's query attends to the cached keys and values of every earlier step.
+
+        Shape:
+            - x: :math:`(B, \text{input\_size})`
+            - output: :math:`(B, \text{hidden\_size})`
+        """
+        from .transformer_streaming import transformer_step
+
+        return transformer_step(self, x, state)
+
     def extra_repr(self) -> str:
         return (f"causal={self.causal}, positions={self.positions!r}"
                 + (f", max_len={self.max_len}" if self.positions == "learned" else ""))
