@@ -37,7 +37,7 @@ def test_train_evaluate_report(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, code, needle", [
     (["train", "nosuch"], 2, "unknown task"),
-    (["train", "adding", "--model", "transformer"], 2, "transformer"),
+    (["train", "adding", "--model", "cnn"], 2, "cnn"),
     (["train", "adding", "--epochs", "many"], 2, "many"),
     (["train", "adding", "--bogus"], 2, "--bogus"),
     (["train", "adding", "--preset", "huge"], 2, "huge"),

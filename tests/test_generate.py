@@ -12,7 +12,7 @@ def _lm(kind="tcn"):
     return make_model(kind, input_size=9, head="lm", input_adapter="embedding", embedding_size=6, **options)
 
 
-@pytest.mark.parametrize("kind", ["tcn", "gru"])
+@pytest.mark.parametrize("kind", ["tcn", "gru", "transformer"])
 def test_greedy_matches_full_forward_argmax(kind):
     model = _lm(kind).eval()
     prompt = torch.tensor([[1, 4, 2], [3, 3, 0]])

@@ -90,3 +90,25 @@ def test_non_causal_tcn_with_mask_ignores_padding():
     padded = x.clone()
     padded[0, 6:] = 5.0
     assert torch.allclose(model(padded, mask), model(x[:, :6]), atol=1e-5)
+
+
+@given(
+    kernel=st.integers(1, 4),
+    channels=st.lists(st.integers(1, 5), min_size=1, max_size=2),
+    norm=st.sampled_from(["weight", "layer", "none", "batch"]),
+    head=st.sampled_from(["per_step", "mean", "last"]),
+    lengths=st.lists(st.integers(1, 12), min_size=1, max_size=3),
+    extra=st.integers(0, 4),
+)
+def test_non_causal_tcn_padding_invariance(kernel, channels, norm, head, lengths, extra):
+    # "same" padding reads the future side: the mask must stand in for the zeros past each end
+    model = SequenceModel(TCN(3, channels, kernel_size=kernel, causal=False, norm=norm), 2, head=head).double().eval()
+    t = max(lengths) + extra
+    x = torch.randn(len(lengths), t, 3, dtype=torch.double)
+    mask = torch.arange(t).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    padded = x.masked_fill(~mask.unsqueeze(-1), 50.0)
+    with torch.no_grad():
+        y = model(padded, mask)
+        for b, n in enumerate(lengths):
+            alone = model(x[b : b + 1, :n])[0]
+            torch.testing.assert_close(y[b, :n] if head == "per_step" else y[b], alone, rtol=1e-9, atol=1e-10)

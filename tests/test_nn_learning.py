@@ -16,7 +16,12 @@ def _delay_data(n=64, length=30, delay=5):
 
 @pytest.mark.parametrize(
     "kind,kw",
-    [("tcn", dict(hidden_size=16, levels=2, kernel_size=3)), ("lstm", dict(hidden_size=24))],
+    [
+        ("tcn", dict(hidden_size=16, levels=2, kernel_size=3)),
+        ("lstm", dict(hidden_size=24)),
+        ("gru", dict(hidden_size=16, bidirectional=True)),
+        ("transformer", dict(hidden_size=16, num_layers=1)),  # causal: attends 5 steps back by position
+    ],
 )
 def test_fits_delayed_copy(kind, kw):
     torch.manual_seed(0)

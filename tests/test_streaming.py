@@ -56,14 +56,14 @@ def test_tcn_stream_equals_full_forward(kernel, dilations, width, input_size, no
 @given(
     adapter=st.sampled_from(["identity", "linear", "embedding"]),
     head=st.sampled_from(["per_step", "last", "lm"]),
-    kind=st.sampled_from(["tcn", "lstm", "gru", "rnn"]),
+    kind=st.sampled_from(["tcn", "lstm", "gru", "rnn", "transformer"]),
     length=st.integers(1, 12),
 )
 def test_sequence_model_stream_equals_full_forward(adapter, head, kind, length):
     if head == "lm":
         adapter = "embedding"
     vocab = 7
-    options = dict(channels=[5, 3], kernel_size=3) if kind == "tcn" else dict(hidden_size=5, num_layers=2)
+    options = dict(channels=[5, 3], kernel_size=3) if kind == "tcn" else dict(hidden_size=5 + (kind == "transformer"), num_layers=2)
     model = make_model(
         kind, input_size=vocab if adapter == "embedding" else 3, output_size=None if head == "lm" else 2,
         head=head, input_adapter=adapter, embedding_size=4, **options,

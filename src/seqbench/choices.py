@@ -7,7 +7,7 @@ that its table and :data:`SCHEDULES` name the same ones.)
 """
 
 RECURRENT_KINDS = ("lstm", "gru", "rnn")
-MODEL_KINDS = ("tcn", *RECURRENT_KINDS)
+MODEL_KINDS = ("tcn", *RECURRENT_KINDS, "transformer")
 
 DROPOUT_MODES = ("elementwise", "channel")  # the official code's, and the paper's spatial dropout
 INITS = ("default", "normal", "official")

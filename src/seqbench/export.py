@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .files import atomic_path
-from .nn import TCN, Recurrent, SequenceModel
+from .nn import TCN, Recurrent, SequenceModel, Transformer
 from .nn.streaming import _folded_conv, check_streamable
 
 __all__ = ["StepModule", "export_onnx", "export_step_onnx"]
@@ -94,7 +94,8 @@ class StepModule(nn.Module):
 
     Args:
         model: a :class:`~seqbench.nn.SequenceModel` (head ``per_step``/``lm``/``last``), a
-            causal :class:`~seqbench.nn.TCN`, or a :class:`~seqbench.nn.Recurrent`. Eval-mode
+            causal :class:`~seqbench.nn.TCN`, or a unidirectional :class:`~seqbench.nn.Recurrent`
+            (a Transformer's growing key/value cache has no fixed-shape step). Eval-mode
             numerics; the weights are copied (folded) at construction.
 
     Shape:
@@ -118,6 +119,18 @@ class StepModule(nn.Module):
         encoder = seq.encoder if seq is not None else model
         if seq is not None and seq.head == "mean":
             raise ValueError("head 'mean' pools over the whole sequence and cannot stream")
+        if isinstance(encoder, Transformer):
+            # its key/value cache grows by one entry per step: no fixed-shape state tensors
+            raise ValueError(
+                "cannot export a step of a Transformer: its streaming state (a key/value cache) grows every step, "
+                "which a step graph with fixed state shapes cannot hold; export the full model with export_onnx, "
+                "or stream it eagerly with model.step"
+            )
+        if isinstance(encoder, Recurrent) and encoder.bidirectional:
+            raise ValueError(
+                f"cannot export a step of a bidirectional {encoder.kind}: it reads each sequence backwards from its "
+                "end, so it has no step; export the full model with export_onnx"
+            )
         if isinstance(encoder, TCN):
             self.kind = "tcn"
             self.core = _TCNShiftStep(encoder)
@@ -195,7 +208,8 @@ def export_step_onnx(model: nn.Module, path, batch_size: int = 1) -> Path:
 def export_onnx(model: nn.Module, path, example: torch.Tensor) -> Path:
     """Export the full model (``forward(x)``, eval mode) to ONNX with dynamic batch and time.
 
-    (A recurrent model keeps the example's length: torch's exporter unrolls it.)
+    (A recurrent model keeps the example's length: torch's exporter unrolls it. A
+    Transformer with learned positions takes at most ``max_len`` steps.)
 
     Args:
         model: any seqbench model.

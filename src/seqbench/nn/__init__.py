@@ -1,4 +1,4 @@
-"""seqbench.nn: temporal convolutional networks and recurrent baselines, pure PyTorch.
+"""seqbench.nn: temporal convolutional networks, recurrent and Transformer baselines, pure PyTorch.
 
 Every model is batch-first, ``(batch, time, features)``, like ``nn.LSTM(batch_first=True)``.
 """
@@ -9,8 +9,9 @@ from . import recurrent_cpu
 from .recurrent import Recurrent
 from .sizing import count_parameters, match_parameters
 from .tcn import TCN, TCNPlan, TemporalBlock, plan_tcn, receptive_field
+from .transformer import Transformer
 
 __all__ = [
-    "TCN", "TemporalBlock", "CausalConv1d", "Recurrent", "SequenceModel", "make_model",
+    "TCN", "TemporalBlock", "CausalConv1d", "Recurrent", "Transformer", "SequenceModel", "make_model",
     "receptive_field", "plan_tcn", "TCNPlan", "match_parameters", "count_parameters",
 ]

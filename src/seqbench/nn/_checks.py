@@ -69,3 +69,21 @@ def padding_mask(mask, batch: int, time: int, who: str) -> torch.Tensor:
             raise ValueError(f"{who} expects a bool (or 0/1 integer) padding mask, got dtype {mask.dtype}")
         mask = mask != 0
     return mask
+
+
+def right_padded_lengths(mask: torch.Tensor, who: str) -> torch.Tensor:
+    """Lengths (B,) of a bool (B, T) mask that must mark a prefix of each row (right padding).
+
+    Packing (bidirectional recurrent models) and key padding plus positions (transformers)
+    give each sequence the outputs it would have alone only when its valid steps come first.
+    """
+    lengths = mask.sum(1)
+    if mask.numel() and not torch.compiler.is_compiling():
+        prefix = torch.arange(mask.size(1), device=mask.device).unsqueeze(0) < lengths.unsqueeze(1)
+        if not bool((prefix == mask).all()):
+            row = int((prefix != mask).any(1).nonzero()[0])
+            raise ValueError(
+                f"{who} expects a right-padded batch: each row of the mask must be its valid steps followed by "
+                f"padding, but row {row} has a valid step after a padded one"
+            )
+    return lengths

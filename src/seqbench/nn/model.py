@@ -1,4 +1,4 @@
-"""A whole sequence model: input adapter -> encoder (TCN or recurrent) -> head."""
+"""A whole sequence model: input adapter -> encoder (TCN, recurrent or Transformer) -> head."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ..choices import INITS, MODEL_KINDS
 from . import _checks
 from .recurrent import Recurrent
 from .tcn import TCN
+from .transformer import Transformer
 
 HEADS = ("per_step", "last", "mean", "lm")
 ADAPTERS = ("identity", "linear", "embedding")
@@ -20,12 +21,13 @@ class SequenceModel(nn.Module):
     r"""Input adapter + encoder + head: the model every task trains.
 
     Args:
-        encoder: a :class:`TCN` or :class:`Recurrent` (anything batch-first with
-            ``input_size`` and ``output_size`` attributes).
+        encoder: a :class:`TCN`, :class:`Recurrent` or :class:`Transformer` (anything
+            batch-first with ``input_size`` and ``output_size`` attributes).
         output_size: outputs per step (``per_step``/``lm``) or per sequence (``last``/``mean``).
             For ``lm`` it defaults to the vocabulary size.
         head: ``"per_step"`` (sequence-to-sequence), ``"last"`` (sequence-to-label from the
-            last valid step), ``"mean"`` (sequence-to-label from the mean over valid steps)
+            last valid step; for a bidirectional recurrent encoder, each direction's final
+            state), ``"mean"`` (sequence-to-label from the mean over valid steps)
             or ``"lm"`` (next-token logits over the vocabulary; token inputs).
         input_adapter: ``"identity"`` (inputs go straight in), ``"linear"`` (a projection to
             the encoder's input size) or ``"embedding"`` (token ids; ``input_size`` is the
@@ -165,7 +167,8 @@ class SequenceModel(nn.Module):
             mask = _checks.padding_mask(mask, x.size(0), x.size(1), "SequenceModel")
         h = self.embedding_dropout(self.adapter(x))
         if self.head == "last" and hasattr(self.encoder, "forward_last"):
-            # a TCN computes each sequence's last valid step alone, and only what it depends on
+            # a TCN computes each sequence's last valid step alone, and only what it depends on;
+            # a bidirectional recurrent model summarises with both directions' final states
             return self.decoder(self.encoder.forward_last(h, mask))
         h = self.encoder(h, mask)
         if self.head == "last":
@@ -198,19 +201,21 @@ def make_model(
     channels: Sequence[int] | None = None,
     kernel_size: int = 2,
     dilations: Sequence[int] | None = None,
-    num_layers: int = 1,
+    num_layers: int | None = None,
     dropout: float = 0.0,
     tie_weights: bool = False,
     embedding_dropout: float = 0.0,
     init: str = "default",
     **encoder_options,
 ) -> SequenceModel:
-    """Build a :class:`SequenceModel` of ``kind`` (``"tcn"``, ``"lstm"``, ``"gru"``, ``"rnn"``).
+    """Build a :class:`SequenceModel` of ``kind`` (``"tcn"``, ``"lstm"``, ``"gru"``, ``"rnn"``, ``"transformer"``).
 
     The TCN gets ``channels`` or ``[hidden_size] * levels``; a recurrent model
-    ``num_layers`` layers of ``hidden_size``. ``embedding_size`` is the encoder's input
-    size behind a ``"linear"`` or ``"embedding"`` adapter (``input_size`` otherwise).
-    Extra keyword arguments go to the encoder (``norm``, ``dropout_mode``, ...).
+    ``num_layers`` layers of ``hidden_size`` (default 1); a Transformer ``num_layers``
+    encoder layers of width ``hidden_size`` (default 2). ``embedding_size`` is the
+    encoder's input size behind a ``"linear"`` or ``"embedding"`` adapter (``input_size``
+    otherwise). Extra keyword arguments go to the encoder (``norm``, ``dropout_mode``,
+    ``bidirectional``, ``num_heads``, ``causal``, ``positions``, ...).
     """
     _checks.choice("kind", kind, MODEL_KINDS)
     if input_adapter == "identity":
@@ -228,10 +233,16 @@ def make_model(
             enc_in, channels, kernel_size, dilations=dilations, dropout=dropout,
             init=init, **encoder_options,
         )
+    elif kind == "transformer":
+        if hidden_size is None:
+            raise ValueError("a transformer model needs hidden_size (its width, d_model)")
+        encoder = Transformer(enc_in, hidden_size, num_layers=2 if num_layers is None else num_layers,
+                              dropout=dropout, **encoder_options)
     else:
         if hidden_size is None:
             raise ValueError(f"a {kind} model needs hidden_size")
-        encoder = Recurrent(kind, enc_in, hidden_size, num_layers=num_layers, dropout=dropout, **encoder_options)
+        encoder = Recurrent(kind, enc_in, hidden_size, num_layers=1 if num_layers is None else num_layers,
+                            dropout=dropout, **encoder_options)
     return SequenceModel(
         encoder, output_size, head=head, input_adapter=input_adapter, input_size=input_size,
         tie_weights=tie_weights, embedding_dropout=embedding_dropout, init=init,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from . import _checks, recurrent_cpu
 
@@ -16,21 +17,29 @@ class Recurrent(nn.Module):
     Args:
         kind: ``"lstm"``, ``"gru"`` or ``"rnn"`` (Elman RNN).
         input_size: features per input step.
-        hidden_size: features of the hidden state (and of the output).
+        hidden_size: features of the hidden state (the output has ``2 * hidden_size`` when
+            bidirectional).
         num_layers: stacked layers.
         dropout: dropout between stacked layers (as torch's ``dropout`` argument).
         nonlinearity: ``"tanh"`` or ``"relu"``, vanilla RNN only.
         cpu_sequence_backward: train a GRU or RNN on CPU with
             :mod:`~seqbench.nn.recurrent_cpu` (the same maths as torch's layers, about 2x faster
             per step at batch size 1); ``False`` keeps torch's own backward. The
-            parameters are those of the torch module ``self.rnn`` either way.
+            parameters are those of the torch module ``self.rnn`` either way. Unidirectional
+            models only.
+        bidirectional: also run each layer backwards in time and concatenate both
+            directions (torch's ``bidirectional=True``): not causal, and cannot stream.
 
     Shape:
         - Input: :math:`(B, T, \text{input\_size})`
-        - Output: :math:`(B, T, \text{hidden\_size})`, the top layer's hidden state at every step.
+        - mask (optional): :math:`(B, T)`, true at the valid steps of a right-padded batch.
+        - Output: :math:`(B, T, \text{output\_size})`, the top layer's hidden state at every
+          step (forward direction first when bidirectional).
 
-    Unidirectional, so causal: a right-padded batch needs no packing, valid steps never
-    see the padding.
+    A unidirectional model is causal: a right-padded batch needs no packing, valid steps
+    never see the padding. A bidirectional one reads the padding on its way back, so with a
+    mask the batch is packed (``pack_padded_sequence``): each sequence's valid outputs are
+    those it has alone, and its padded steps output zeros.
     """
 
     def __init__(
@@ -42,6 +51,7 @@ class Recurrent(nn.Module):
         dropout: float = 0.0,
         nonlinearity: str = "tanh",
         cpu_sequence_backward: bool = True,
+        bidirectional: bool = False,
     ) -> None:
         super().__init__()
         _checks.choice("kind", kind, KINDS)
@@ -53,11 +63,13 @@ class Recurrent(nn.Module):
         if kind == "rnn":
             extra["nonlinearity"] = _checks.choice("nonlinearity", nonlinearity, ("tanh", "relu"))
         self.kind, self.input_size, self.hidden_size, self.num_layers = kind, input_size, hidden_size, num_layers
-        self.output_size = hidden_size
+        self.bidirectional = bool(bidirectional)
+        self.output_size = hidden_size * (2 if self.bidirectional else 1)
         self.cpu_sequence_backward = bool(cpu_sequence_backward)
         # torch warns when dropout is set on a single layer (it would do nothing)
         self.rnn = KINDS[kind](
-            input_size, hidden_size, num_layers, batch_first=True, dropout=dropout if num_layers > 1 else 0.0, **extra
+            input_size, hidden_size, num_layers, batch_first=True, dropout=dropout if num_layers > 1 else 0.0,
+            bidirectional=self.bidirectional, **extra
         )
 
     @property
@@ -67,17 +79,51 @@ class Recurrent(nn.Module):
 
     @property
     def causal(self) -> bool:
-        return True
+        return not self.bidirectional
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Run on ``x`` (B, T, input_size); ``mask`` is accepted for a uniform interface."""
-        _checks.sequence_input(x, self.input_size, self.rnn.weight_ih_l0, f"Recurrent({self.kind!r})")
+        """Run on ``x`` (B, T, input_size); ``mask`` (B, T) marks valid steps (used when bidirectional)."""
+        who = f"Recurrent({self.kind!r})"
+        _checks.sequence_input(x, self.input_size, self.rnn.weight_ih_l0, who)
         if mask is not None:
-            _checks.padding_mask(mask, x.size(0), x.size(1), f"Recurrent({self.kind!r})")
-        if self.cpu_sequence_backward and recurrent_cpu.applies(self.rnn, x):
+            mask = _checks.padding_mask(mask, x.size(0), x.size(1), who)
+            if self.bidirectional:
+                lengths = _checks.right_padded_lengths(mask, who)
+                if not bool((lengths == x.size(1)).all()):
+                    return self._packed(x, mask, lengths)
+        if self.cpu_sequence_backward and not self.bidirectional and recurrent_cpu.applies(self.rnn, x):
             return recurrent_cpu.forward(self.rnn, x)[0]
         out, _ = self.rnn(x)
         return out
+
+    def _packed(self, x: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        # an empty sequence is run on its first (padding) step, which packing needs, and zeroed after
+        packed = pack_padded_sequence(x, lengths.clamp_min(1).cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.size(1))
+        return out.masked_fill(~mask.unsqueeze(-1), 0.0)
+
+    def forward_last(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        r"""What a sequence-to-label head reads: each sequence's summary after its last valid step.
+
+        That is the output at the last valid step; when bidirectional, the forward direction's
+        there and the backward direction's at step 0, the only step where it has read the
+        whole sequence (torch's final hidden state ``h_n`` of both directions).
+
+        Shape:
+            - Input: :math:`(B, T, \text{input\_size})`; mask: :math:`(B, T)` valid steps, or None
+            - Output: :math:`(B, \text{output\_size})`
+        """
+        h = self.forward(x, mask)
+        if mask is None:
+            last = h[:, -1]
+        else:
+            lengths = _checks.padding_mask(mask, x.size(0), x.size(1), f"Recurrent({self.kind!r})").sum(1)
+            if bool((lengths == 0).any()):
+                raise ValueError("every sequence needs at least one valid step in the mask")
+            last = h[torch.arange(h.size(0), device=h.device), lengths - 1]
+        if not self.bidirectional:
+            return last
+        return torch.cat([last[:, : self.hidden_size], h[:, 0, self.hidden_size :]], dim=-1)
 
     def init_state(self, batch_size: int, device=None, dtype=None):
         """A zero :class:`~seqbench.nn.streaming.RecurrentState` (``h``, and ``c`` for an LSTM)."""
@@ -97,4 +143,4 @@ class Recurrent(nn.Module):
         return recurrent_step(self, x, state)
 
     def extra_repr(self) -> str:
-        return f"kind={self.kind!r}"
+        return f"kind={self.kind!r}" + (", bidirectional=True" if self.bidirectional else "")

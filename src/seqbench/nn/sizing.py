@@ -6,6 +6,7 @@ import torch
 
 from . import _checks
 from .model import make_model
+from .transformer import DEFAULT_HEADS
 
 
 def count_parameters(kind: str, hidden_size: int, **fixed) -> int:
@@ -14,12 +15,27 @@ def count_parameters(kind: str, hidden_size: int, **fixed) -> int:
         return make_model(kind, hidden_size=hidden_size, **fixed).num_parameters()
 
 
+def hidden_multiple(kind: str, fixed: dict) -> int:
+    """The step between valid hidden sizes: a Transformer's width is a multiple of its heads.
+
+    With ``num_heads`` left to the Transformer's default it is :data:`DEFAULT_HEADS`, so the
+    matched model gets that many heads (rather than whichever divisor a width happens to have).
+    """
+    if kind != "transformer":
+        return 1
+    heads = fixed.get("num_heads")
+    return DEFAULT_HEADS if heads is None else _checks.positive_int("num_heads", heads)
+
+
 def match_parameters(kind: str, target: int, max_hidden: int = 1 << 14, **fixed) -> int:
     """The ``hidden_size`` that brings ``make_model(kind, hidden_size=..., **fixed)`` closest to ``target`` parameters.
 
     ``fixed`` holds everything else about the model (``input_size``, ``output_size``,
     ``head``, ``num_layers`` or ``levels`` and ``kernel_size``, ...). Parameter count grows
-    with the hidden size, so a bisection finds the nearest one.
+    with the hidden size, so a bisection finds the nearest one. For a ``"transformer"`` the
+    search runs over multiples of ``num_heads`` (of 4 when it is not given), the widths it
+    can have; two layers' counts then lie about ``8 / hidden_size`` apart (6% at 70K
+    parameters, 2% at 1M), and the closest can be off by half that.
 
     Example::
 
@@ -28,14 +44,16 @@ def match_parameters(kind: str, target: int, max_hidden: int = 1 << 14, **fixed)
         131
     """
     _checks.positive_int("target", target)
-    lo, hi = 1, max_hidden
-    if count_parameters(kind, hi, **fixed) < target:
-        raise ValueError(f"even hidden_size={max_hidden} gives fewer than {target} parameters for {kind!r}")
-    while lo < hi:  # smallest h with count >= target
+    step = hidden_multiple(kind, fixed)
+    count = lambda m: count_parameters(kind, m * step, **fixed)  # noqa: E731  (m: multiples of step)
+    lo, hi = 1, max(max_hidden // step, 1)
+    if count(hi) < target:
+        raise ValueError(f"even hidden_size={hi * step} gives fewer than {target} parameters for {kind!r}")
+    while lo < hi:  # smallest m with count >= target
         mid = (lo + hi) // 2
-        if count_parameters(kind, mid, **fixed) >= target:
+        if count(mid) >= target:
             hi = mid
         else:
             lo = mid + 1
-    candidates = [h for h in (lo - 1, lo) if h >= 1]
-    return min(candidates, key=lambda h: abs(count_parameters(kind, h, **fixed) - target))
+    candidates = [m for m in (lo - 1, lo) if m >= 1]
+    return step * min(candidates, key=lambda m: abs(count(m) - target))

@@ -25,6 +25,10 @@ layout is chosen to need the fewest operator calls:
 Weight normalisation and batch normalisation (eval mode) are folded into the weights
 once, when the state is created; the fold is redone automatically if the parameters
 change (every in-place update bumps a tensor's version counter).
+
+A recurrent model's step is torch's own layer on one step. A causal Transformer keeps a
+key/value cache per layer (:mod:`seqbench.nn.transformer_streaming`); the state helpers
+below dispatch to it.
 """
 
 from __future__ import annotations
@@ -37,9 +41,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import _checks
+from . import _checks, transformer_streaming
+from .transformer_streaming import TransformerState
 
-__all__ = ["TCNState", "RecurrentState", "reset_state", "state_to", "clone_state", "state_nbytes"]
+__all__ = ["TCNState", "RecurrentState", "TransformerState", "reset_state", "state_to", "clone_state", "state_nbytes"]
 
 
 class TCNState(NamedTuple):
@@ -67,7 +72,7 @@ class RecurrentState(NamedTuple):
 
 
 def _batch_dim(state) -> int:
-    return -1 if isinstance(state, TCNState) else 1
+    return -1 if isinstance(state, TCNState) else 0 if isinstance(state, TransformerState) else 1
 
 
 def _tensors(state) -> list[torch.Tensor]:
@@ -75,7 +80,11 @@ def _tensors(state) -> list[torch.Tensor]:
         return list(state.buffers)
     if isinstance(state, RecurrentState):
         return [t for t in state if t is not None]
-    raise ValueError(f"expected a TCNState or RecurrentState (from model.init_state), got {type(state).__name__}")
+    if isinstance(state, TransformerState):
+        return [*state.keys, *state.values, state.starts]
+    raise ValueError(
+        f"expected a TCNState, RecurrentState or TransformerState (from model.init_state), got {type(state).__name__}"
+    )
 
 
 def reset_state(state, index) -> None:
@@ -89,7 +98,7 @@ def reset_state(state, index) -> None:
     is exactly the left padding a fresh sequence sees, wherever it starts).
     """
     tensors = _tensors(state)
-    batch = tensors[0].shape[_batch_dim(state)] if tensors else 0
+    batch = tensors[-1 if isinstance(state, TransformerState) else 0].shape[_batch_dim(state)] if tensors else 0
     if isinstance(index, torch.Tensor) and index.dtype == torch.bool:
         if index.shape != (batch,):
             raise ValueError(f"reset mask must have shape ({batch},), got {tuple(index.shape)}")
@@ -97,6 +106,9 @@ def reset_state(state, index) -> None:
     idx = torch.as_tensor(index, dtype=torch.long).flatten()
     if idx.numel() and (int(idx.min()) < -batch or int(idx.max()) >= batch):
         raise ValueError(f"reset index out of range for batch size {batch}: {idx.tolist()}")
+    if isinstance(state, TransformerState):  # a cache cannot be zeroed into a fresh start: move the start
+        transformer_streaming.reset(state, idx % batch)
+        return
     for t in tensors:
         t.index_fill_(t.dim() - 1 if _batch_dim(state) == -1 else 1, idx.to(t.device) % batch, 0.0)
 
@@ -107,6 +119,8 @@ def state_to(state, device=None, dtype=None):
     move = lambda t: None if t is None else t.to(device=device, dtype=dtype).contiguous()  # noqa: E731
     if isinstance(state, TCNState):
         return TCNState(tuple(move(b) for b in state.buffers), state.steps)
+    if isinstance(state, TransformerState):
+        return transformer_streaming.to(state, device, dtype)
     return RecurrentState(move(state.h), move(state.c))
 
 
@@ -115,6 +129,8 @@ def clone_state(state):
     _tensors(state)
     if isinstance(state, TCNState):
         return TCNState(tuple(b.clone() for b in state.buffers), state.steps)
+    if isinstance(state, TransformerState):
+        return transformer_streaming.clone(state)
     return RecurrentState(state.h.clone(), None if state.c is None else state.c.clone())
 
 
@@ -423,7 +439,16 @@ def check_step_input(x, features: int, reference: torch.Tensor, who: str) -> Non
 # --------------------------------------------------------------------- Recurrent
 
 
+def check_recurrent_streamable(rec) -> None:
+    if rec.bidirectional:
+        raise ValueError(
+            f"a bidirectional {rec.kind} (bidirectional=True) reads each sequence backwards from its end, so it "
+            "needs the whole sequence and cannot stream one step at a time; build it with bidirectional=False"
+        )
+
+
 def recurrent_init_state(rec, batch_size: int, device=None, dtype=None) -> RecurrentState:
+    check_recurrent_streamable(rec)
     _checks.positive_int("batch_size", batch_size)
     p = rec.rnn.weight_ih_l0
     shape = (rec.num_layers, batch_size, rec.hidden_size)
@@ -433,6 +458,7 @@ def recurrent_init_state(rec, batch_size: int, device=None, dtype=None) -> Recur
 
 def recurrent_step(rec, x: torch.Tensor, state: RecurrentState) -> tuple[torch.Tensor, RecurrentState]:
     who = f"Recurrent({rec.kind!r}).step"
+    check_recurrent_streamable(rec)
     check_step_mode(rec, "Recurrent")
     check_step_input(x, rec.input_size, rec.rnn.weight_ih_l0, who)
     if not isinstance(state, RecurrentState):
