@@ -55,3 +55,16 @@ def test_tied_weights_counted_once():
                         channels=[16, 8], kernel_size=3)
     assert untied.num_parameters() - tied.num_parameters() == 50 * 8
     assert tied.decoder.weight is tied.adapter.weight
+
+
+def test_a_transformer_is_matched_within_a_fraction_of_a_percent_through_its_feed_forward_width():
+    from seqbench import tasks
+    from seqbench.nn import match_transformer
+
+    for name, variant in (("copy_memory", {"seq_len": 1000}), ("adding", {"seq_len": 600}), ("jsb", {})):
+        t = tasks.get(name, **variant)
+        target, model = t.build_model("tcn").num_parameters(), t.build_model("transformer")
+        assert abs(model.num_parameters() - target) / target < 0.005
+        assert model.encoder.hidden_size % model.encoder.num_heads == 0 and model.encoder.num_heads == 4
+    sizes = match_transformer(12_530, input_size=1, output_size=10)
+    assert sizes == {"hidden_size": 20, "feedforward_size": 106}

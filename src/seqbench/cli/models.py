@@ -22,12 +22,14 @@ def models(task, preset, seq_len):
     if preset not in t.presets:
         raise click.BadParameter(f"task {task} has no preset {preset!r}; it has {', '.join(t.presets)}", param_hint="--preset")
     click.echo(f"{t!r}, preset {preset!r}")
-    click.echo(f"{'model':6s} {'parameters':>12s} {'receptive field':>16s}  encoder")
+    click.echo(f"{'model':11s} {'parameters':>12s} {'receptive field':>16s}  encoder")
     for kind in MODEL_KINDS:
         with torch.device("meta"):
             m = t.build_model(kind, preset)
         enc = m.encoder
         shape = (f"k={enc.kernel_size} channels={enc.channels}" if kind == "tcn"
                  else f"hidden={enc.hidden_size} layers={enc.num_layers}")
+        if kind == "transformer":
+            shape += f" heads={enc.num_heads} feed-forward={enc.feedforward_size}"
         rf = m.receptive_field
-        click.echo(f"{kind:6s} {m.num_parameters():12,d} {('unbounded' if rf == float('inf') else f'{rf:,d}'):>16s}  {shape}")
+        click.echo(f"{kind:11s} {m.num_parameters():12,d} {('unbounded' if rf == float('inf') else f'{rf:,d}'):>16s}  {shape}")

@@ -57,3 +57,31 @@ def match_parameters(kind: str, target: int, max_hidden: int = 1 << 14, **fixed)
             lo = mid + 1
     candidates = [m for m in (lo - 1, lo) if m >= 1]
     return step * min(candidates, key=lambda m: abs(count(m) - target))
+
+
+def match_transformer(target: int, **fixed) -> dict[str, int]:
+    """``hidden_size`` and ``feedforward_size`` that bring a Transformer within a fraction of a
+    percent of ``target`` parameters.
+
+    Its width moves in steps of ``num_heads``, too coarse for small budgets (17% at 12K
+    parameters). So the width is the largest multiple of the heads whose model, at the usual
+    feed-forward size of 4 x width, stays within ``target``; the feed-forward layers then
+    widen to close the gap (each unit adds ``num_layers x (2 x width + 1)`` parameters).
+
+    Example::
+
+        >>> match_transformer(12_530, input_size=1, output_size=10)
+        {'hidden_size': 20, 'feedforward_size': 106}
+    """
+    _checks.positive_int("target", target)
+    if "feedforward_size" in fixed:
+        raise ValueError("match_transformer chooses feedforward_size; leave it out of the fixed arguments")
+    step = hidden_multiple("transformer", fixed)
+    hidden = match_parameters("transformer", target, **fixed)
+    while hidden > step and count_parameters("transformer", hidden, feedforward_size=4 * hidden, **fixed) > target:
+        hidden -= step
+    base = count_parameters("transformer", hidden, feedforward_size=4 * hidden, **fixed)
+    layers = fixed.get("num_layers") or 2
+    per_unit = layers * (2 * hidden + 1)
+    extra = max(round((target - base) / per_unit), 0)
+    return {"hidden_size": hidden, "feedforward_size": 4 * hidden + extra}

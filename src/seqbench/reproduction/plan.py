@@ -84,6 +84,13 @@ PLAN: list[Planned] = [
     # The synthetic tasks' baselines at the protocol (1-2 h each on these CPU kernels).
     *_each("copy_memory", None, FULL, {"seq_len": 1000}, MODELS[1:]),
     *_each("adding", None, FULL, {"seq_len": 600}, MODELS[1:]),
+    # A Transformer baseline (parameter-matched through its feed-forward width), three seeds on
+    # the music tasks; on the synthetic tasks two hours each (attention over 600 and 1,020 steps
+    # costs 1-2.6 s a step here: the protocol would take 5-11 h).
+    *_each("jsb", options=FULL, models=("transformer",), seeds=(0, 1, 2)),
+    *_each("nottingham", None, FULL, models=("transformer",), seeds=(0, 1, 2)),
+    Planned("adding", "transformer", variant={"seq_len": 600}, budget=7200, options=FULL),
+    Planned("copy_memory", "transformer", variant={"seq_len": 1000}, budget=7200, options=FULL),
     # The rows the protocol cannot fit on 2 CPU cores, at two hours each. The MNIST LSTM and
     # RNN train with the paper's LSTM settings (RMSprop 1e-3, clip 1: seqbench.paper.BASELINE_TRAINING).
     Planned("mnist", "tcn", options=FULL),

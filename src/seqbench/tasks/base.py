@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch.utils.data import Dataset
 
-from ..nn import SequenceModel, make_model, match_parameters
+from ..nn import SequenceModel, make_model, match_parameters, match_transformer
 
 SPLITS = ("train", "valid", "test")
 
@@ -201,11 +201,13 @@ class Task:
         return kw
 
     def build_model(self, kind: str = "tcn", preset: str = "paper", **overrides) -> SequenceModel:
-        """The preset's TCN, or a recurrent ``kind`` with as many parameters as that TCN.
+        """The preset's TCN, or a baseline ``kind`` with as many parameters as that TCN.
 
         ``overrides`` replace make_model arguments (``hidden_size``, ``levels``,
-        ``kernel_size``, ``dropout``, ``num_layers``, ...); a recurrent model given no
-        ``hidden_size`` is matched to the (overridden) TCN's parameter count.
+        ``kernel_size``, ``dropout``, ``num_layers``, ...); a baseline given no
+        ``hidden_size`` is matched to the (overridden) TCN's parameter count
+        (:func:`~seqbench.nn.match_parameters`; a Transformer with
+        :func:`~seqbench.nn.match_transformer`).
         """
         tcn_kw = self.model_kwargs(preset, **{k: v for k, v in overrides.items() if k not in ("num_layers",)})
         if kind == "tcn":
@@ -226,6 +228,8 @@ class Task:
         if hidden is None:
             with torch.device("meta"):
                 target = make_model("tcn", **tcn_kw).num_parameters()
+            if kind == "transformer":  # its width moves in steps of its heads: the feed-forward size fills in
+                return make_model(kind, **match_transformer(target, **base), **base)
             hidden = match_parameters(kind, target, **base)
         return make_model(kind, hidden_size=hidden, **base)
 
