@@ -32,3 +32,16 @@ def test_pad_collate_masks_variable_lengths():
     assert b["x"].shape == (2, 5, 2) and b["y"].shape == (2, 5, 2)
     assert b["mask"].tolist() == [[True] * 3 + [False] * 2, [True] * 5]
     assert b["x"][0, 3:].abs().sum() == 0
+
+
+def test_a_task_that_sees_the_whole_sequence_builds_non_causal_parameter_matched_models():
+    from seqbench import tasks
+
+    t = tasks.get("adding", seq_len=50)
+    t.causal = False
+    target = t.build_model("tcn").num_parameters()
+    assert not t.build_model("tcn").encoder.causal
+    for kind in ("lstm", "gru", "rnn", "transformer"):
+        model = t.build_model(kind)
+        assert not model.encoder.causal and abs(model.num_parameters() - target) / target < 0.02
+    assert t.build_model("gru").encoder.rnn.bidirectional

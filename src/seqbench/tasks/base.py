@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch.utils.data import Dataset
 
+from ..choices import RECURRENT_KINDS
 from ..nn import SequenceModel, make_model, match_parameters, match_transformer
 
 SPLITS = ("train", "valid", "test")
@@ -128,6 +129,10 @@ class Task:
         head: the :class:`~seqbench.nn.SequenceModel` head.
         input_adapter: ``"identity"``, ``"linear"`` or ``"embedding"``.
         metrics: reported metrics; the first is the primary (the paper's).
+        causal: whether an output may depend on later inputs: ``True`` (every benchmark task:
+            next-step prediction, or a label given at the end of a stream) builds causal
+            models; ``False`` (a whole sequence seen before its label) builds a non-causal TCN
+            ("same" padding), bidirectional recurrent baselines and a non-causal Transformer.
         presets: ``{"paper": Preset, ...}``.
         paper_results: the paper's test numbers ``{model kind: value}`` for the primary metric.
     """
@@ -138,6 +143,7 @@ class Task:
     head: str = "per_step"
     input_adapter: str = "identity"
     metrics: tuple[Metric, ...] = ()
+    causal: bool = True
     presets: dict[str, Preset]
     paper_results: dict[str, float] = {}
 
@@ -197,6 +203,8 @@ class Task:
         kw = dict(self.presets[preset].model)
         kw.update(input_size=self.input_size, output_size=self.output_size, head=self.head,
                   input_adapter=self.input_adapter)
+        if not self.causal:
+            kw["causal"] = False
         kw.update({k: v for k, v in overrides.items() if v is not None})
         return kw
 
@@ -219,6 +227,11 @@ class Task:
             base["embedding_dropout"] = tcn_kw["embedding_dropout"]
         if "init" in tcn_kw:  # the embedding and decoder start the same way as the TCN's
             base["init"] = tcn_kw["init"]
+        if not self.causal:  # the baselines see the whole sequence too
+            if kind in RECURRENT_KINDS:
+                base["bidirectional"] = True
+            else:
+                base["causal"] = False
         base.update(self.presets[preset].recurrent)
         if overrides.get("num_layers") is not None:
             base["num_layers"] = overrides["num_layers"]
