@@ -45,7 +45,7 @@ def check_counts(data_dir: str) -> list[str]:
             pass
     try:
         t = tasks.get("ptb", data_dir=data_dir, download=False)
-        got = tuple(len(t._read(s)) for s in ("train", "valid", "test")) + (len(t.vocabulary),)
+        got = tuple(len(t.tokens(s)) for s in ("train", "valid", "test")) + (len(t.vocabulary),)
         if got != EXPECTED["ptb"]:
             wrong.append(f"ptb {got} != {EXPECTED['ptb']}")
     except DataError:
@@ -77,7 +77,7 @@ def main(data_dir: str) -> int:
 
     def lm(name):
         t = tasks.get(name, data_dir=data_dir, download=False)
-        counts = [len(t._read(s)) for s in ("train", "valid", "test")]
+        counts = [len(t.tokens(s)) for s in ("train", "valid", "test")]
         ds = t.dataset("test")
         return (f"tokens {' / '.join(f'{c:,}' for c in counts)}, vocabulary {len(t.vocabulary):,}; "
                 f"test windows {len(ds):,} scoring {ds.scored_tokens:,} tokens")
@@ -91,7 +91,7 @@ def main(data_dir: str) -> int:
                 out.append(f"{s} {len(ds):,} items")
             except DataError as e:
                 out.append(f"{s} unavailable ({type(e).__name__})")
-        return ", ".join(out) + f"; vocabulary {len(t.vocabulary):,}" if t._vocab else ", ".join(out)
+        return ", ".join(out) + f"; vocabulary {len(t.vocabulary):,}" if t.has_vocabulary else ", ".join(out)
 
     show("mnist", lambda: mnist("mnist"))
     show("pmnist", lambda: mnist("pmnist"))

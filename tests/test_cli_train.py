@@ -157,3 +157,23 @@ def test_compare_over_seeds_prints_mean_std_and_a_verdict_and_saves_every_seed(t
     assert (group / "seeds.png").stat().st_size > 0 and "![seeds](seeds.png)" in (group / "report.md").read_text()
     code, _, err = _run(["compare", "adding", "--seed", "3"], capsys)
     assert code == 2 and "--seeds" in err
+
+
+def test_train_and_compare_read_your_data_file_once(tmp_path, monkeypatch, capsys):
+    import importlib
+
+    import numpy as np
+    import pandas as pd
+
+    reading = importlib.import_module("seqbench.tasks.custom.reading")
+    reads = []
+    real = reading.read_table
+    monkeypatch.setattr(reading, "read_table", lambda source: reads.append(source) or real(source))
+    rng = np.random.default_rng(0)
+    rows = [{"sequence_id": i, "time": t, "x": rng.normal(), "label": i % 2} for i in range(40) for t in range(6)]
+    pd.DataFrame(rows).to_csv(tmp_path / "d.csv", index=False)
+    custom = ["--file", str(tmp_path / "d.csv"), "--target", "label", "--no-progress", "--max-time", "2"]
+    main(["train", "custom", "--out", str(tmp_path / "t"), "--hidden", "4", "--epochs", "1", *custom])
+    assert len(reads) == 1
+    main(["compare", "custom", "--models", "tcn,gru", "--out", str(tmp_path / "c"), *custom])
+    assert len(reads) == 2  # once more for the comparison, not once per model

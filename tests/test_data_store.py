@@ -161,7 +161,7 @@ def test_gzipped_copies_are_read_and_checked_against_the_plain_checksum(tmp_path
     for s, text in texts.items():
         (tmp_path / "ptb" / f"ptb.{s}.txt.gz").write_bytes(gzip.compress(text.encode()))
     t = tasks.get("ptb", data_dir=tmp_path, download=False, verify=False, eval_batch_size=1)
-    assert t._read("train") == ["a", "b", "<eos>", "b", "c", "<eos>"] and len(t.dataset("test")) == 1
+    assert t.tokens("train") == ["a", "b", "<eos>", "b", "c", "<eos>"] and len(t.dataset("test")) == 1
     # the checksum is that of the decompressed text, so the registry's plain-file sha256 applies
     with pytest.raises(ChecksumError, match=r"ptb.train.txt.gz: sha256 (\w+) does not match") as e:
         locate("ptb", data_dir=tmp_path, download=False)

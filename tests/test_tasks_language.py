@@ -28,7 +28,7 @@ def ptb(tmp_path, **variant):
 
 def test_word_vocabulary_and_eos(tmp_path):
     t = ptb(tmp_path, seq_len=4, valid_seq_len=2, batch_size=1, eval_batch_size=1)
-    assert t._read("train") == "the cat sat <eos> the dog sat down <eos> <eos> a cat <eos>".split()
+    assert t.tokens("train") == "the cat sat <eos> the dog sat down <eos> <eos> a cat <eos>".split()
     assert list(t.vocabulary) == ["the", "cat", "sat", "<eos>", "dog", "down", "a"]
     assert t.input_size == t.output_size == 7
     item = t.dataset("test")[0]  # "a dog sat <eos>": 3 targets, one window
@@ -102,7 +102,7 @@ def test_char_ptb_format(tmp_path):
     write(tmp_path, "ptb_char", {"ptb.char.train.txt": "a _ c a t\nn o\n\n", "ptb.char.valid.txt": "a _ n o\n",
                                  "ptb.char.test.txt": "c a n\n"})
     t = tasks.get("ptb_char", data_dir=tmp_path, download=False, verify=False, seq_len=4, valid_seq_len=2)
-    assert t._read("train") == "a cat\nno\n"
+    assert t.tokens("train") == "a cat\nno\n"
     assert list(t.vocabulary) == ["\n", " ", "a", "c", "n", "o", "t"]  # sorted characters
     assert t.variant["eval_batch_size"] == 1 and len(t.dataset("test")) == 1
     p = t.presets["paper"]
@@ -112,19 +112,19 @@ def test_char_ptb_format(tmp_path):
 def test_text8_split(tmp_path):
     write(tmp_path, "text8", {"text8": "abc def ghij" * 10})
     t = tasks.get("text8", data_dir=tmp_path, download=False, verify=False, valid_chars=20, test_chars=10)
-    assert [len(t._read(s)) for s in ("train", "valid", "test")] == [90, 20, 10]
-    assert t._read("test") == ("abc def ghij" * 10)[-10:]
+    assert [len(t.tokens(s)) for s in ("train", "valid", "test")] == [90, 20, 10]
+    assert t.tokens("test") == ("abc def ghij" * 10)[-10:]
     assert len(t.vocabulary) == 11
     write(tmp_path, "text8", {"text8": "Abc 1"})
     with pytest.raises(CorruptFileError, match="text8.*'1'"):
-        tasks.get("text8", data_dir=tmp_path, download=False, verify=False)._read("train")
+        tasks.get("text8", data_dir=tmp_path, download=False, verify=False).tokens("train")
 
 
 def test_wikitext_layout(tmp_path):
     write(tmp_path, "wikitext-2", {"wiki.train.tokens": " = A = \n\n the <unk> cat \n",
                                    "wiki.valid.tokens": " the cat \n", "wiki.test.tokens": " zebra \n"})
     t = tasks.get("wikitext2", data_dir=tmp_path, download=False, verify=False, eval_batch_size=1)
-    assert t._read("train") == ["=", "A", "=", "<eos>", "<eos>", "the", "<unk>", "cat", "<eos>"]
+    assert t.tokens("train") == ["=", "A", "=", "<eos>", "<eos>", "the", "<unk>", "cat", "<eos>"]
     assert t.dataset("test")[0]["y"].tolist() == [t.vocabulary["<eos>"]]
     assert t.dataset("test")[0]["x"].tolist() == [t.vocabulary["<unk>"]]  # out of vocabulary -> <unk>
 

@@ -23,7 +23,7 @@ def group_dir(out: str | Path, task: str, variant: dict, budget: str) -> Path:
 
 
 def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small", variant: dict | None = None,
-            out: str | Path = "runs", resume: bool = False, **run_options) -> dict:
+            out: str | Path = "runs", resume: bool = False, task_object=None, **run_options) -> dict:
     """Train each of ``models`` on ``task`` for seeds ``0 .. seeds - 1``; write the report.
 
     Args:
@@ -34,6 +34,7 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
         variant: task variant (``{"seq_len": 100}``).
         out: the directory that holds the comparison's directory.
         resume: continue runs that have checkpoints (otherwise a re-run starts over).
+        task_object: the task, when the caller built it already (read once for every run).
         run_options: further :class:`~seqbench.training.RunConfig` fields for every run
             (``max_time``, ``threads``, ``data_dir``, ``progress``, ...).
 
@@ -58,7 +59,7 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
         for kind in models:
             cfg = RunConfig(task=task, model=kind, preset=budget, variant=variant, out=str(group),
                             name=f"{kind}-seed{seed}", seed=seed, resume=resume, overwrite=not resume, **run_options)
-            results.append(RunResult.from_dict(run(cfg)))
+            results.append(RunResult.from_dict(run(cfg, task=task_object)))
     if is_launched_child():  # DDP's extra processes train; the first one reports
         return {}
     paths = write_report(group)

@@ -28,7 +28,8 @@ from torch import nn
 
 from .files import atomic_path
 from .nn import TCN, Recurrent, SequenceModel, Transformer
-from .nn.streaming import _folded_conv, check_streamable
+from .nn.folding import folded_conv
+from .nn.streaming import check_streamable
 
 __all__ = ["StepModule", "export_onnx", "export_step_onnx"]
 
@@ -45,7 +46,7 @@ class _TCNShiftStep(nn.Module):
         for i, blk in enumerate(tcn.blocks):
             convs = []
             for j, (conv, norm, act) in enumerate(((blk.conv1, blk.norm1, blk.act1), (blk.conv2, blk.norm2, blk.act2))):
-                w2, b2 = _folded_conv(conv, norm)
+                w2, b2 = folded_conv(conv, norm)
                 k, d, cin = conv.kernel_size[0], conv.dilation[0], conv.in_channels
                 # back to conv1d's (C_out, C_in, k) layout
                 w = w2.reshape(w2.size(0), k, cin).permute(0, 2, 1).contiguous()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .nn import _checks
+from .nn import checks
 
 
 def generate(model, prompt, steps: int, temperature: float = 1.0, top_k: int | None = None, seed: int | None = None):
@@ -41,7 +41,7 @@ def generate(model, prompt, steps: int, temperature: float = 1.0, top_k: int | N
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
         raise ValueError(f"temperature must be a number >= 0 (0 = greedy), got {temperature!r}")
     if top_k is not None:
-        _checks.positive_int("top_k", top_k)
+        checks.positive_int("top_k", top_k)
         if top_k > vocab:
             raise ValueError(f"top_k must be at most the vocabulary size {vocab}, got {top_k}")
     single = prompt.dim() == 1

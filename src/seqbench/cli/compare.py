@@ -42,9 +42,9 @@ def compare(task, models, seeds, budget, devices, **kw):
     check_task(task)
     variant = pop_variant(kw)
     variant.update(pop_custom(task, kw))
-    announce_custom(task, variant)
+    built = announce_custom(task, variant)
     try:
-        probe = build_task(task, kw["data_dir"], None, **variant)
+        probe = build_task(task, kw["data_dir"], None, built=built, **variant)
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     if budget not in probe.presets:
@@ -54,7 +54,7 @@ def compare(task, models, seeds, budget, devices, **kw):
         raise click.UsageError("compare trains seeds 0..N-1 of every model: use --seeds N (--seed is train's)")
     kw.pop("overwrite")  # a compare re-run replaces its own earlier runs unless it resumes
     result = run_comparison(task, models, seeds=seeds, budget=budget, variant=variant, out=kw.pop("out"),
-                            devices=parse_devices(devices), **kw)
+                            task_object=probe, devices=parse_devices(devices), **kw)
     if result:
         click.echo(comparison_table(result))
         paths = result["paths"]

@@ -105,14 +105,17 @@ def pop_custom(task: str, kwargs: dict) -> dict:
     return given
 
 
-def announce_custom(task: str, variant: dict) -> None:
+def announce_custom(task: str, variant: dict):
     """For the custom task: read and check the file now (a bad file stops here, before any
-    training starts, with its one-line error) and say on stderr what was read and inferred."""
+    training starts, with its one-line error), say on stderr what was read and inferred,
+    and return the task, so the command reads the file only this once. None for other tasks."""
     if task != "custom":
-        return
+        return None
     from .. import tasks
 
     with flags_in_errors():
-        lines = tasks.get("custom", **variant).describe()
+        built = tasks.get("custom", **variant)
+        lines = built.describe()
     for line in lines:
         click.echo(as_flags(line), err=True)
+    return built

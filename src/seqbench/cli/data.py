@@ -49,12 +49,12 @@ def _counts(name: str, data_dir) -> str:
     for split in ("train", "valid", "test"):
         try:
             if isinstance(t, LanguageModel) and not (name == "lambada" and split != "train"):
-                sizes.append(f"{split} {len(t._read(split)):,} tokens")
+                sizes.append(f"{split} {len(t.tokens(split)):,} tokens")
             else:
                 sizes.append(f"{split} {len(t.dataset(split)):,}")
         except datamod.MissingDataError:
             sizes.append(f"{split} -")
-    extra = f", vocabulary {len(t.vocabulary):,}" if hasattr(t, "vocabulary") and t._vocab is not None else ""
+    extra = f", vocabulary {len(t.vocabulary):,}" if isinstance(t, LanguageModel) and t.has_vocabulary else ""
     return ", ".join(sizes) + extra
 
 

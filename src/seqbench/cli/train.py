@@ -46,13 +46,13 @@ def train(task, devices, **kw):
     check_task(task)
     variant = pop_variant(kw)
     variant.update(pop_custom(task, kw))
-    announce_custom(task, variant)
+    built = announce_custom(task, variant)
     try:
         cfg = RunConfig(task=task, variant=variant, devices=parse_devices(devices), **kw)
     except ValueError as e:
         raise click.UsageError(str(e)) from e
-    _check_preset(cfg)
-    record = run(cfg)
+    built = _checked_task(cfg, built)
+    record = run(cfg, task=built)
     if record is not None and not is_launched_child():
         r = RunResult.from_dict(record)
         click.echo(f"{r.task} {r.model}: test {r.primary_metric} {r.test_value} (valid {r.valid_value}, best epoch "
@@ -60,13 +60,16 @@ def train(task, devices, **kw):
         click.echo(f"results: {r.run_dir}/{RESULT}")
 
 
-def _check_preset(cfg) -> None:
+def _checked_task(cfg, built=None):
+    """The run's task (``built`` when given: its data is read once); a usage error for a bad
+    variant or an unknown preset."""
     from ..training import build_task
 
     try:
-        task = build_task(cfg.task, cfg.data_dir, None, **cfg.variant)
+        task = build_task(cfg.task, cfg.data_dir, None, built=built, **cfg.variant)
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     if cfg.preset not in task.presets:
         raise click.BadParameter(f"task {cfg.task} has no preset {cfg.preset!r}; it has {', '.join(task.presets)}",
                                  param_hint="--preset")
+    return task

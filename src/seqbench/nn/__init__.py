@@ -8,7 +8,8 @@ from .model import SequenceModel, make_model
 from . import recurrent_cpu
 from .recurrent import Recurrent
 from .sizing import count_parameters, match_parameters, match_transformer
-from .tcn import TCN, TCNPlan, TemporalBlock, plan_tcn, receptive_field
+from .tcn import TCN, TemporalBlock
+from .tcn_plan import TCNPlan, plan_tcn, receptive_field
 from .transformer import Transformer
 
 __all__ = [

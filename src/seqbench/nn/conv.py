@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import _checks
+from . import checks
 from .functional import padded_conv1d
 
 
@@ -43,10 +43,10 @@ class CausalConv1d(nn.Conv1d):
         causal: bool = True,
         bias: bool = True,
     ) -> None:
-        _checks.positive_int("in_channels", in_channels)
-        _checks.positive_int("out_channels", out_channels)
-        _checks.positive_int("kernel_size", kernel_size)
-        _checks.positive_int("dilation", dilation)
+        checks.positive_int("in_channels", in_channels)
+        checks.positive_int("out_channels", out_channels)
+        checks.positive_int("kernel_size", kernel_size)
+        checks.positive_int("dilation", dilation)
         super().__init__(in_channels, out_channels, kernel_size, dilation=dilation, padding=0, bias=bias)
         self.causal = bool(causal)
         total = (kernel_size - 1) * dilation

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..choices import INITS, MODEL_KINDS
-from . import _checks
+from . import checks
 from .recurrent import Recurrent
 from .tcn import TCN
 from .transformer import Transformer
@@ -61,19 +61,19 @@ class SequenceModel(nn.Module):
         init: str = "default",
     ) -> None:
         super().__init__()
-        _checks.choice("head", head, HEADS)
-        _checks.choice("input_adapter", input_adapter, ADAPTERS)
-        _checks.choice("init", init, INITS)
-        _checks.probability("embedding_dropout", embedding_dropout)
+        checks.choice("head", head, HEADS)
+        checks.choice("input_adapter", input_adapter, ADAPTERS)
+        checks.choice("init", init, INITS)
+        checks.probability("embedding_dropout", embedding_dropout)
         enc_in, enc_out = encoder.input_size, encoder.output_size
-        input_size = enc_in if input_size is None else _checks.positive_int("input_size", input_size)
+        input_size = enc_in if input_size is None else checks.positive_int("input_size", input_size)
         if head == "lm" and input_adapter != "embedding":
             raise ValueError("head 'lm' predicts tokens from tokens: it needs input_adapter='embedding'")
         if output_size is None:
             if head != "lm":
                 raise ValueError(f"output_size is required for head {head!r}")
             output_size = input_size
-        _checks.positive_int("output_size", output_size)
+        checks.positive_int("output_size", output_size)
         if input_adapter == "identity" and input_size != enc_in:
             raise ValueError(
                 f"input_adapter 'identity' needs input_size == encoder.input_size ({enc_in}), got {input_size}; "
@@ -138,7 +138,7 @@ class SequenceModel(nn.Module):
             if x.size(1) == 0:
                 raise ValueError("SequenceModel expects at least one time step")
         else:
-            _checks.sequence_input(x, self.input_size, self.decoder.weight, "SequenceModel")
+            checks.sequence_input(x, self.input_size, self.decoder.weight, "SequenceModel")
 
     def init_state(self, batch_size: int, device=None, dtype=None):
         """A fresh streaming state (the encoder's; see :mod:`seqbench.nn.streaming`)."""
@@ -164,7 +164,7 @@ class SequenceModel(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         self._check_input(x)
         if mask is not None:
-            mask = _checks.padding_mask(mask, x.size(0), x.size(1), "SequenceModel")
+            mask = checks.padding_mask(mask, x.size(0), x.size(1), "SequenceModel")
         h = self.embedding_dropout(self.adapter(x))
         if self.head == "last" and hasattr(self.encoder, "forward_last"):
             # a TCN computes each sequence's last valid step alone, and only what it depends on;
@@ -217,7 +217,7 @@ def make_model(
     otherwise). Extra keyword arguments go to the encoder (``norm``, ``dropout_mode``,
     ``bidirectional``, ``num_heads``, ``causal``, ``positions``, ...).
     """
-    _checks.choice("kind", kind, MODEL_KINDS)
+    checks.choice("kind", kind, MODEL_KINDS)
     if input_adapter == "identity":
         enc_in = input_size
     else:
@@ -228,7 +228,7 @@ def make_model(
         if channels is None:
             if hidden_size is None or levels is None:
                 raise ValueError("a TCN needs channels, or hidden_size and levels")
-            channels = [_checks.positive_int("hidden_size", hidden_size)] * _checks.positive_int("levels", levels)
+            channels = [checks.positive_int("hidden_size", hidden_size)] * checks.positive_int("levels", levels)
         encoder: nn.Module = TCN(
             enc_in, channels, kernel_size, dilations=dilations, dropout=dropout,
             init=init, **encoder_options,

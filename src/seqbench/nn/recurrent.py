@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from . import _checks, recurrent_cpu
+from . import checks, recurrent_cpu
 
 KINDS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -54,14 +54,14 @@ class Recurrent(nn.Module):
         bidirectional: bool = False,
     ) -> None:
         super().__init__()
-        _checks.choice("kind", kind, KINDS)
-        _checks.positive_int("input_size", input_size)
-        _checks.positive_int("hidden_size", hidden_size)
-        _checks.positive_int("num_layers", num_layers)
-        _checks.probability("dropout", dropout)
+        checks.choice("kind", kind, KINDS)
+        checks.positive_int("input_size", input_size)
+        checks.positive_int("hidden_size", hidden_size)
+        checks.positive_int("num_layers", num_layers)
+        checks.probability("dropout", dropout)
         extra = {}
         if kind == "rnn":
-            extra["nonlinearity"] = _checks.choice("nonlinearity", nonlinearity, ("tanh", "relu"))
+            extra["nonlinearity"] = checks.choice("nonlinearity", nonlinearity, ("tanh", "relu"))
         self.kind, self.input_size, self.hidden_size, self.num_layers = kind, input_size, hidden_size, num_layers
         self.bidirectional = bool(bidirectional)
         self.output_size = hidden_size * (2 if self.bidirectional else 1)
@@ -84,11 +84,11 @@ class Recurrent(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Run on ``x`` (B, T, input_size); ``mask`` (B, T) marks valid steps (used when bidirectional)."""
         who = f"Recurrent({self.kind!r})"
-        _checks.sequence_input(x, self.input_size, self.rnn.weight_ih_l0, who)
+        checks.sequence_input(x, self.input_size, self.rnn.weight_ih_l0, who)
         if mask is not None:
-            mask = _checks.padding_mask(mask, x.size(0), x.size(1), who)
+            mask = checks.padding_mask(mask, x.size(0), x.size(1), who)
             if self.bidirectional:
-                lengths = _checks.right_padded_lengths(mask, who)
+                lengths = checks.right_padded_lengths(mask, who)
                 if not bool((lengths == x.size(1)).all()):
                     return self._packed(x, mask, lengths)
         if self.cpu_sequence_backward and not self.bidirectional and recurrent_cpu.applies(self.rnn, x):
@@ -117,7 +117,7 @@ class Recurrent(nn.Module):
         if mask is None:
             last = h[:, -1]
         else:
-            lengths = _checks.padding_mask(mask, x.size(0), x.size(1), f"Recurrent({self.kind!r})").sum(1)
+            lengths = checks.padding_mask(mask, x.size(0), x.size(1), f"Recurrent({self.kind!r})").sum(1)
             if bool((lengths == 0).any()):
                 raise ValueError("every sequence needs at least one valid step in the mask")
             last = h[torch.arange(h.size(0), device=h.device), lengths - 1]
@@ -127,7 +127,7 @@ class Recurrent(nn.Module):
 
     def init_state(self, batch_size: int, device=None, dtype=None):
         """A zero :class:`~seqbench.nn.streaming.RecurrentState` (``h``, and ``c`` for an LSTM)."""
-        from .streaming import recurrent_init_state
+        from .recurrent_streaming import recurrent_init_state
 
         return recurrent_init_state(self, batch_size, device, dtype)
 
@@ -138,7 +138,7 @@ class Recurrent(nn.Module):
             - x: :math:`(B, \text{input\_size})`
             - output: :math:`(B, \text{hidden\_size})`
         """
-        from .streaming import recurrent_step
+        from .recurrent_streaming import recurrent_step
 
         return recurrent_step(self, x, state)
 

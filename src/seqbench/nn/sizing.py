@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from . import _checks
+from . import checks
 from .model import make_model
 from .transformer import DEFAULT_HEADS
 
@@ -24,7 +24,7 @@ def hidden_multiple(kind: str, fixed: dict) -> int:
     if kind != "transformer":
         return 1
     heads = fixed.get("num_heads")
-    return DEFAULT_HEADS if heads is None else _checks.positive_int("num_heads", heads)
+    return DEFAULT_HEADS if heads is None else checks.positive_int("num_heads", heads)
 
 
 def match_parameters(kind: str, target: int, max_hidden: int = 1 << 14, **fixed) -> int:
@@ -43,7 +43,7 @@ def match_parameters(kind: str, target: int, max_hidden: int = 1 << 14, **fixed)
         >>> match_parameters("lstm", tcn.num_parameters(), input_size=2, output_size=1, head="last")
         131
     """
-    _checks.positive_int("target", target)
+    checks.positive_int("target", target)
     step = hidden_multiple(kind, fixed)
     count = lambda m: count_parameters(kind, m * step, **fixed)  # noqa: E731  (m: multiples of step)
     lo, hi = 1, max(max_hidden // step, 1)
@@ -73,7 +73,7 @@ def match_transformer(target: int, **fixed) -> dict[str, int]:
         >>> match_transformer(12_530, input_size=1, output_size=10)
         {'hidden_size': 20, 'feedforward_size': 106}
     """
-    _checks.positive_int("target", target)
+    checks.positive_int("target", target)
     if "feedforward_size" in fixed:
         raise ValueError("match_transformer chooses feedforward_size; leave it out of the fixed arguments")
     step = hidden_multiple("transformer", fixed)

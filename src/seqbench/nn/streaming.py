@@ -27,8 +27,9 @@ once, when the state is created; the fold is redone automatically if the paramet
 change (every in-place update bumps a tensor's version counter).
 
 A recurrent model's step is torch's own layer on one step. A causal Transformer keeps a
-key/value cache per layer (:mod:`seqbench.nn.transformer_streaming`); the state helpers
-below dispatch to it.
+key/value cache per layer (:mod:`seqbench.nn.transformer_streaming`). The states and what a
+caller does with them (reset, move, copy) are in :mod:`seqbench.nn.states`; the folding of
+a convolution's normalisation into its weight, shared with export, in :mod:`seqbench.nn.folding`.
 """
 
 from __future__ import annotations
@@ -41,134 +42,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import _checks, transformer_streaming
-from .transformer_streaming import TransformerState
+from . import checks
+from .folding import activation_fn, folded_conv
+from .states import (RecurrentState, TCNState, TransformerState, clone_state, reset_state, state_nbytes, state_tensors,
+                     state_to)
 
 __all__ = ["TCNState", "RecurrentState", "TransformerState", "reset_state", "state_to", "clone_state", "state_nbytes"]
 
 
-class TCNState(NamedTuple):
-    """Streaming state of a :class:`~seqbench.nn.TCN`.
-
-    Attributes:
-        buffers: one tensor per convolution with kernel size > 1, shape ``(d, 2k, C_in, B)``
-            (see the module docstring for why). Zeros are the left padding of the full forward.
-        steps: how many steps have been taken (selects the slots).
-        views: the step's precomputed views of ``buffers`` (a cache: rebuilt when missing or
-            made for other buffers, e.g. after :func:`state_to` or :func:`clone_state`).
-    """
-
-    buffers: tuple[torch.Tensor, ...]
-    steps: int
-    views: object = None
-
-
-class RecurrentState(NamedTuple):
-    """Streaming state of a :class:`~seqbench.nn.Recurrent`: ``h`` (and ``c`` for an LSTM),
-    each ``(num_layers, B, hidden_size)`` like torch's ``nn.LSTM``."""
-
-    h: torch.Tensor
-    c: torch.Tensor | None = None
-
-
-def _batch_dim(state) -> int:
-    return -1 if isinstance(state, TCNState) else 0 if isinstance(state, TransformerState) else 1
-
-
-def _tensors(state) -> list[torch.Tensor]:
-    if isinstance(state, TCNState):
-        return list(state.buffers)
-    if isinstance(state, RecurrentState):
-        return [t for t in state if t is not None]
-    if isinstance(state, TransformerState):
-        return [*state.keys, *state.values, state.starts]
-    raise ValueError(
-        f"expected a TCNState, RecurrentState or TransformerState (from model.init_state), got {type(state).__name__}"
-    )
-
-
-def reset_state(state, index) -> None:
-    """Zero the state of some batch elements in place, so a new sequence starts in those slots.
-
-    Args:
-        state: a state from ``init_state`` / ``step``.
-        index: an int, a sequence of ints, or a bool mask of shape ``(B,)``.
-
-    The other elements continue unchanged (the ring position is shared, but a zeroed ring
-    is exactly the left padding a fresh sequence sees, wherever it starts).
-    """
-    tensors = _tensors(state)
-    batch = tensors[-1 if isinstance(state, TransformerState) else 0].shape[_batch_dim(state)] if tensors else 0
-    if isinstance(index, torch.Tensor) and index.dtype == torch.bool:
-        if index.shape != (batch,):
-            raise ValueError(f"reset mask must have shape ({batch},), got {tuple(index.shape)}")
-        index = index.nonzero().flatten()
-    idx = torch.as_tensor(index, dtype=torch.long).flatten()
-    if idx.numel() and (int(idx.min()) < -batch or int(idx.max()) >= batch):
-        raise ValueError(f"reset index out of range for batch size {batch}: {idx.tolist()}")
-    if isinstance(state, TransformerState):  # a cache cannot be zeroed into a fresh start: move the start
-        transformer_streaming.reset(state, idx % batch)
-        return
-    for t in tensors:
-        t.index_fill_(t.dim() - 1 if _batch_dim(state) == -1 else 1, idx.to(t.device) % batch, 0.0)
-
-
-def state_to(state, device=None, dtype=None):
-    """A copy of ``state`` on ``device`` / in ``dtype`` (like ``Tensor.to``)."""
-    _tensors(state)
-    move = lambda t: None if t is None else t.to(device=device, dtype=dtype).contiguous()  # noqa: E731
-    if isinstance(state, TCNState):
-        return TCNState(tuple(move(b) for b in state.buffers), state.steps)
-    if isinstance(state, TransformerState):
-        return transformer_streaming.to(state, device, dtype)
-    return RecurrentState(move(state.h), move(state.c))
-
-
-def clone_state(state):
-    """An independent copy of ``state`` (``step`` updates TCN buffers in place: clone to branch)."""
-    _tensors(state)
-    if isinstance(state, TCNState):
-        return TCNState(tuple(b.clone() for b in state.buffers), state.steps)
-    if isinstance(state, TransformerState):
-        return transformer_streaming.clone(state)
-    return RecurrentState(state.h.clone(), None if state.c is None else state.c.clone())
-
-
-def state_nbytes(state) -> int:
-    """Bytes held by the state's tensors."""
-    return sum(t.numel() * t.element_size() for t in _tensors(state))
-
-
 # --------------------------------------------------------------------------- TCN
-
-
-def _activation_fn(module: nn.Module):
-    """The functional form of a block's activation; in place where that is safe (fresh outputs)."""
-    kind = type(module)
-    if kind is nn.ReLU:
-        return torch.relu_
-    if kind is nn.Tanh:
-        return torch.tanh_
-    if kind is nn.GELU:
-        return lambda x: F.gelu(x, approximate=module.approximate)
-    if kind is nn.ELU:
-        return lambda x: F.elu(x, module.alpha)
-    if kind is nn.SiLU:
-        return F.silu
-    return module
-
-
-def _folded_conv(conv: nn.Conv1d, norm: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weight ``(C_out, k*C_in)`` (tap-major, oldest tap first) and bias ``(C_out, 1)`` of conv
-    followed by an eval-mode batch norm; weight norm is folded by reading ``conv.weight``."""
-    w = conv.weight.detach()  # the parametrization computes g * v / ||v|| here, once
-    b = conv.bias.detach() if conv.bias is not None else torch.zeros(w.size(0), dtype=w.dtype, device=w.device)
-    if isinstance(norm, nn.BatchNorm1d):
-        scale = norm.weight.detach() / torch.sqrt(norm.running_var + norm.eps)
-        w = w * scale[:, None, None]
-        b = (b - norm.running_mean) * scale + norm.bias.detach()
-    out, cin, k = w.shape
-    return w.permute(0, 2, 1).reshape(out, k * cin).contiguous(), b.reshape(out, 1).contiguous()
 
 
 def _addmm_relu_unfused(bias, weight, taps, out=None):
@@ -197,10 +79,10 @@ class _ConvStep:
     __slots__ = ("weight", "bias", "k", "d", "cin", "layer_norm", "act", "plain_relu", "addmm_relu")
 
     def __init__(self, conv, norm, act):
-        self.weight, self.bias = _folded_conv(conv, norm)
+        self.weight, self.bias = folded_conv(conv, norm)
         self.k, self.d, self.cin = conv.kernel_size[0], conv.dilation[0], conv.in_channels
         self.layer_norm = norm if isinstance(norm, nn.LayerNorm) else None
-        self.act = _activation_fn(act)
+        self.act = activation_fn(act)
         #: the common case: the addmm can write into its destination and the ReLU run there
         self.plain_relu = self.act is torch.relu_ and self.layer_norm is None
         self.addmm_relu = _relu_kernels(self.weight.device)[0]
@@ -227,7 +109,7 @@ class TCNStepPlan:
             if blk.downsample is not None:
                 skip = (blk.downsample.weight.detach()[:, :, 0].contiguous(), blk.downsample.bias.detach()[:, None].contiguous())
             self.blocks.append((_ConvStep(blk.conv1, blk.norm1, blk.act1), _ConvStep(blk.conv2, blk.norm2, blk.act2),
-                                skip, _activation_fn(blk.act)))
+                                skip, activation_fn(blk.act)))
         self.convs = [c for b in self.blocks for c in b[:2]]
         first = self.convs[0].weight
         self.device, self.dtype = first.device, first.dtype
@@ -322,7 +204,7 @@ def tcn_plan(tcn, rebuild: bool = False) -> TCNStepPlan:
 
 def tcn_init_state(tcn, batch_size: int, device=None, dtype=None) -> TCNState:
     check_streamable(tcn)
-    _checks.positive_int("batch_size", batch_size)
+    checks.positive_int("batch_size", batch_size)
     param = next(tcn.parameters())
     plan = tcn_plan(tcn, rebuild=True)  # fold the weights once per init_state
     device = param.device if device is None else device
@@ -433,58 +315,12 @@ def check_step_input(x, features: int, reference: torch.Tensor, who: str) -> Non
         raise ValueError(f"{who} expects dtype {reference.dtype} (the model's), got {x.dtype}")
     if x.device != reference.device:
         raise ValueError(f"{who} expects the input on {reference.device} (the model's device), got {x.device}")
-    _checks.finite(x, who)
-
-
-# --------------------------------------------------------------------- Recurrent
-
-
-def check_recurrent_streamable(rec) -> None:
-    if rec.bidirectional:
-        raise ValueError(
-            f"a bidirectional {rec.kind} (bidirectional=True) reads each sequence backwards from its end, so it "
-            "needs the whole sequence and cannot stream one step at a time; build it with bidirectional=False"
-        )
-
-
-def recurrent_init_state(rec, batch_size: int, device=None, dtype=None) -> RecurrentState:
-    check_recurrent_streamable(rec)
-    _checks.positive_int("batch_size", batch_size)
-    p = rec.rnn.weight_ih_l0
-    shape = (rec.num_layers, batch_size, rec.hidden_size)
-    kw = dict(device=p.device if device is None else device, dtype=p.dtype if dtype is None else dtype)
-    return RecurrentState(torch.zeros(shape, **kw), torch.zeros(shape, **kw) if rec.kind == "lstm" else None)
-
-
-def recurrent_step(rec, x: torch.Tensor, state: RecurrentState) -> tuple[torch.Tensor, RecurrentState]:
-    who = f"Recurrent({rec.kind!r}).step"
-    check_recurrent_streamable(rec)
-    check_step_mode(rec, "Recurrent")
-    check_step_input(x, rec.input_size, rec.rnn.weight_ih_l0, who)
-    if not isinstance(state, RecurrentState):
-        raise ValueError(f"{who} expects the RecurrentState from this model's init_state, got {type(state).__name__}")
-    shape = (rec.num_layers, x.shape[0], rec.hidden_size)
-    for name, t in (("h", state.h), ("c", state.c)):
-        if name == "c" and rec.kind != "lstm":
-            if t is not None:
-                raise ValueError(f"{who}: a {rec.kind} state has no c; is it a state from another model?")
-            continue
-        if not isinstance(t, torch.Tensor) or tuple(t.shape) != shape:
-            got = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
-            raise ValueError(
-                f"{who}: state.{name} has shape {got}, expected {shape} (num_layers, batch, hidden_size); "
-                "a state from another model or batch size?"
-            )
-    if rec.kind == "lstm":
-        out, (h, c) = rec.rnn(x.unsqueeze(1), (state.h, state.c))
-        return out[:, 0], RecurrentState(h, c)
-    out, h = rec.rnn(x.unsqueeze(1), state.h)
-    return out[:, 0], RecurrentState(h, None)
+    checks.finite(x, who)
 
 
 def expected_state_shapes(encoder, batch_size: int) -> Sequence[tuple[int, ...]]:
     """Shapes of the tensors of ``encoder.init_state(batch_size)``."""
-    return [tuple(t.shape) for t in _tensors(encoder.init_state(batch_size))]
+    return [tuple(t.shape) for t in state_tensors(encoder.init_state(batch_size))]
 
 
 # ----------------------------------------------------------------- SequenceModel
@@ -522,7 +358,9 @@ def sequence_step(model, x: torch.Tensor, state):
     else:
         check_step_input(x, model.input_size, dec.weight, "SequenceModel.step")
         h = F.linear(x, model.adapter.weight, model.adapter.bias) if model.input_adapter == "linear" else x
-    if type(encoder).__name__ == "TCN":
+    from .tcn import TCN  # tcn.py imports this module: here, not at the top
+
+    if isinstance(encoder, TCN):
         check_streamable(encoder)
         h, state = tcn_step_channels_first(encoder, h.t(), state)
         h = h.t()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -13,76 +11,13 @@ from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
 from ..choices import DROPOUT_MODES as DROPOUTS
 from ..choices import INITS
-from . import _checks
+from . import checks
 from .conv import CausalConv1d
 from .functional import dropout, padded_conv1d, strided_causal_conv1d
+from .tcn_plan import receptive_field
 
 NORMS = ("weight", "batch", "layer", "none")
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU}
-
-
-def receptive_field(kernel_size: int, dilations: Sequence[int], convs_per_level: int = 2) -> int:
-    r"""Steps of input one output step sees: :math:`1 + c (k-1) \sum_v d_v`.
-
-    With the default dilations :math:`d_v = 2^v` over ``n`` levels and two convolutions per
-    level this is :math:`1 + 2(k-1)(2^n - 1)`, the formula of the paper.
-
-    >>> receptive_field(8, [2 ** v for v in range(8)])
-    3571
-    """
-    _checks.positive_int("kernel_size", kernel_size)
-    dilations = list(dilations)
-    for d in dilations:
-        _checks.positive_int("each dilation", d)
-    return 1 + convs_per_level * (kernel_size - 1) * sum(dilations)
-
-
-@dataclass(frozen=True)
-class TCNPlan:
-    """A TCN shape that covers a history: pass ``kernel_size`` and ``levels`` to a TCN."""
-
-    kernel_size: int
-    levels: int
-    receptive_field: int
-
-    @property
-    def dilations(self) -> list[int]:
-        return [2**v for v in range(self.levels)]
-
-
-def plan_tcn(history: int, kernel_size: int | None = None, max_levels: int = 12, max_kernel_size: int = 8) -> TCNPlan:
-    """The smallest TCN (default dilations ``2**level``) whose receptive field covers ``history`` steps.
-
-    "Smallest" means the fewest filter taps per channel pair, ``levels * kernel_size``,
-    which is what parameters and compute scale with at a fixed width; ties go to fewer
-    levels (a shallower, faster network). With ``kernel_size`` given, only the number of
-    levels is chosen.
-
-    Raises:
-        ValueError: if no configuration within ``max_levels`` / ``max_kernel_size`` covers it.
-    """
-    _checks.positive_int("history", history)
-    _checks.positive_int("max_levels", max_levels)
-    kernels = [kernel_size] if kernel_size is not None else range(2, _checks.positive_int("max_kernel_size", max_kernel_size, 2) + 1)
-    if kernel_size is not None:
-        _checks.positive_int("kernel_size", kernel_size, 2)
-    best: TCNPlan | None = None
-    for k in kernels:
-        for n in range(1, max_levels + 1):
-            r = receptive_field(k, [2**v for v in range(n)])
-            if r >= history:
-                plan = TCNPlan(k, n, r)
-                if best is None or (n * k, n) < (best.levels * best.kernel_size, best.levels):
-                    best = plan
-                break
-    if best is None:
-        reach = receptive_field(max(kernels), [2**v for v in range(max_levels)])
-        raise ValueError(
-            f"no TCN with kernel_size {'=' + str(kernel_size) if kernel_size else '<= ' + str(max_kernel_size)} "
-            f"and at most {max_levels} levels covers {history} steps (largest receptive field {reach}); "
-            f"raise max_levels or kernel_size"
-        )
-    return best
 
 
 class _ChannelLayerNorm(nn.LayerNorm):
@@ -160,11 +95,11 @@ class TemporalBlock(nn.Module):
         causal: bool = True,
     ) -> None:
         super().__init__()
-        _checks.choice("norm", norm, NORMS)
-        _checks.choice("dropout_mode", dropout_mode, DROPOUTS)
-        _checks.choice("activation", activation, ACTIVATIONS)
-        _checks.choice("init", init, INITS)
-        _checks.probability("dropout", dropout)
+        checks.choice("norm", norm, NORMS)
+        checks.choice("dropout_mode", dropout_mode, DROPOUTS)
+        checks.choice("activation", activation, ACTIVATIONS)
+        checks.choice("init", init, INITS)
+        checks.probability("dropout", dropout)
         drop = nn.Dropout1d if dropout_mode == "channel" else ElementwiseDropout
         self.conv1 = _make_conv(in_channels, out_channels, kernel_size, dilation, causal, norm, init)
         self.norm1 = _make_norm(norm, out_channels)
@@ -281,20 +216,20 @@ class TCN(nn.Module):
         causal: bool = True,
     ) -> None:
         super().__init__()
-        _checks.positive_int("input_size", input_size)
-        _checks.positive_int("kernel_size", kernel_size)
+        checks.positive_int("input_size", input_size)
+        checks.positive_int("kernel_size", kernel_size)
         channels = list(channels) if channels is not None else []
         if not channels:
             raise ValueError("channels must list at least one level's channel count, e.g. [25] * 8; got an empty list")
         for c in channels:
-            _checks.positive_int("each entry of channels", c)
+            checks.positive_int("each entry of channels", c)
         if dilations is None:
             dilations = [2**v for v in range(len(channels))]
         dilations = list(dilations)
         if len(dilations) != len(channels):
             raise ValueError(f"dilations must give one value per level ({len(channels)}), got {len(dilations)}")
         for d in dilations:
-            _checks.positive_int("each dilation", d)
+            checks.positive_int("each dilation", d)
         self.input_size, self.channels, self.kernel_size = input_size, channels, kernel_size
         self.dilations, self.causal = dilations, bool(causal)
         self.output_size = channels[-1]
@@ -316,10 +251,10 @@ class TCN(nn.Module):
         non-causal one the mask zeroes the padded tail before every convolution.
         """
         param = next(self.parameters())
-        _checks.sequence_input(x, self.input_size, param, "TCN")
+        checks.sequence_input(x, self.input_size, param, "TCN")
         m = None
         if mask is not None:
-            mask = _checks.padding_mask(mask, x.size(0), x.size(1), "TCN")
+            mask = checks.padding_mask(mask, x.size(0), x.size(1), "TCN")
             if not self.causal:
                 m = mask.unsqueeze(1).to(x.dtype)
         h = x.transpose(1, 2)
@@ -360,9 +295,9 @@ class TCN(nn.Module):
             - Input: :math:`(B, T, \text{input\_size})`; mask: :math:`(B, T)` valid steps, or None
             - Output: :math:`(B, \text{channels[-1]})`
         """
-        _checks.sequence_input(x, self.input_size, next(self.parameters()), "TCN")
+        checks.sequence_input(x, self.input_size, next(self.parameters()), "TCN")
         if mask is not None:
-            mask = _checks.padding_mask(mask, x.size(0), x.size(1), "TCN")
+            mask = checks.padding_mask(mask, x.size(0), x.size(1), "TCN")
             lengths = mask.sum(1)
             if bool((lengths == 0).any()):
                 raise ValueError("every sequence needs at least one valid step in the mask")

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from . import _checks
+from . import checks
 
 POSITIONS = ("sinusoidal", "learned")
 ACTIVATIONS = ("relu", "gelu")
@@ -92,21 +92,21 @@ class Transformer(nn.Module):
         norm_first: bool = True,
     ) -> None:
         super().__init__()
-        _checks.positive_int("input_size", input_size)
-        _checks.positive_int("hidden_size", hidden_size)
-        _checks.positive_int("num_layers", num_layers)
-        num_heads = default_heads(hidden_size) if num_heads is None else _checks.positive_int("num_heads", num_heads)
+        checks.positive_int("input_size", input_size)
+        checks.positive_int("hidden_size", hidden_size)
+        checks.positive_int("num_layers", num_layers)
+        num_heads = default_heads(hidden_size) if num_heads is None else checks.positive_int("num_heads", num_heads)
         if hidden_size % num_heads:
             raise ValueError(
                 f"hidden_size must be a multiple of num_heads ({num_heads}), got {hidden_size}: "
                 f"each head gets hidden_size / num_heads features"
             )
         feedforward_size = 4 * hidden_size if feedforward_size is None else feedforward_size
-        _checks.positive_int("feedforward_size", feedforward_size)
-        _checks.probability("dropout", dropout)
-        _checks.choice("positions", positions, POSITIONS)
-        _checks.positive_int("max_len", max_len)
-        _checks.choice("activation", activation, ACTIVATIONS)
+        checks.positive_int("feedforward_size", feedforward_size)
+        checks.probability("dropout", dropout)
+        checks.choice("positions", positions, POSITIONS)
+        checks.positive_int("max_len", max_len)
+        checks.choice("activation", activation, ACTIVATIONS)
         self.input_size, self.hidden_size, self.num_layers, self.num_heads = input_size, hidden_size, num_layers, num_heads
         self.feedforward_size, self.positions, self.max_len = feedforward_size, positions, max_len
         self.causal, self.norm_first = bool(causal), bool(norm_first)
@@ -140,7 +140,7 @@ class Transformer(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Run on ``x`` (B, T, input_size); ``mask`` (B, T) marks the valid steps of a right-padded batch."""
-        _checks.sequence_input(x, self.input_size, self.input_proj.weight, "Transformer")
+        checks.sequence_input(x, self.input_size, self.input_proj.weight, "Transformer")
         batch, time = x.shape[:2]
         if self.position is not None and time > self.max_len:
             raise ValueError(
@@ -149,8 +149,8 @@ class Transformer(nn.Module):
             )
         padding = None  # (B, T) true at padded steps, or None when every step is valid
         if mask is not None:
-            mask = _checks.padding_mask(mask, batch, time, "Transformer")
-            lengths = _checks.right_padded_lengths(mask, "Transformer")
+            mask = checks.padding_mask(mask, batch, time, "Transformer")
+            lengths = checks.right_padded_lengths(mask, "Transformer")
             if not bool((lengths == time).all()):
                 # an empty sequence attends to its own padding: no query without a key, whose
                 # softmax would be NaN (and NaN times a zero weight still NaN in the next layer)

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from . import _checks
+from . import checks
 
 __all__ = ["TransformerState"]
 
@@ -55,7 +55,7 @@ def check_streamable(tr) -> None:
 
 def transformer_init_state(tr, batch_size: int, device=None, dtype=None) -> TransformerState:
     check_streamable(tr)
-    _checks.positive_int("batch_size", batch_size)
+    checks.positive_int("batch_size", batch_size)
     p = tr.input_proj.weight
     device = p.device if device is None else device
     dtype = p.dtype if dtype is None else dtype

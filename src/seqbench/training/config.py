@@ -20,16 +20,19 @@ from ..tasks import Task
 SCHEDULE_NAMES = (None, *SCHEDULES)
 
 
-def build_task(name: str, data_dir=None, preset: str | None = None, **variant) -> Task:
+def build_task(name: str, data_dir=None, preset: str | None = None, *, built: Task | None = None, **variant) -> Task:
     """The one place a task is constructed (training, compare, evaluate, the CLI).
 
     When ``preset`` names a preset with its own variant (e.g. ``"small"``: a reduced
-    training set), that variant is the default and ``variant`` wins over it.
+    training set), that variant is the default and ``variant`` wins over it. ``built`` is
+    a task the caller already made of ``name`` and ``variant`` (a command that read your
+    data file to check it): it is used as it is unless the preset needs another variant,
+    so a file is read once per command.
 
     Raises:
         ValueError: unknown task or preset, or a variant the task rejects.
     """
-    task = _get(name, data_dir, variant)
+    task = built if built is not None else _get(name, data_dir, variant)
     if preset is None:
         return task
     if preset not in task.presets:

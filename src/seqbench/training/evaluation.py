@@ -8,6 +8,7 @@ import torch
 
 from .data import make_loader
 from .load import load_run
+from .totals import StatisticTotals
 
 
 def evaluate(checkpoint: str | Path, split: str = "test", batch_size: int | None = None,
@@ -25,13 +26,9 @@ def evaluate(checkpoint: str | Path, split: str = "test", batch_size: int | None
     cfg, task, model = load_run(checkpoint, data_dir=data_dir)
     task.check_split(split)
     bs = batch_size or cfg.batch_size or task.presets[cfg.preset].training_for(cfg.model)["batch_size"]
-    totals: dict[str, list[float]] = {}
+    totals = StatisticTotals(task)
     with torch.no_grad():
         for batch in make_loader(task, split, bs, cfg.seed):
-            out = model(batch["x"], batch.get("mask"))
-            for name, (s, n) in task.statistics(out, batch).items():
-                acc = totals.setdefault(name, [0.0, 0.0])
-                acc[0] += float(s.double().sum())
-                acc[1] += float(torch.as_tensor(n).double().sum())
-    metrics = task.compute_metrics({k: (s, n) for k, (s, n) in totals.items()})
+            totals.add(model(batch["x"], batch.get("mask")), batch)
+    metrics = totals.metrics()
     return {"task": cfg.task, "model": cfg.model, "split": split, "checkpoint": str(checkpoint), "metrics": metrics}

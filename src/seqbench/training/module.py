@@ -11,6 +11,7 @@ from ..nn import SequenceModel
 from ..tasks import Task
 from .config import Training
 from .schedules import SCHEDULES
+from .totals import StatisticTotals
 
 
 class SequenceTaskModule(pl.LightningModule):
@@ -34,7 +35,7 @@ class SequenceTaskModule(pl.LightningModule):
         # what evaluate needs to rebuild task and model from the checkpoint alone
         self.save_hyperparameters({"run_config": run_config or {}}, logger=False)
         self.history: list[dict] = []
-        self._stats: dict[str, dict[str, list[torch.Tensor]]] = {}  # split -> statistic -> [sum, count]
+        self._stats: dict[str, StatisticTotals] = {}  # split -> its sums so far
         self._train_loss = [0.0, 0]          # sum, batches, since the last validation, on this process
         self._batches_done = 0               # batches of the current epoch already trained on
         self._elapsed_before = 0.0           # training seconds of earlier (interrupted) sessions
@@ -90,19 +91,12 @@ class SequenceTaskModule(pl.LightningModule):
 
     # -- validation and test: additive statistics ----------------------------------------
     def _accumulate(self, split: str, batch) -> None:
-        stats = self._stats.setdefault(split, {})
-        for name, (s, n) in self.task.statistics(self(batch), batch).items():
-            acc = stats.setdefault(name, [torch.zeros((), dtype=torch.float64, device=self.device)] * 2)
-            stats[name] = [acc[0] + s.detach().double().sum(), acc[1] + torch.as_tensor(n).double().sum()]
+        self._stats.setdefault(split, StatisticTotals(self.task, self.device)).add(self(batch), batch)
 
     def _finish(self, split: str, log_as: str | None = None) -> dict[str, float]:
-        stats = self._stats.pop(split, {})
-        names = sorted(stats)
-        if names:
-            local = torch.stack([torch.stack(stats[k]) for k in names])
-            total = self.trainer.strategy.reduce(local, reduce_op="sum")
-        metrics = self.task.compute_metrics({k: (float(total[i, 0]), float(total[i, 1])) for i, k in enumerate(names)}) \
-            if names else {}
+        totals = self._stats.pop(split, None)
+        metrics = {} if totals is None else \
+            totals.metrics(reduce=lambda t: self.trainer.strategy.reduce(t, reduce_op="sum"))
         for k, v in metrics.items():
             self.log(f"{log_as or split}/{k}", v, prog_bar=(split == "valid" and k == self.task.primary_metric.name),
                      sync_dist=False, rank_zero_only=False)

@@ -153,7 +153,7 @@ def flush_denormal(enabled: bool):
         torch.set_flush_denormal(False)
 
 
-def run(cfg: RunConfig, callbacks=()) -> dict:
+def run(cfg: RunConfig, callbacks=(), task=None) -> dict:
     """Train ``cfg``'s model on its task; return the results record (also ``result.json``).
 
     Model selection is on the validation split: the reported test metrics are those of
@@ -162,12 +162,13 @@ def run(cfg: RunConfig, callbacks=()) -> dict:
     Args:
         cfg: the run.
         callbacks: extra Lightning callbacks (e.g. for a notebook's own logging).
+        task: the task of ``cfg`` if the caller built it already (its data is then not read again).
     """
     for name in ("lightning.pytorch", "lightning.fabric"):  # our own lines say what matters
         logging.getLogger(name).setLevel(logging.WARNING)
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
-    task = build_task(cfg.task, cfg.data_dir, cfg.preset, **cfg.variant)
+    task = build_task(cfg.task, cfg.data_dir, cfg.preset, built=task, **cfg.variant)
     training = Training.resolve(task, cfg)
     run_dir = Path(cfg.out) / cfg.run_name()
     # one process per run directory (the DDP processes of one run share the first one's lock)
