@@ -22,6 +22,15 @@ def fmt(x) -> str:
     return str(x)
 
 
+def fmt_spread(mean: float, std: float | None) -> str:
+    """``"8.21 ± 0.03"``: the spread to the mean's decimals (two above 1, else significant digits)."""
+    if std is None:
+        return fmt(mean)
+    if abs(mean) >= 1:
+        return f"{mean:.2f} ± {std:.2f}"
+    return f"{fmt(mean)} ± {fmt(std)}"
+
+
 def format_epochs(x) -> str:
     """Epochs done: whole, or to one decimal when validation ran within epochs (--val-every)."""
     if x is None:
@@ -35,7 +44,7 @@ def cell_text(cell: Cell, most_seeds: int) -> str:
     s = cell.summary()
     if s is None:
         return "-"
-    text = f"{fmt(s.mean)} ± {fmt(s.std)}" if s.std is not None else fmt(s.mean)
+    text = fmt_spread(s.mean, s.std)
     return text + f" ({s.n}){' †' if cell.budget_limited else ''}{' §' if s.n < most_seeds else ''}"
 
 
@@ -58,26 +67,32 @@ def headline_table(results: list[RunResult]) -> str:
 
 
 def significance_table(results: list[RunResult]) -> str:
-    """Each baseline against the TCN on each task: means, a confidence interval and Welch's test."""
-    rows = []
+    """Each baseline against the TCN on each task: means, a confidence interval and Welch's test
+    (pairs without two seeds on each side are listed after the table, untested)."""
+    rows, untested = [], []
     for title, by_model in protocol_cells(results).items():
         tcn = by_model.get("tcn")
         if tcn is None:
             continue
+        task = title.split(":")[0]
         for m, cell in by_model.items():
             if m == "tcn":
                 continue
             d = welch(tcn.values, cell.values)
+            if d.p is None:
+                untested.append(f"{task} {m.upper()} ({len(tcn.values)} vs {len(cell.values)} seeds)")
+                continue
             verdict = d.verdict(tcn.first.higher_is_better, "TCN", m.upper())
-            rows.append(f"| {title.split(':')[0]} | {m.upper()} | {_with_ci(tcn)} | {_with_ci(cell)} | "
-                        f"{fmt(d.p) if d.p is not None else '-'} | {verdict} |")
-    if not rows:
+            rows.append(f"| {task} | {m.upper()} | {_with_ci(tcn)} | {_with_ci(cell)} | {d.p:.2g} | {verdict} |")
+    if not rows and not untested:
         return ""
     return ("\n## TCN against each baseline\n\n"
             f"Means with their 95% confidence interval ({CI_METHOD}, n - 1 degrees of freedom) and {TEST_METHOD} "
             f"over seeds; a difference is significant at p < {ALPHA}. With three seeds a side, only large "
             "differences relative to the seeds' spread are detectable.\n\n"
-            "| task | baseline | TCN | baseline | p | verdict |\n|---|---|---:|---:|---:|---|\n" + "\n".join(rows) + "\n")
+            + ("| task | baseline | TCN | baseline | p | verdict |\n|---|---|---:|---:|---:|---|\n" + "\n".join(rows) + "\n"
+               if rows else "")
+            + (f"\nNot tested (fewer than two seeds on a side): {'; '.join(untested)}.\n" if untested else ""))
 
 
 def _with_ci(cell: Cell) -> str:
