@@ -23,7 +23,7 @@ def group_dir(out: str | Path, task: str, variant: dict, budget: str) -> Path:
 
 
 def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small", variant: dict | None = None,
-            out: str | Path = "runs", resume: bool = False, task_object=None, **run_options) -> dict:
+            out: str | Path = "runs", resume: bool = False, task_object=None, announce=None, **run_options) -> dict:
     """Train each of ``models`` on ``task`` for seeds ``0 .. seeds - 1``; write the report.
 
     Args:
@@ -35,6 +35,7 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
         out: the directory that holds the comparison's directory.
         resume: continue runs that have checkpoints (otherwise a re-run starts over).
         task_object: the task, when the caller built it already (read once for every run).
+        announce: called with a line before each run starts (the CLI's progress).
         run_options: further :class:`~seqbench.training.RunConfig` fields for every run
             (``max_time``, ``threads``, ``data_dir``, ``progress``, ...).
 
@@ -54,9 +55,11 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
         raise ValueError(f"models must be some of {', '.join(MODEL_KINDS)}, got {list(models)!r}")
     variant = dict(variant or {})
     group = group_dir(out, task, variant, budget)
-    results = []
+    results, total = [], seeds * len(models)
     for seed in range(seeds):
-        for kind in models:
+        for i, kind in enumerate(models):
+            if announce is not None:
+                announce(f"== {task} / {kind}, seed {seed} ({seed * len(models) + i + 1} of {total}; {budget} budget)")
             cfg = RunConfig(task=task, model=kind, preset=budget, variant=variant, out=str(group),
                             name=f"{kind}-seed{seed}", seed=seed, resume=resume, overwrite=not resume, **run_options)
             results.append(RunResult.from_dict(run(cfg, task=task_object)))

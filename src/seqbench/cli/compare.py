@@ -54,7 +54,8 @@ def compare(task, models, seeds, budget, devices, **kw):
         raise click.UsageError("compare trains seeds 0..N-1 of every model: use --seeds N (--seed is train's)")
     kw.pop("overwrite")  # a compare re-run replaces its own earlier runs unless it resumes
     result = run_comparison(task, models, seeds=seeds, budget=budget, variant=variant, out=kw.pop("out"),
-                            task_object=probe, devices=parse_devices(devices), **kw)
+                            task_object=probe, announce=lambda line: click.echo(line, err=True),
+                            devices=parse_devices(devices), **kw)
     if result:
         click.echo(comparison_table(result))
         paths = result["paths"]
