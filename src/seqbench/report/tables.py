@@ -48,18 +48,39 @@ def cell_text(cell: Cell, most_seeds: int) -> str:
     return text + f" ({s.n}){' †' if cell.budget_limited else ''}{' §' if s.n < most_seeds else ''}"
 
 
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds / 60:g} min"
+
+
+def budget_text(by_model: dict[str, Cell]) -> str:
+    """A row's training budget: ``"protocol (100 epochs)"``, or each wall-clock budget and the
+    models it held, e.g. ``"protocol (20 epochs); LSTM, GRU, RNN: 2 h each"``."""
+    planned = next((r.epochs_planned for c in by_model.values() for r in c.runs if r.epochs_planned), None)
+    protocol = f"protocol ({planned} epochs)" if planned else "protocol"
+    budgets: dict[str, list[str]] = {}
+    for m, cell in by_model.items():
+        limits = sorted({r.run.get("max_time") for r in cell.runs if r.stopped_by_time_limit and r.run.get("max_time")})
+        key = " / ".join(_hours(t) for t in limits) if limits else protocol
+        budgets.setdefault(key, []).append(m.upper())
+    if list(budgets) == [protocol]:
+        return protocol
+    return "; ".join(f"{', '.join(ms)}: {key}{' each' if key != protocol else ''}" for key, ms in budgets.items())
+
+
 def headline_table(results: list[RunResult]) -> str:
     """Task x model: mean ± std of the test metric over the protocol run's seeds, the paper's in
-    brackets. Runs with other options (ablations) are left out; every seed counts."""
+    brackets, and the row's training budget. Runs with other options (ablations) are left
+    out; every seed counts."""
     models = [m for m in MODEL_KINDS if any(r.model == m for r in results)]
-    lines = ["| task | " + " | ".join(m.upper() for m in models) + " |", "|---|" + "---:|" * len(models)]
+    lines = ["| task | " + " | ".join(m.upper() for m in models) + " | budget |",
+             "|---|" + "---:|" * len(models) + "---|"]
     for title, by_model in protocol_cells(results).items():
         most = max(len(c.values) for c in by_model.values())
         cells = []
         for m in models:
             cell = by_model.get(m)
             cells.append("not run" if cell is None else f"{cell_text(cell, most)} ({fmt(cell.first.paper_value)})")
-        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+        lines.append(f"| {title} | " + " | ".join(cells) + f" | {budget_text(by_model)} |")
     return ("\n".join(lines) + "\n\nOurs: mean ± sample standard deviation over seeds, the number of seeds in "
             "brackets, then the paper's figure; † a seed stopped by its time budget before the protocol's epochs; "
             "§ fewer seeds than another model of the row. Each seed's test metric is that of its best-validation "
