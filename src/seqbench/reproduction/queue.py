@@ -230,6 +230,7 @@ class Queue:
                                    f"{len(running)} running, {len(todo)} waiting")
                     if running and time.monotonic() - last_report > self.report_every:
                         last_report = time.monotonic()
+                        self._line(f"{done} done, {len(running)} running, {len(todo)} waiting, {len(failed)} failed")
                         for p, _ in running.values():
                             at = progress(p, self.runs)
                             self._line(f"       {p.name}: " + (f"epoch {at[0]:g}, step {at[1]}" if at else "starting"))
