@@ -43,6 +43,8 @@ from .missing import fill_array
 from .scaling import Standardizer
 from .spec import FILL_POLICIES, KINDS, STATE_VERSION, CustomSpec, Layout
 from .task import CustomTask, custom
+from .text import TOKEN_KINDS, TextEncoder, Vocabulary, tokenize
 
 __all__ = ["CustomTask", "custom", "CustomSpec", "Layout", "Standardizer", "DataError", "ReceptiveFieldWarning",
-           "write_table", "fill_array", "KINDS", "FILL_POLICIES", "STATE_VERSION"]
+           "write_table", "fill_array", "KINDS", "FILL_POLICIES", "STATE_VERSION", "TOKEN_KINDS", "TextEncoder",
+           "Vocabulary", "tokenize"]
