@@ -44,7 +44,9 @@ def test_classify_per_sequence_from_csv(tmp_path):
     path = tmp_path / "runs.csv"
     sequences_frame().drop(columns=["amount"]).to_csv(path, index=False)
     t = tasks.custom(path, target="label")
-    assert t.spec["kind"] == "classify" and not t.spec["per_step"] and t.head == "last"
+    # one label per whole sequence: models that see all of it, pooled by a masked mean
+    assert t.spec["kind"] == "classify" and not t.spec["per_step"] and t.head == "mean" and not t.causal
+    assert tasks.custom(path, target="label", causal=True).head == "last"  # causal: the last valid step
     assert t.spec["classes"] == ["cold", "hot", "warm"] and t.output_size == 3
     assert t.spec["features"] == ["level", "noise"] and t.input_size == 2
     assert sum(len(t.dataset(s)) for s in ("train", "valid", "test")) == 30

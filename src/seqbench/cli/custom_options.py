@@ -12,28 +12,34 @@ from typing import Iterator
 
 import click
 
-from ..tasks.custom import FILL_POLICIES, KINDS, DataError
+from ..tasks.custom import FILL_POLICIES, KINDS, TOKEN_KINDS, DataError
 
 # option destination -> keyword of tasks.custom (``--task`` is stored as ``problem``: TASK is the argument)
 KEYS = {
     "file": "file", "target": "target", "id_column": "id_column", "time_column": "time_column",
     "problem": "task", "features": "features", "input_length": "input_length", "horizon": "horizon",
-    "fill": "fill", "drop": "drop", "split": "split",
+    "fill": "fill", "drop": "drop", "split": "split", "causal": "causal", "text": "text", "tokens": "tokens",
+    "max_vocab": "max_vocab", "min_count": "min_count", "max_length": "max_length",
 }
+# options whose False is a choice (``--no-causal``), not "not given"
+_BOOLEAN_CHOICES = {"causal"}
 # keyword of tasks.custom -> its flag (the same name, with dashes)
 FLAGS = {keyword: "--" + keyword.replace("_", "-") for keyword in KEYS.values()}
 # the forms the task's messages use (seqbench.tasks.custom.errors): target=..., drop=True,
-# fill='zero', fill='ffill'|'zero'
-_KEYWORD = re.compile(r"(?<![\w.-])(" + "|".join(FLAGS) + r")=(\.\.\.|True|'[^']*'(?:\|'[^']*')*)")
+# causal=False, fill='zero', fill='ffill'|'zero'
+_KEYWORD = re.compile(r"(?<![\w.-])(" + "|".join(FLAGS) + r")=(\.\.\.|True|False|'[^']*'(?:\|'[^']*')*)")
 
 
 def as_flags(message: str) -> str:
     """``message`` of the custom task with its keyword arguments said as this command line's
-    flags: ``drop=True`` -> ``--drop``, ``fill='zero'`` -> ``--fill zero``, ``target=...`` -> ``--target``."""
+    flags: ``drop=True`` -> ``--drop``, ``causal=False`` -> ``--no-causal``, ``fill='zero'`` ->
+    ``--fill zero``, ``target=...`` -> ``--target``."""
     def flag(match: re.Match) -> str:
         keyword, value = match.groups()
         if value in ("...", "True"):
             return FLAGS[keyword]
+        if value == "False":
+            return "--no-" + FLAGS[keyword][2:]
         return FLAGS[keyword] + " " + value.replace("'", "")
 
     return _KEYWORD.sub(flag, message)
@@ -81,6 +87,20 @@ def custom_options(f):
         click.option("--drop", is_flag=True, default=False, help="custom: drop rows with NaN/inf values instead."),
         click.option("--split", default=None, callback=_split,
                      help="custom: train,valid,test fractions [default: 0.8,0.1,0.1; a series 0.7,0.15,0.15]."),
+        click.option("--causal/--no-causal", default=None,
+                     help="custom: causal models, or models that see the whole sequence (non-causal TCN, "
+                          "bidirectional LSTM/GRU/RNN) [default: whole sequence for one target per sequence "
+                          "or text; causal for forecasts and per-step targets]."),
+        click.option("--text", default=None,
+                     help="custom: the column of texts (one row per text; the models embed its tokens)."),
+        click.option("--tokens", type=click.Choice(TOKEN_KINDS), default=None,
+                     help="custom text: lower-cased words, or characters [default: word]."),
+        click.option("--max-vocab", type=click.IntRange(min=1), default=None,
+                     help="custom text: keep the most frequent train-split tokens [default: 20000]."),
+        click.option("--min-count", type=click.IntRange(min=1), default=None,
+                     help="custom text: keep tokens seen this often in train [default: 1]."),
+        click.option("--max-length", type=click.IntRange(min=1), default=None,
+                     help="custom text: tokens kept of each text, its first [default: 512]."),
     ]):
         f = decorator(f)
     return f
@@ -92,7 +112,8 @@ def pop_custom(task: str, kwargs: dict) -> dict:
     Raises:
         click.UsageError: ``custom`` without ``--file``, or custom options for another task.
     """
-    given = {KEYS[k]: v for k in KEYS if (v := kwargs.pop(k, None)) not in (None, False)}
+    given = {KEYS[k]: v for k in KEYS
+             if (v := kwargs.pop(k, None)) is not None and (v is not False or k in _BOOLEAN_CHOICES)}
     if task != "custom":
         if given:
             names = ", ".join("--" + k.replace("_", "-") for k in KEYS if KEYS[k] in given)

@@ -10,7 +10,10 @@ Three problems, read from a file with no code:
 
 Files: a long-format CSV/TSV/Parquet table (one row per step: ``sequence_id``, ``time``,
 feature columns, target column), or, for many sequences, an ``.npz`` with ``x`` (N, T, C),
-optional ``lengths`` (N,) and ``y``. A pandas DataFrame works in place of a table path.
+optional ``lengths`` (N,) and ``y``. A pandas DataFrame works in place of a table path. A
+table of texts (``text=...``: one row per text, a label or number per text) is classified
+or regressed from its token ids (:mod:`.text`: word or character tokens, the vocabulary
+of the train split only, padding id 0 and unknown id 1).
 
 What the task guarantees:
 
@@ -27,14 +30,17 @@ What the task guarantees:
 * The default TCN is the smallest (:func:`seqbench.nn.plan_tcn`) whose receptive field
   covers the input length; a TCN that does not cover it gets a :class:`ReceptiveFieldWarning`
   with the plan that would.
+* One target per whole sequence (or text) gets models that see all of it (``causal=False``:
+  a non-causal TCN, bidirectional recurrent networks, a non-causal Transformer, read out by
+  a masked mean); forecasts and per-step targets get causal ones. ``causal=`` chooses.
 
 Every problem with the data raises :class:`DataError` with a one-line message naming it.
 
 The modules, one concept each: :mod:`.spec` (constants, the frozen spec and the saved
 state), :mod:`.files` (reading and writing files), :mod:`.columns` (which column is which),
 :mod:`.missing` (NaN/inf policies), :mod:`.reading` (the one reader, for training and
-prediction), :mod:`.scaling` (the train-split standardisation), :mod:`.splits` (splits and
-datasets), :mod:`.task` (the Task contract), :mod:`.predict` (predictions as a table).
+prediction), :mod:`.scaling` (the train-split standardisation), :mod:`.text` (tokens and
+the train-split vocabulary), :mod:`.splits` (splits and datasets), :mod:`.task` (the Task contract), :mod:`.predict` (predictions as a table).
 """
 
 from .errors import DataError, ReceptiveFieldWarning
@@ -43,6 +49,8 @@ from .missing import fill_array
 from .scaling import Standardizer
 from .spec import FILL_POLICIES, KINDS, STATE_VERSION, CustomSpec, Layout
 from .task import CustomTask, custom
+from .text import TOKEN_KINDS, TextEncoder, Vocabulary, tokenize
 
 __all__ = ["CustomTask", "custom", "CustomSpec", "Layout", "Standardizer", "DataError", "ReceptiveFieldWarning",
-           "write_table", "fill_array", "KINDS", "FILL_POLICIES", "STATE_VERSION"]
+           "write_table", "fill_array", "KINDS", "FILL_POLICIES", "STATE_VERSION", "TOKEN_KINDS", "TextEncoder",
+           "Vocabulary", "tokenize"]

@@ -1,6 +1,6 @@
 """Which column is which in a table: the training table's columns resolved (id, time,
-targets, features) and the problem inferred when not given; a prediction table checked
-against the columns the model was trained on.
+targets, features; or a text column, one row per text) and the problem inferred when not
+given; a prediction table checked against the columns the model was trained on.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, row_list
 from .files import pandas
 from .spec import MAX_INFERRED_CLASSES, Layout
 
@@ -98,6 +98,55 @@ def resolve(df, *, target, kind: str | None, id_column: str | None, time_column:
                   time_column=time_column)
 
 
+def resolve_text(df, *, text: str, target, kind: str | None, id_column: str | None, time_column: str | None,
+                 features, per_step: bool | None, notes: list[str]) -> Layout:
+    """The layout of a table of texts: one row per text, the ``text`` column the only input,
+    ``target`` a label (classify) or number(s) (regress) per text, an optional id column
+    (default ``sequence_id`` when present) naming each text."""
+    cols = list(df.columns)
+    require_columns(df, [text], "text", "text")
+    if kind == "forecast":
+        raise DataError("forecasting reads numeric series; a text column takes task='classify' or task='regress'")
+    if features is not None:
+        raise DataError("features=... does not apply to text: the models read the text column alone (text=...)")
+    if time_column is not None:
+        raise DataError("time_column=... does not apply to text: a text table has one row per text")
+    if per_step:
+        raise DataError("per_step does not apply to text: one target per text")
+    pd = pandas()
+    if pd.api.types.is_numeric_dtype(df[text]) or pd.api.types.is_bool_dtype(df[text]):
+        values = df[text].dropna()
+        if not len(values):
+            raise DataError(f"text column {text!r} has no texts: every cell is empty")
+        raise DataError(f"text column {text!r} holds numbers (e.g. {values.iloc[0]!r}), not text; "
+                        "pass text=... with the column of texts")
+    if id_column is None and "sequence_id" in cols:
+        id_column = "sequence_id"
+    if id_column is not None:
+        require_columns(df, [id_column], "id", "id_column")
+        repeated = df[id_column].duplicated(keep=False).to_numpy()
+        if repeated.any():
+            first = df[id_column][repeated].iloc[0]
+            raise DataError(f"id column {id_column!r} repeats {first!r} ({row_list(df.index[repeated])}): "
+                            "a table of texts has one row per text")
+        if id_column == text:
+            raise DataError(f"text column {text!r} is also the id column")
+    targets = as_list(target)
+    if not targets:
+        raise DataError(f"pass target=...: the column to predict (the file has columns: {', '.join(cols)})")
+    require_columns(df, targets, "target", "target")
+    for role, column in (("text", text), ("id", id_column)):
+        if column in targets:
+            raise DataError(f"target column {column!r} is also the {role} column")
+    if kind is None:
+        kind = infer_kind(df[targets[0]], targets[0], notes)
+    if kind == "classify" and len(targets) != 1:
+        raise DataError(f"classify takes one target column, got {len(targets)}: {', '.join(targets)}")
+    if kind == "regress":
+        check_numeric(df, targets, "target", "regress needs numbers to predict; use task='classify' for labels")
+    return Layout(kind=kind, source="table", features=[text], targets=targets, id_column=id_column, text=text)
+
+
 def infer_kind(column, name: str, notes: list[str]) -> str:
     """classify for labels (text, bool, or at most MAX_INFERRED_CLASSES whole numbers), else regress."""
     values = column.dropna()
@@ -117,10 +166,15 @@ def infer_kind(column, name: str, notes: list[str]) -> str:
 
 def check_trained(df, layout: Layout, name: str) -> None:
     """Raise unless a prediction table has the id, time and feature columns of ``layout``,
-    with numbers in the features (``name``: the file, for the messages)."""
+    with numbers in the features, or its text column (``name``: the file, for the messages)."""
     for column, role in ((layout.id_column, "id"), (layout.time_column, "time")):
         if column is not None and column not in df.columns:
             raise DataError(f"mismatched columns: {name} lacks the {role} column {column!r} the model was trained with")
+    if layout.text is not None:
+        if layout.text not in df.columns:
+            raise DataError(f"mismatched columns: {name} lacks the text column {layout.text!r} the model was trained on "
+                            f"(it has: {', '.join(df.columns)})")
+        return
     missing = [c for c in layout.features if c not in df.columns]
     if missing:
         raise DataError(f"mismatched columns: {name} lacks feature column{'s' if len(missing) > 1 else ''} "

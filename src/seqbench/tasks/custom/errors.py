@@ -3,9 +3,10 @@
 Every problem with the user's data is a :class:`DataError` with a one-line message that
 names the problem and, where there is one, the keyword argument of
 :func:`seqbench.tasks.custom` that fixes it, written one of three ways: ``target=...`` (the
-keyword, any value), ``drop=True``, or ``fill='zero'`` (``fill='ffill'|'zero'``: one of
-these). The notes of :meth:`~.task.CustomTask.describe` use the same forms. The command
-line says them as its flags (``--target``, ``--drop``, ``--fill zero``) in one place,
+keyword, any value), ``drop=True`` (``causal=False``), or ``fill='zero'``
+(``fill='ffill'|'zero'``: one of these). The notes of :meth:`~.task.CustomTask.describe` use
+the same forms. The command line says them as its flags (``--target``, ``--drop``,
+``--no-causal``, ``--fill zero``) in one place,
 :func:`seqbench.cli.custom_options.as_flags`, which relies on exactly these forms.
 """
 

@@ -1,7 +1,8 @@
 """Predictions of a trained model on new data, as a table in the user's units.
 
 Many sequences: one row per sequence (one per step, for per-step targets) with the
-predicted class and the class probabilities, or the predicted value(s). Forecasting: for
+predicted class and the class probabilities, or the predicted value(s); texts likewise,
+one row per text, named by its id column or its row in the file. Forecasting: for
 each series, the ``horizon`` steps after its end (``step`` 1..H, and their times when the
 time column is regular).
 """
@@ -26,11 +27,15 @@ def predictions(spec: "CustomSpec", model: torch.nn.Module, data: Sequences, bat
     """A pandas DataFrame of ``model``'s predictions on ``data`` (as :func:`~.reading.read_inputs`
     reads a file for ``spec``); ``model`` is left in the training mode it had."""
     pd = pandas()
-    xs = [scaled(x, spec.input_scaler) for x in data.x]
+    if spec.text_encoder is not None:  # token ids with the training vocabulary, cut to its max_length
+        xs = [spec.text_encoder.ids(tokens) for tokens in data.x]
+    else:
+        xs = [scaled(x, spec.input_scaler) for x in data.x]
     if spec.kind == "forecast":
         xs = [x[-spec.input_length:] for x in xs]
     outputs = _run(model, xs, batch_size)
-    id_name = spec.id_column or ("index" if spec.source == "npz" else None)
+    # texts without an id column are named by their row in the file (from 0, below the header)
+    id_name = spec.id_column or ("index" if spec.source == "npz" else "row" if spec.text else None)
     rows = []
     for key, x, out, times in zip(data.ids, xs, outputs, data.times):
         base = {id_name: key} if id_name else {}
@@ -64,8 +69,10 @@ def _run(model: torch.nn.Module, xs: list[torch.Tensor], batch_size: int) -> lis
     try:
         with torch.no_grad():
             for i in range(0, len(xs), batch_size):
-                batch = pad_collate([{"x": x} for x in xs[i:i + batch_size]])
-                out = model(batch["x"].to(param.device, param.dtype), batch.get("mask", None))
+                batch = pad_collate([{"x": x} for x in xs[i:i + batch_size]])  # token ids pad with 0
+                x = batch["x"]
+                x = x.to(param.device, param.dtype) if x.is_floating_point() else x.to(param.device)
+                out = model(x, batch.get("mask", None))
                 outputs += [o.cpu() for o in out]
     finally:
         model.train(was_training)

@@ -3,7 +3,8 @@
 A table (CSV/TSV/Parquet or a DataFrame; one row per step) or an ``.npz`` (``x``, optional
 ``lengths`` and ``y``) becomes :class:`Sequences`, raw float arrays one per sequence (or
 series) in time order, with the missing-value policy applied, and a
-:class:`~.spec.Layout` that says what the columns are. Training resolves the layout from
+:class:`~.spec.Layout` that says what the columns are. A table of texts (one row per text,
+``text=...``) becomes one token list per text (:mod:`.text`). Training resolves the layout from
 the file (:func:`read_training`); prediction reads a new file with the trained layout and
 policy (:func:`read_inputs`). Both go through the same grouping and repair steps, so a file
 is read the same way by both.
@@ -21,6 +22,7 @@ from .errors import DataError, row_list
 from .files import display_name, is_npz, pandas, read_npz, read_table
 from .missing import REMEDY, apply_to_table, repair
 from .spec import MAX_CLASSES, Layout
+from .text import tokenize
 
 if TYPE_CHECKING:
     from .spec import CustomSpec
@@ -32,7 +34,8 @@ class Sequences:
 
     Attributes:
         ids: sequence ids (None for a single unnamed series; indices for an .npz).
-        x: (T_i, C) float64 inputs, the layout's features in order.
+        x: (T_i, C) float64 inputs, the layout's features in order; for text, each text's
+            tokens (a list of str, not yet cut to a length nor looked up).
         y: per sequence: a class index or (K,) floats; per step: (T_i,) indices or (T_i, K)
             floats; None when reading inputs only.
         times: the time column of each sequence (a pandas Series), when read for prediction.
@@ -48,11 +51,20 @@ class Sequences:
 
 def read_training(file, *, target=None, task: str | None = None, id_column: str | None = None,
                   time_column: str | None = None, features=None, per_step: bool | None = None,
-                  fill: str | None = None, drop: bool = False) -> tuple[Layout, Sequences]:
+                  fill: str | None = None, drop: bool = False, text: str | None = None,
+                  tokens: str = "word") -> tuple[Layout, Sequences]:
     """The layout and sequences (with targets) of a training file; the options are
     :class:`~.task.CustomTask`'s."""
     notes: list[str] = []
-    if is_npz(file):
+    if text is not None:
+        if is_npz(file):
+            raise DataError("text=... names a table's column of texts; an .npz holds numbers only")
+        if fill is not None:
+            raise DataError("fill=... repairs numbers and does not apply to text: a missing text is dropped "
+                            "with drop=True, or an error")
+        layout, data = _training_texts(file, text, tokens, target, task, id_column, time_column, features,
+                                       per_step, drop, notes)
+    elif is_npz(file):
         layout, data = _training_npz(file, target, task, features, per_step, fill, drop, notes)
     else:
         layout, data = _training_table(file, target, task, id_column, time_column, features, per_step,
@@ -65,7 +77,10 @@ def read_inputs(file, spec: "CustomSpec") -> Sequences:
     """The inputs of a new file with the columns ``spec`` was trained on, read with its
     missing-value policy, and each sequence's times (for forecasts' future times)."""
     notes: list[str] = []
-    data = _inputs_npz(file, spec, notes) if is_npz(file) else _inputs_table(file, spec, notes)
+    if spec.text is not None:
+        data = _input_texts(file, spec, notes)
+    else:
+        data = _inputs_npz(file, spec, notes) if is_npz(file) else _inputs_table(file, spec, notes)
     data.notes = notes
     return data
 
@@ -134,6 +149,51 @@ def _inputs_table(file, spec: "CustomSpec", notes) -> Sequences:
         # sorted_groups parsed the times already: numbers or datetimes
         times.append(None if spec.time_column is None else rows[spec.time_column].reset_index(drop=True))
     return Sequences(ids, xs, times=times)
+
+
+# -- texts -----------------------------------------------------------------------------------
+def _texts_of(df, layout: Layout, tokens: str, labels, drop: bool, notes) -> tuple[Any, list, list[list[str]]]:
+    """``(rows, ids, token lists)`` of a table of texts, one per row in file order; ``rows``
+    the table without the rows dropped (``drop``: a missing text or label).
+
+    The one place a text column is read, for training and prediction alike. A row's id is
+    its id column's value, or its position in the file (counting from 0 below the header).
+    """
+    column = layout.text
+    missing = df[column].isna().to_numpy()
+    if missing.any() and not drop:
+        raise DataError(f"missing text in {column!r} at {row_list(df.index[missing])} (counting rows from 0 below "
+                        "the header); pass drop=True to drop those rows")
+    df = apply_to_table(df, [column], labels, None, drop, notes)
+    ids = [plain(v) for v in (df[layout.id_column] if layout.id_column else df.index)]
+    texts = [tokenize(str(v), tokens) for v in df[column]]
+    empty = [key for key, t in zip(ids, texts) if not t]
+    if empty:
+        what = ", ".join(map(repr, empty[:5])) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+        where = f"{layout.id_column} {what}" if layout.id_column else row_list(empty)
+        notes.append(f"{len(empty)} text(s) hold no {tokens} token ({where}): each reads as one unknown token")
+    return df, ids, texts
+
+
+def _training_texts(file, text, tokens, target, kind, id_column, time_column, features, per_step, drop, notes):
+    df = read_table(file)
+    layout = columns.resolve_text(df, text=text, target=target, kind=kind, id_column=id_column,
+                                  time_column=time_column, features=features, per_step=per_step, notes=notes)
+    targets = list(layout.targets)
+    df, ids, texts = _texts_of(df, layout, tokens, targets, drop, notes)
+    if layout.kind == "classify":
+        ys = list(df[targets[0]].to_numpy())
+    else:
+        ys = list(df[targets].to_numpy(dtype=np.float64))
+    classes, ys = encode_classes(layout.kind, ys)
+    return replace(layout, classes=classes), Sequences(ids, texts, ys)
+
+
+def _input_texts(file, spec: "CustomSpec", notes) -> Sequences:
+    df = read_table(file)
+    columns.check_trained(df, spec, display_name(file))
+    _, ids, texts = _texts_of(df, spec, spec.text_encoder.tokens, [], spec.drop, notes)
+    return Sequences(ids, texts, times=[None] * len(texts))
 
 
 def parse_times(df, column: str):

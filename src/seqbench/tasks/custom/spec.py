@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from ..base import SPLITS
 from .errors import DataError
 from .scaling import Standardizer
+from .text import TextEncoder
 
 KINDS = ("classify", "regress", "forecast")
 FILL_POLICIES = ("ffill", "interpolate", "zero")
@@ -42,6 +43,8 @@ class Layout:
         id_column, time_column: the columns telling sequences apart and ordering steps, or None.
         per_step: one target per step rather than per sequence.
         classes: classify only: the labels, in the order of the model's outputs.
+        text: the column of texts when the input is text (then the only feature, one
+            row per text), else None.
     """
 
     kind: str
@@ -52,6 +55,7 @@ class Layout:
     time_column: str | None = None
     per_step: bool = False
     classes: tuple | None = None
+    text: str | None = None
 
     def __post_init__(self) -> None:
         # lists are accepted (JSON gives lists); tuples keep the spec immutable
@@ -71,24 +75,30 @@ class CustomSpec(Layout, Mapping):
     Attributes (besides :class:`Layout`'s):
         fill, drop: the missing-value policy, applied again to prediction files.
         hidden_size: channels of the default TCN.
+        causal: whether the models are causal (each output sees only earlier steps), or
+            see the whole sequence: a non-causal TCN, bidirectional recurrent networks and
+            a non-causal Transformer, pooled by a masked mean.
         horizon: steps forecast (1 unless forecasting).
         input_length: the history the model sees: a forecast's window, or for many
             sequences the history the default TCN must cover.
-        input_scaler: the features' standardisation, fitted on the train split.
+        input_scaler: the features' standardisation, fitted on the train split (None for text).
         target_scaler: regress and forecast: the targets' standardisation, else None.
         target_index: forecast only: the targets' positions among the features.
         split_sizes: train, valid and test sizes (sequences, or forecast windows).
+        text_encoder: text only: tokens, length cap and the train split's vocabulary.
     """
 
     fill: str | None = None
     drop: bool = False
     hidden_size: int = DEFAULT_HIDDEN
+    causal: bool = True
     horizon: int = 1
     input_length: int
-    input_scaler: Standardizer
+    input_scaler: Standardizer | None
     target_scaler: Standardizer | None = None
     target_index: tuple[int, ...] | None = None
     split_sizes: tuple[int, int, int]
+    text_encoder: TextEncoder | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -98,15 +108,17 @@ class CustomSpec(Layout, Mapping):
                 object.__setattr__(self, name, tuple(int(v) for v in value))
 
     def to_dict(self) -> dict[str, Any]:
-        """The saved state's ``spec``: plain JSON, the same keys as every version-1 checkpoint."""
-        scaling = self.input_scaler.to_dict()
+        """The saved state's ``spec``: plain JSON. The keys of every version-1 checkpoint, and
+        two added since, read with their old meaning when absent: ``causal`` (True: every
+        model was causal before) and, for text, ``text`` and ``text_encoder``."""
+        scaling = {} if self.input_scaler is None else self.input_scaler.to_dict()
         if self.target_scaler is not None:
             scaling.update({f"target_{k}": v for k, v in self.target_scaler.to_dict().items()})
         d: dict[str, Any] = {
             "version": STATE_VERSION, "fill": self.fill, "drop": self.drop, "hidden_size": self.hidden_size,
             "horizon": self.horizon, "kind": self.kind, "source": self.source, "features": list(self.features),
             "targets": list(self.targets), "id_column": self.id_column, "time_column": self.time_column,
-            "per_step": self.per_step,
+            "per_step": self.per_step, "causal": self.causal,
         }
         # version 1 has "classes" for sequences only, "target_index" for forecasts only
         if self.kind != "forecast":
@@ -115,6 +127,8 @@ class CustomSpec(Layout, Mapping):
         if self.kind == "forecast":
             d["target_index"] = list(self.target_index)
         d["split_sizes"] = dict(zip(SPLITS, self.split_sizes))
+        if self.text is not None:
+            d.update(text=self.text, text_encoder=self.text_encoder.to_dict())
         return d
 
     @classmethod
@@ -136,10 +150,12 @@ class CustomSpec(Layout, Mapping):
                 kind=d["kind"], source=d["source"], features=d["features"], targets=d["targets"],
                 id_column=d["id_column"], time_column=d["time_column"], per_step=d["per_step"],
                 classes=d.get("classes"), fill=d["fill"], drop=d["drop"], hidden_size=d["hidden_size"],
-                horizon=d["horizon"], input_length=d["input_length"],
-                input_scaler=Standardizer.from_dict(scaling),
+                causal=bool(d.get("causal", True)), horizon=d["horizon"], input_length=d["input_length"],
+                input_scaler=None if d.get("text") is not None else Standardizer.from_dict(scaling),
                 target_scaler=Standardizer.from_dict(target) if target else None,
-                target_index=d.get("target_index"), split_sizes=[d["split_sizes"][s] for s in SPLITS])
+                target_index=d.get("target_index"), split_sizes=[d["split_sizes"][s] for s in SPLITS],
+                text=d.get("text"),
+                text_encoder=TextEncoder.from_dict(d["text_encoder"]) if d.get("text") is not None else None)
         except KeyError as e:
             raise DataError(f"saved custom task state lacks {e.args[0]!r}") from None
 

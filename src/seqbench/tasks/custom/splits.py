@@ -4,7 +4,7 @@ Many sequences are split at random (seeded); a forecast series is cut in time or
 and test are the later stretches; their windows may look back into the earlier stretch for
 inputs, never for targets). The :class:`~.scaling.Standardizer` of the inputs (and of
 regression and forecast targets) is fitted on the train split only, and every split is
-scaled with it.
+scaled with it; so is the vocabulary of texts (:class:`~.text.Vocabulary`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ..base import SPLITS
 from .errors import DataError
 from .reading import Sequences
 from .scaling import Standardizer
+from .text import TextEncoder, TextStats, Vocabulary
 
 
 def check_split(split) -> tuple[float, float, float]:
@@ -48,19 +49,24 @@ class Splits:
         sizes: sequences (or windows) in train, valid, test.
         input_length: the history the model must cover (the window length, or the given
             length, or the longest train sequence).
-        input_scaler, target_scaler: fitted on train (no target scaler for classes).
+        input_scaler, target_scaler: fitted on train (no target scaler for classes, no
+            input scaler for text).
         target_index: forecast only: the targets' positions among the features.
         notes: what the user should hear of (series skipped as too short).
+        text_encoder, text_stats: text only: the train split's vocabulary and how the texts
+            fared (lengths, unknown tokens).
     """
 
     datasets: dict[str, Dataset]
     ids: dict[str, list]
     sizes: tuple[int, int, int]
     input_length: int
-    input_scaler: Standardizer
+    input_scaler: Standardizer | None
     target_scaler: Standardizer | None = None
     target_index: tuple[int, ...] | None = None
     notes: list[str] = field(default_factory=list)
+    text_encoder: TextEncoder | None = None
+    text_stats: TextStats | None = None
 
 
 class ItemDataset(Dataset):
@@ -98,11 +104,8 @@ class WindowDataset(Dataset):
         return {"x": series[start:end], "y": series[end:end + self.horizon, self.target_index].reshape(-1)}
 
 
-def split_sequences(data: Sequences, kind: str, fractions: Sequence[float], seed: int,
-                    input_length: int | None = None) -> Splits:
-    """Sequences shuffled with ``seed`` and cut by ``fractions``; ``kind`` says whether the
-    targets are classes (kept as indices) or numbers (standardised)."""
-    n = len(data.x)
+def partition(n: int, fractions: Sequence[float], seed: int) -> dict[str, np.ndarray]:
+    """``{split: indices}``: ``n`` sequences shuffled with ``seed`` and cut by ``fractions``."""
     n_valid, n_test = int(round(n * fractions[1])), int(round(n * fractions[2]))
     counts = {"train": n - n_valid - n_test, "valid": n_valid, "test": n_test}
     for split, count in counts.items():
@@ -112,25 +115,52 @@ def split_sequences(data: Sequences, kind: str, fractions: Sequence[float], seed
                 f"give {counts['train']}/{n_valid}/{n_test} for train/valid/test; give more sequences or change split=..."
             )
     order = np.random.default_rng(seed).permutation(n)
-    parts = {"train": order[: counts["train"]], "valid": order[counts["train"]: counts["train"] + n_valid],
-             "test": order[counts["train"] + n_valid:]}
+    return {"train": order[: counts["train"]], "valid": order[counts["train"]: counts["train"] + n_valid],
+            "test": order[counts["train"] + n_valid:]}
+
+
+def _targets(data: Sequences, kind: str, parts: dict[str, np.ndarray]):
+    """``(scaler, y of sequence i)``: class indices as they are; numbers standardised with the
+    train split's statistics (the scaler, None for classes)."""
+    if kind == "classify":
+        return None, lambda i: torch.as_tensor(data.y[i], dtype=torch.long)
+    scaler = Standardizer.fit(np.concatenate([data.y[i].reshape(-1, data.y[i].shape[-1]) for i in parts["train"]]))
+    return scaler, lambda i: torch.as_tensor(scaler.transform(data.y[i]), dtype=torch.float32)
+
+
+def split_sequences(data: Sequences, kind: str, fractions: Sequence[float], seed: int,
+                    input_length: int | None = None) -> Splits:
+    """Sequences shuffled with ``seed`` and cut by ``fractions``; ``kind`` says whether the
+    targets are classes (kept as indices) or numbers (standardised)."""
+    parts = partition(len(data.x), fractions, seed)
     inputs = Standardizer.fit(np.concatenate([data.x[i] for i in parts["train"]]))
-    targets = None
-    if kind == "regress":
-        targets = Standardizer.fit(np.concatenate([data.y[i].reshape(-1, data.y[i].shape[-1]) for i in parts["train"]]))
-    datasets = {}
-    for split, rows in parts.items():
-        items = []
-        for i in rows:
-            y = data.y[i]
-            items.append({"x": scaled(data.x[i], inputs),
-                          "y": torch.as_tensor(y, dtype=torch.long) if kind == "classify" else
-                          torch.as_tensor(targets.transform(y), dtype=torch.float32)})
-        datasets[split] = ItemDataset(items)
+    targets, y_of = _targets(data, kind, parts)
+    datasets = {split: ItemDataset([{"x": scaled(data.x[i], inputs), "y": y_of(i)} for i in rows])
+                for split, rows in parts.items()}
     longest = max(len(data.x[i]) for i in parts["train"])
     return Splits(datasets=datasets, ids={split: [data.ids[i] for i in rows] for split, rows in parts.items()},
-                  sizes=tuple(int(counts[s]) for s in SPLITS), input_length=input_length or longest,
+                  sizes=tuple(len(parts[s]) for s in SPLITS), input_length=input_length or longest,
                   input_scaler=inputs, target_scaler=targets)
+
+
+def split_texts(data: Sequences, kind: str, fractions: Sequence[float], seed: int, *, tokens: str,
+                max_vocab: int, min_count: int, max_length: int, input_length: int | None = None) -> Splits:
+    """Texts (token lists) shuffled and cut like :func:`split_sequences`; the vocabulary is
+    built from the train split's tokens only (each text cut to ``max_length``), and every
+    split's texts become token ids with it."""
+    parts = partition(len(data.x), fractions, seed)
+    train = [data.x[i] for i in parts["train"]]
+    vocabulary = Vocabulary.build((t[:max_length] for t in train), max_vocab=max_vocab, min_count=min_count)
+    encoder = TextEncoder(tokens=tokens, max_length=max_length, vocabulary=vocabulary)
+    targets, y_of = _targets(data, kind, parts)
+    ids = {split: [encoder.ids(data.x[i]) for i in rows] for split, rows in parts.items()}
+    datasets = {split: ItemDataset([{"x": x, "y": y_of(i)} for x, i in zip(ids[split], rows)])
+                for split, rows in parts.items()}
+    longest = max(len(x) for x in ids["train"])
+    return Splits(datasets=datasets, ids={split: [data.ids[i] for i in rows] for split, rows in parts.items()},
+                  sizes=tuple(len(parts[s]) for s in SPLITS), input_length=input_length or longest,
+                  input_scaler=None, target_scaler=targets, text_encoder=encoder,
+                  text_stats=TextStats.of(train, ids["valid"], max_length))
 
 
 def split_series(data: Sequences, target_index: Sequence[int], input_length: int, horizon: int,

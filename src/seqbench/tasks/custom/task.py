@@ -24,7 +24,13 @@ from .missing import check_policy
 from .predict import predictions
 from .reading import read_inputs, read_training
 from .spec import DEFAULT_HIDDEN, DEFAULT_INPUT_LENGTH, DEFAULT_SPLIT, KINDS, CustomSpec
-from .splits import check_split, split_sequences, split_series
+from .splits import check_split, split_sequences, split_series, split_texts
+from .text import DEFAULT_MAX_LENGTH, DEFAULT_MAX_VOCAB, DEFAULT_MIN_COUNT
+from .text import check_options as check_text_options
+from .text import describe as describe_text
+
+TEXT_DEFAULTS = {"tokens": "word", "max_vocab": DEFAULT_MAX_VOCAB, "min_count": DEFAULT_MIN_COUNT,
+                 "max_length": DEFAULT_MAX_LENGTH}
 
 
 class CustomTask(Task):
@@ -49,6 +55,21 @@ class CustomTask(Task):
         seed: the seed of the random sequence split.
         per_step: force (or forbid) one target per step; inferred by default.
         hidden_size: channels of the default TCN.
+        causal: ``True`` for causal models (each output sees only earlier steps: a causal
+            TCN, LSTM/GRU/RNN, a causal Transformer; head: the last valid step); ``False``
+            for models that see the whole sequence (a non-causal TCN with "same" padding,
+            bidirectional LSTM/GRU/RNN, a non-causal Transformer; head: the mean over valid
+            steps). Default: ``False`` for one target per sequence or text, ``True`` for
+            forecasting and per-step targets. Either way the baselines are matched to the
+            TCN's parameter count.
+        text: a table of texts: the column holding them (one row per text; the target a
+            label or number per text; ``id_column`` optional). The models embed token ids.
+        tokens: text only: ``"word"`` (default; lower-cased runs of letters and digits) or
+            ``"char"`` (:mod:`.text` says exactly how).
+        max_vocab: text only: keep the most frequent ``max_vocab`` train-split tokens
+            (default 20000; ids 0 and 1, padding and unknown, come on top).
+        min_count: text only: keep tokens seen at least this often in train (default 1).
+        max_length: text only: a text keeps its first ``max_length`` tokens (default 512).
 
     Attributes:
         spec: the :class:`~.spec.CustomSpec`: what was read, inferred and fitted.
@@ -62,7 +83,9 @@ class CustomTask(Task):
                  id_column: str | None = None, time_column: str | None = None, features=None,
                  input_length: int | None = None, horizon: int = 1, fill: str | None = None,
                  drop: bool = False, split=None, seed: int = 0, per_step: bool | None = None,
-                 hidden_size: int = DEFAULT_HIDDEN) -> None:
+                 hidden_size: int = DEFAULT_HIDDEN, causal: bool | None = None, text: str | None = None,
+                 tokens: str | None = None, max_vocab: int | None = None, min_count: int | None = None,
+                 max_length: int | None = None) -> None:
         if file is None:
             raise DataError("the custom task needs a file (file=...): a .csv, .parquet or .npz")
         if task is not None and task not in KINDS:
@@ -72,10 +95,21 @@ class CustomTask(Task):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise DataError(f"{name} must be a positive integer, got {value!r}")
         check_policy(fill, drop)
+        if causal is not None and not isinstance(causal, bool):
+            raise DataError(f"causal must be True, False or None (the default by problem), got {causal!r}")
+        text_options = {"tokens": tokens, "max_vocab": max_vocab, "min_count": min_count, "max_length": max_length}
+        if text is None:
+            given = [k for k, v in text_options.items() if v is not None]
+            if given:
+                raise DataError(f"{given[0]}=... applies to text inputs only: pass text=... with the column of texts")
+        else:
+            text_options = {k: TEXT_DEFAULTS[k] if v is None else v for k, v in text_options.items()}
+            check_text_options(**text_options)
         label = str(file) if not hasattr(file, "columns") else "<DataFrame>"
         super().__init__(data_dir)
         layout, data = read_training(file, target=target, task=task, id_column=id_column, time_column=time_column,
-                                     features=features, per_step=per_step, fill=fill, drop=drop)
+                                     features=features, per_step=per_step, fill=fill, drop=drop, text=text,
+                                     tokens=text_options["tokens"] or "word")
         self.notes: list[str] = list(data.notes)
         kind = layout.kind
         fractions = check_split(split if split is not None else
@@ -83,27 +117,43 @@ class CustomTask(Task):
         if kind == "forecast":
             index = [layout.features.index(t) for t in layout.targets]
             splits = split_series(data, index, input_length or DEFAULT_INPUT_LENGTH, horizon, fractions)
+        elif text is not None:
+            splits = split_texts(data, kind, fractions, seed, input_length=input_length, **text_options)
         else:
             splits = split_sequences(data, kind, fractions, seed, input_length)
         self.notes += splits.notes
-        self._datasets, self.split_ids = splits.datasets, splits.ids
+        self._datasets, self.split_ids, self.text_stats = splits.datasets, splits.ids, splits.text_stats
+        # the whole sequence is seen before a per-sequence target; a forecast or a per-step
+        # target is given as the steps arrive
+        causal = (kind == "forecast" or layout.per_step) if causal is None else causal
         self._setup(CustomSpec(
-            **dataclasses.asdict(layout), fill=fill, drop=bool(drop), hidden_size=hidden_size, horizon=horizon,
-            input_length=splits.input_length, input_scaler=splits.input_scaler,
-            target_scaler=splits.target_scaler, target_index=splits.target_index, split_sizes=splits.sizes))
+            **dataclasses.asdict(layout), fill=fill, drop=bool(drop), hidden_size=hidden_size, causal=causal,
+            horizon=horizon, input_length=splits.input_length, input_scaler=splits.input_scaler,
+            target_scaler=splits.target_scaler, target_index=splits.target_index, split_sizes=splits.sizes,
+            text_encoder=splits.text_encoder))
         # the variant as resolved (what was inferred included), without the unset options
+        text_variant = {} if text is None else dict(
+            text=text, tokens=text_options["tokens"],
+            **{k: v for k, v in text_options.items() if k != "tokens" and v != TEXT_DEFAULTS[k]})
         self.variant = {k: v for k, v in dict(
             file=label, target=",".join(layout.targets), task=kind, id_column=layout.id_column,
             time_column=layout.time_column, features=features, input_length=splits.input_length,
             horizon=horizon if kind == "forecast" else None, fill=fill, drop=drop or None,
             split=list(split) if split is not None else None, seed=seed or None, per_step=per_step,
-            hidden_size=hidden_size if hidden_size != DEFAULT_HIDDEN else None).items() if v is not None}
+            hidden_size=hidden_size if hidden_size != DEFAULT_HIDDEN else None, causal=causal,
+            **text_variant).items() if v is not None}
 
     def _setup(self, spec: CustomSpec) -> None:
         """The Task attributes (sizes, head, metrics, presets) from ``spec``."""
         self.spec = spec
-        self.input_size = len(spec.features)
-        self.head = "per_step" if spec.per_step else "last"
+        self.causal = spec.causal
+        if spec.text_encoder is not None:  # token ids in, embedded
+            self.input_size, self.input_adapter = len(spec.text_encoder.vocabulary), "embedding"
+        else:
+            self.input_size, self.input_adapter = len(spec.features), "identity"
+        # a causal model's last valid step has seen the whole sequence; a non-causal model's
+        # steps each see their neighbourhood, so all of them are pooled (masked: never padding)
+        self.head = "per_step" if spec.per_step else "last" if spec.causal else "mean"
         if spec.kind == "classify":
             self.output_size = len(spec.classes)
             self.metrics = (Metric("accuracy", higher_is_better=True), Metric("nll"))
@@ -123,6 +173,8 @@ class CustomTask(Task):
             self.notes.append(f"input length {history} exceeds what the default TCN plan covers "
                               f"({plan.receptive_field} steps); consider shorter inputs")
         model = dict(kernel_size=plan.kernel_size, levels=plan.levels, hidden_size=spec.hidden_size, dropout=0.1)
+        if spec.text_encoder is not None:  # one embedding size for every model kind
+            model["embedding_size"] = spec.text_encoder.embedding_size
         default = Preset(model, optimizer="adam", lr=2e-3, batch_size=32, epochs=20, clip=1.0,
                          recurrent={"num_layers": 1})
         # "paper" is the contract's default preset name; user data has no paper setting,
@@ -228,8 +280,9 @@ class CustomTask(Task):
                   f"(receptive field {p.receptive_field})"
         except ValueError as e:
             fix = str(e)
-        return (f"the TCN's receptive field ({rf} steps) does not cover the input length ({history}): "
-                f"early steps cannot inform the output; {fix}")
+        reach = "early steps cannot inform the output" if self.causal else \
+            f"no output step sees the whole input (steps over {rf - 1} apart never meet)"
+        return f"the TCN's receptive field ({rf} steps) does not cover the input length ({history}): {reach}; {fix}"
 
     # -- saving and prediction --------------------------------------------------------------
     def state(self) -> dict:
@@ -248,7 +301,7 @@ class CustomTask(Task):
         spec = CustomSpec.from_dict(state["spec"])
         task = cls.__new__(cls)
         Task.__init__(task, None, **state.get("variant", {}))
-        task.notes, task._datasets, task.split_ids = [], None, {}
+        task.notes, task._datasets, task.split_ids, task.text_stats = [], None, {}, None
         task._setup(spec)
         return task
 
@@ -269,24 +322,31 @@ class CustomTask(Task):
         """What the task is, in a few lines for the command line (including what was inferred)."""
         s = self.spec
         targets = ", ".join(s.targets)
+        unit = "windows" if s.kind == "forecast" else "texts" if s.text else "sequences"
+        one = "text" if s.text else "sequence"
         if s.kind == "forecast":
             what = f"forecast {targets}: the next {s.horizon} step(s) from the last {s.input_length}"
-            unit = "windows"
         elif s.kind == "classify":
             shown = ", ".join(map(str, s.classes[:8])) + (", ..." if len(s.classes) > 8 else "")
             what = f"classify {targets} into {len(s.classes)} classes ({shown}), " + \
-                ("one per step" if s.per_step else "one per sequence")
-            unit = "sequences"
+                ("one per step" if s.per_step else f"one per {one}")
         else:
-            what = f"regress {targets}, " + ("one value per step" if s.per_step else "one value per sequence")
-            unit = "sequences"
-        feats = s.features
-        lines = [
-            f"custom task: {what}",
-            f"{len(feats)} input feature(s): {', '.join(feats[:10])}{', ...' if len(feats) > 10 else ''} "
-            "(standardised with train-split statistics)",
-            f"train/valid/test: {'/'.join(map(str, s.split_sizes))} {unit}",
-        ]
+            what = f"regress {targets}, " + ("one value per step" if s.per_step else f"one value per {one}")
+        lines = [f"custom task: {what}"]
+        if s.text is not None:
+            lines += describe_text(s.text, s.text_encoder, self.text_stats)
+        else:
+            feats = s.features
+            lines.append(f"{len(feats)} input feature(s): {', '.join(feats[:10])}{', ...' if len(feats) > 10 else ''} "
+                         "(standardised with train-split statistics)")
+        lines.append(f"train/valid/test: {'/'.join(map(str, s.split_sizes))} {unit}")
+        whole = "window" if s.kind == "forecast" else one
+        if s.causal:
+            lines.append("models: causal (each output sees only earlier steps; head: the last valid step); "
+                         f"pass causal=False for models that see the whole {whole}")
+        else:
+            lines.append(f"models: see the whole {whole} (non-causal TCN, bidirectional LSTM/GRU/RNN, non-causal "
+                         "Transformer; head: the mean over valid steps); pass causal=True for causal ones")
         p = self.presets["default"].model
         lines.append(f"default TCN: kernel_size {p['kernel_size']}, {p['levels']} levels, receptive field "
                      f"{receptive_field(p['kernel_size'], [2**v for v in range(p['levels'])])} >= input length "
