@@ -170,3 +170,11 @@ def test_model_sized_before_the_data_arrived_is_refused(tmp_path):
     t.variant["verify"] = False
     with pytest.raises(ValueError, match="build the model after task.dataset"):
         t.dataset("train")
+
+
+def test_an_empty_training_file_names_the_problem(tmp_path):
+    from seqbench.data import CorruptFileError
+
+    write(tmp_path, "ptb", {"ptb.train.txt": "", "ptb.valid.txt": "a b\n", "ptb.test.txt": "a\n"})
+    with pytest.raises(CorruptFileError, match="training split holds no tokens"):
+        tasks.get("ptb", data_dir=tmp_path, download=False, verify=False).dataset("train")

@@ -10,7 +10,7 @@ from pathlib import Path
 from torch.utils.data import Dataset
 
 from .. import paper
-from ..data import MissingDataError, locate, spec_for
+from ..data import CorruptFileError, MissingDataError, locate, spec_for
 from ..data.parsers import EOS, read_char_ptb, read_lines_of_words, read_text8, read_vocabulary, read_words
 from ..data.store import data_root
 from ..units import bits_per_character, perplexity
@@ -91,7 +91,10 @@ class LanguageModel(Task):
         return self._vocab is not None
 
     def _build_vocabulary(self) -> dict[str, int]:
-        return build_vocabulary(self.tokens("train"), sort=self.sort_vocabulary)
+        tokens = self.tokens("train")
+        if not tokens:
+            raise CorruptFileError(f"{self.name}: the training split holds no tokens (an empty file?)")
+        return build_vocabulary(tokens, sort=self.sort_vocabulary)
 
     @property
     def input_size(self) -> int:

@@ -27,7 +27,11 @@ DEFAULT_INPUT_LENGTH = 64      # forecast history when none is given
 DEFAULT_HIDDEN = 32            # channels of the default TCN: small data, small model
 MAX_INFERRED_CLASSES = 20      # an integer target with more distinct values is taken as a regression
 MAX_CLASSES = 10_000
-STATE_VERSION = 1
+# 2: a state says whether its models see the whole sequence (``causal``) and may hold a text
+# column's vocabulary. Version 1 states (always causal, numeric) still load; a seqbench that
+# reads version 1 only refuses a version 2 state rather than rebuild a causal model from it.
+STATE_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,9 +144,9 @@ class CustomSpec(Layout, Mapping):
         """
         if not isinstance(d, Mapping):
             raise DataError("not a custom task's saved state")
-        if d.get("version") != STATE_VERSION:
+        if d.get("version") not in READABLE_VERSIONS:
             raise DataError(f"saved custom task has version {d.get('version')!r}; "
-                            f"this seqbench reads version {STATE_VERSION}")
+                            f"this seqbench reads versions {', '.join(map(str, READABLE_VERSIONS))}")
         try:
             scaling = d["scaling"]
             target = {k[len("target_"):]: v for k, v in scaling.items() if k.startswith("target_")}
