@@ -72,10 +72,7 @@ def resolve(df, *, target, kind: str | None, id_column: str | None, time_column:
     require_columns(df, targets, "target", "target")
     if structural & set(targets):
         raise DataError(f"target column {sorted(structural & set(targets))[0]!r} is also the id or time column")
-    if kind is None:
-        kind = infer_kind(df[targets[0]], targets[0], notes)
-    if kind == "classify" and len(targets) != 1:
-        raise DataError(f"classify takes one target column, got {len(targets)}: {', '.join(targets)}")
+    kind = target_kind(df, targets, kind, notes)
     if kind == "forecast":
         if per_step:
             raise DataError("per_step does not apply to forecasting")
@@ -138,13 +135,20 @@ def resolve_text(df, *, text: str, target, kind: str | None, id_column: str | No
     for role, column in (("text", text), ("id", id_column)):
         if column in targets:
             raise DataError(f"target column {column!r} is also the {role} column")
+    kind = target_kind(df, targets, kind, notes)
+    if kind == "regress":
+        check_numeric(df, targets, "target", "regress needs numbers to predict; use task='classify' for labels")
+    return Layout(kind=kind, source="table", features=[text], targets=targets, id_column=id_column, text=text)
+
+
+def target_kind(df, targets: list[str], kind: str | None, notes: list[str]) -> str:
+    """The problem: ``kind`` as given, or inferred from the first target column; classes come
+    from one column."""
     if kind is None:
         kind = infer_kind(df[targets[0]], targets[0], notes)
     if kind == "classify" and len(targets) != 1:
         raise DataError(f"classify takes one target column, got {len(targets)}: {', '.join(targets)}")
-    if kind == "regress":
-        check_numeric(df, targets, "target", "regress needs numbers to predict; use task='classify' for labels")
-    return Layout(kind=kind, source="table", features=[text], targets=targets, id_column=id_column, text=text)
+    return kind
 
 
 def infer_kind(column, name: str, notes: list[str]) -> str:
