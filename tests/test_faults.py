@@ -95,6 +95,7 @@ def test_what_training_writes_loads_as_plain_data(trained):
     ("text", "not a readable checkpoint"),
     ("plain_state_dict", "not a seqbench checkpoint"),
     ("other_model", "do not fit"),
+    ("other_task", "do not fit"),
     ("unknown_model", "cannot rebuild"),
 ])
 def test_broken_or_foreign_checkpoints_are_one_line_errors(trained, tmp_path, cli, damage, needle):
@@ -113,6 +114,8 @@ def test_broken_or_foreign_checkpoints_are_one_line_errors(trained, tmp_path, cl
         run = ckpt["hyper_parameters"]["run_config"]
         if damage == "other_model":
             run["model"] = "gru"  # a GRU's weights are not the TCN's in the file
+        elif damage == "other_task":
+            run["task"], run["variant"] = "copy_memory", {"seq_len": 16}  # its TCN has other shapes
         else:
             run["model"] = "cnn"
         torch.save(ckpt, path)
