@@ -68,3 +68,18 @@ def test_a_stopped_queue_started_again_skips_what_is_done_and_resumes_the_rest(t
     assert f"start  {third.name} (new)" in text and f"start  {first.name}" not in text
     assert all(state(p, runs, results) == "done" for p in _plan())
     assert (results / first.name / "result.json").stat().st_mtime_ns == done_before  # not trained again
+
+
+def test_list_and_dry_run_say_what_is_left_without_running_anything(tmp_path, cli):
+    where = ["--out", str(tmp_path / "runs"), "--results", str(tmp_path / "results")]
+    code, out, err = cli(["reproduce", "--list", "--tasks", "jsb", "--models", "lstm", "--seeds", "2", *where])
+    assert code == 0, err
+    rows, total = out.splitlines()[:-1], out.splitlines()[-1]
+    assert all(r.startswith("to do") for r in rows) and any(r.endswith("jsb-paper-lstm-seed1") for r in rows)
+    assert total.startswith(f"{len(rows)} runs: {len(rows)} to do")
+    code, out, err = cli(["reproduce", "--dry-run", "--tasks", "jsb", "--models", "lstm", "--seeds", "2", *where])
+    commands = out.splitlines()
+    assert code == 0 and commands and all(c.startswith("seqbench train jsb --model lstm") for c in commands)
+    assert any("--seed 1 " in c for c in commands) and not (tmp_path / "runs").exists()
+    code, _, err = cli(["reproduce", "--list", "--tasks", "nosuch", *where])
+    assert code == 2 and "no planned run matches" in err
