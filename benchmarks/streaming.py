@@ -9,6 +9,9 @@ For each configuration and batch size, times one new output step of:
              on its dilation's lattice, the fewest FLOPs a recompute can do)
   lstm     - Recurrent.step of a parameter-matched LSTM SequenceModel (same adapter/head)
   nn.LSTM  - a bare torch nn.LSTM of that hidden size, one step with (h, c) carried
+  transformer - Transformer.step of a parameter-matched causal Transformer (2 layers, 4 heads)
+             whose key/value cache already holds a receptive field of steps (it grows by
+             one per step: a Transformer's step reads its whole context, the TCN's does not)
 Rounds alternate the order of the methods; each method's time in a round is the median
 of its steps; ratios are taken per round, and the table shows their medians.
 
@@ -23,7 +26,7 @@ import time
 
 import torch
 
-from seqbench.nn import make_model, match_parameters
+from seqbench.nn import make_model, match_parameters, match_transformer
 from seqbench.nn.streaming import state_nbytes
 
 CONFIGS = {
@@ -59,6 +62,7 @@ def bench_config(name: str, batch: int, rounds: int, steps: int) -> dict:
     hidden = match_parameters("lstm", tcn.num_parameters(), **lstm_opts)
     lstm = make_model("lstm", hidden_size=hidden, **lstm_opts).eval()
     bare = torch.nn.LSTM(lstm.encoder.input_size, hidden, batch_first=True).eval()
+    transformer = make_model("transformer", **match_transformer(tcn.num_parameters(), **lstm_opts), **lstm_opts).eval()
     rf = tcn.receptive_field
 
     def draw(length=None):
@@ -71,7 +75,11 @@ def bench_config(name: str, batch: int, rounds: int, steps: int) -> dict:
     x_t, window = draw(), draw(rf)
     x_bare = torch.randn(batch, 1, lstm.encoder.input_size)
     box = {"tcn": tcn.init_state(batch), "lstm": lstm.init_state(batch),
-           "bare": (torch.zeros(1, batch, hidden), torch.zeros(1, batch, hidden))}
+           "bare": (torch.zeros(1, batch, hidden), torch.zeros(1, batch, hidden)),
+           "transformer": transformer.init_state(batch)}
+    with torch.inference_mode():  # the cache holds a receptive field of context before timing starts
+        for t in range(rf):
+            _, box["transformer"] = transformer.step(window[:, t], box["transformer"])
 
     # the streamed output must be the window's output (same model, same inputs)
     with torch.no_grad():
@@ -102,9 +110,12 @@ def bench_config(name: str, batch: int, rounds: int, steps: int) -> dict:
     def bare_step():
         _, box["bare"] = bare(x_bare, box["bare"])
 
+    def transformer_step():
+        _, box["transformer"] = transformer.step(x_t, box["transformer"])
+
     methods = {"stream": (stream, steps), "window": (recompute, max(2, steps // 50)),
                "last": (recompute_last, max(2, steps // 10)),
-               "lstm": (lstm_step, steps), "nn.LSTM": (bare_step, steps)}
+               "lstm": (lstm_step, steps), "nn.LSTM": (bare_step, steps), "transformer": (transformer_step, steps)}
     per_round = {k: [] for k in methods}
     with torch.inference_mode():
         for fn, n in methods.values():  # warm-up
@@ -123,6 +134,7 @@ def bench_config(name: str, batch: int, rounds: int, steps: int) -> dict:
         "last/stream": ratio("last", "stream"),
         "stream/lstm": ratio("stream", "lstm"),
         "stream/nn.LSTM": ratio("stream", "nn.LSTM"),
+        "stream/transformer": ratio("stream", "transformer"), "transformer_params": transformer.num_parameters(),
         "state_bytes": state_nbytes(box["tcn"]),
         "lstm_state_bytes": state_nbytes(box["lstm"]),
     }
@@ -143,15 +155,16 @@ def main(argv=None) -> None:
           f"{steps} steps per round (window: {max(2, steps // 50)})")
     rows = [bench_config(c, b, rounds, steps) for c in args.configs for b in (1, 32)]
     header = ("| config | batch | stream us | window us | window, last step only us | Recurrent.step (LSTM) us | "
-              "nn.LSTM us | window / stream | last step only / stream | stream / LSTM step | stream / nn.LSTM | "
+              "nn.LSTM us | Transformer.step (cache of RF steps) us | window / stream | last step only / stream | "
+              "stream / LSTM step | stream / nn.LSTM | stream / Transformer step | "
               "stream us per sequence | TCN state bytes | LSTM state bytes |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for r in rows:
         print(f"| {r['config']} (RF {r['rf']}, {r['params']:,} params; LSTM h={r['lstm_hidden']}) | {r['batch']} | "
               f"{r['stream_us']:.0f} | {r['window_us']:.0f} | {r['last_us']:.0f} | {r['lstm_us']:.0f} | "
-              f"{r['nn.LSTM_us']:.0f} | {r['window/stream']:.1f}x | {r['last/stream']:.1f}x | {r['stream/lstm']:.2f} | "
-              f"{r['stream/nn.LSTM']:.2f} | "
+              f"{r['nn.LSTM_us']:.0f} | {r['transformer_us']:.0f} | {r['window/stream']:.1f}x | {r['last/stream']:.1f}x | "
+              f"{r['stream/lstm']:.2f} | {r['stream/nn.LSTM']:.2f} | {r['stream/transformer']:.3g} | "
               f"{r['stream_us'] / r['batch']:.1f} | {r['state_bytes']:,} | {r['lstm_state_bytes']:,} |")
 
 
