@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from seqbench.cli import cli
-from seqbench.data import (DATASETS, ChecksumError, MissingDataError, data_root, fetch, locate, sha256_of,
+from seqbench.data import (DATASETS, ChecksumError, MissingDataError, data_root, locate, sha256_of,
                            status)
 from seqbench.data.store import _extract
 
