@@ -15,6 +15,11 @@ def test_the_choices_are_the_implementations():
     assert set(choices.MODEL_OVERRIDES) <= {f for f in RunConfig.__dataclass_fields__}
 
 
+def test_every_model_kind_has_its_own_label():
+    labels = [choices.model_label(k) for k in choices.MODEL_KINDS]
+    assert labels == ["TCN", "LSTM", "GRU", "RNN", "Transformer"]
+
+
 def test_every_setting_is_a_train_option_and_a_config_field():
     flags = {opt for p in train_command.params for opt in p.opts}
     for s in NAMED_SETTINGS + BUDGET_SETTINGS:

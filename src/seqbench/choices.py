@@ -8,6 +8,12 @@ that its table and :data:`SCHEDULES` name the same ones.)
 
 RECURRENT_KINDS = ("lstm", "gru", "rnn")
 MODEL_KINDS = ("tcn", *RECURRENT_KINDS, "transformer")
+_MODEL_LABELS = {"tcn": "TCN", "lstm": "LSTM", "gru": "GRU", "rnn": "RNN", "transformer": "Transformer"}
+
+
+def model_label(kind: str) -> str:
+    """How tables, plots and messages name a model kind: ``"lstm"`` -> ``"LSTM"``."""
+    return _MODEL_LABELS.get(kind, kind.upper())
 
 DROPOUT_MODES = ("elementwise", "channel")  # the official code's, and the paper's spatial dropout
 INITS = ("default", "normal", "official")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import click
 
+from ..choices import model_label
 from .custom_options import announce_custom, custom_options, pop_custom
 from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_options, variant_options
 
@@ -102,7 +103,7 @@ def _verdict(against: dict, higher_is_better: bool, model: str) -> str:
     from ..stats import Difference
 
     d = Difference(against["mean_a"], against["mean_b"], against["t"], against["df"], against["p"])
-    return d.verdict(higher_is_better, "TCN", model.upper())
+    return d.verdict(higher_is_better, "TCN", model_label(model))
 
 
 def _mean(values) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..choices import model_label
 from ..files import atomic_path
 from ..results import RunResult
 from ..units import bits_per_character, perplexity
@@ -97,7 +98,7 @@ def learning_curves(results: list[RunResult], path: str | Path) -> Path:
         values, extra_colour = [], len(MODEL_ORDER)
         for label, seeds in configs.items():
             model = seeds[0].model
-            if label == model.upper():  # the protocol's configuration: the model's own colour
+            if label == model_label(model):  # the protocol's configuration: the model's own colour
                 color = f"C{MODEL_ORDER.get(model, 9)}"
             else:
                 color, extra_colour = f"C{extra_colour}", extra_colour + 1
@@ -171,7 +172,7 @@ def seed_plot(results: list[RunResult], path: str | Path) -> Path | None:
                             color=color, capsize=4, markersize=5)
             else:
                 ax.plot([x + 0.25], [s.mean], "s", color=color, markersize=5)
-        ax.set_xticks(range(len(models)), [f"{m.upper()} ({len(by_model[m].values)})" for m in models])
+        ax.set_xticks(range(len(models)), [f"{model_label(m)} ({len(by_model[m].values)})" for m in models])
         metric = next(iter(by_model.values())).first.primary_metric
         ax.set_title(title)
         ax.set_ylabel(f"test {metric}")

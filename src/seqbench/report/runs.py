@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..choices import MODEL_KINDS
+from ..choices import MODEL_KINDS, model_label
 from ..results import RunResult
 from ..run_settings import NAMED_SETTINGS
 from ..stats import Summary, summarize
@@ -59,13 +59,13 @@ def is_protocol(r: RunResult) -> bool:
 def config_label(r: RunResult) -> str:
     """The model and its options, without the seed: runs with the same label differ by seed only."""
     options = options_label(r)
-    return r.model.upper() + (f" ({options})" if options else "")
+    return model_label(r.model) + (f" ({options})" if options else "")
 
 
 def run_label(r: RunResult) -> str:
     """The model, plus what sets this run apart from the protocol run: seed, options."""
     extras = ([f"seed {r.seed}"] if r.seed != 0 else []) + ([options_label(r)] if options_label(r) else [])
-    return r.model.upper() + (f" ({', '.join(extras)})" if extras else "")
+    return model_label(r.model) + (f" ({', '.join(extras)})" if extras else "")
 
 
 def sort_results(results: list[RunResult]) -> list[RunResult]:

@@ -4,7 +4,7 @@ baselines, and the command that reproduces each run."""
 
 from __future__ import annotations
 
-from ..choices import MODEL_KINDS
+from ..choices import MODEL_KINDS, model_label
 from ..results import RunResult
 from ..run_settings import BY_FIELD
 from ..stats import ALPHA, CI_METHOD, TEST_METHOD, welch
@@ -61,7 +61,7 @@ def budget_text(by_model: dict[str, Cell]) -> str:
     for m, cell in by_model.items():
         limits = sorted({r.run.get("max_time") for r in cell.runs if r.stopped_by_time_limit and r.run.get("max_time")})
         key = " / ".join(_hours(t) for t in limits) if limits else protocol
-        budgets.setdefault(key, []).append(m.upper())
+        budgets.setdefault(key, []).append(model_label(m))
     if list(budgets) == [protocol]:
         return protocol
     return "; ".join(f"{', '.join(ms)}: {key}{' each' if key != protocol else ''}" for key, ms in budgets.items())
@@ -72,7 +72,7 @@ def headline_table(results: list[RunResult]) -> str:
     brackets, and the row's training budget. Runs with other options (ablations) are left
     out; every seed counts."""
     models = [m for m in MODEL_KINDS if any(r.model == m for r in results)]
-    lines = ["| task | " + " | ".join(m.upper() for m in models) + " | budget |",
+    lines = ["| task | " + " | ".join(model_label(m) for m in models) + " | budget |",
              "|---|" + "---:|" * len(models) + "---|"]
     for title, by_model in protocol_cells(results).items():
         most = max(len(c.values) for c in by_model.values())
@@ -101,10 +101,10 @@ def significance_table(results: list[RunResult]) -> str:
                 continue
             d = welch(tcn.values, cell.values)
             if d.p is None:
-                untested.append(f"{task} {m.upper()} ({len(tcn.values)} vs {len(cell.values)} seeds)")
+                untested.append(f"{task} {model_label(m)} ({len(tcn.values)} vs {len(cell.values)} seeds)")
                 continue
-            verdict = d.verdict(tcn.first.higher_is_better, "TCN", m.upper())
-            rows.append(f"| {task} | {m.upper()} | {_with_ci(tcn)} | {_with_ci(cell)} | {d.p:.2g} | {verdict} |")
+            verdict = d.verdict(tcn.first.higher_is_better, "TCN", model_label(m))
+            rows.append(f"| {task} | {model_label(m)} | {_with_ci(tcn)} | {_with_ci(cell)} | {d.p:.2g} | {verdict} |")
     if not rows and not untested:
         return ""
     return ("\n## TCN against each baseline\n\n"
