@@ -77,3 +77,20 @@ def test_training_curve_is_drawn_in_the_metrics_units():
     assert TRAIN_LOSS_AS_METRIC["bpc"](nll) == pytest.approx(1.5 / math.log(2))
     assert TRAIN_LOSS_AS_METRIC["nll"](nll) == nll
     assert "accuracy" not in TRAIN_LOSS_AS_METRIC  # a loss is not an accuracy: no train curve
+
+
+@pytest.mark.parametrize("tcn, lstm, scale", [((5e-5, 0.09), (0.020, 0.021), "log"),
+                                              ((8.2, 8.25), (8.3, 8.4), "linear")])
+def test_seed_plot_draws_seeds_that_span_decades_on_a_log_axis(tmp_path, monkeypatch, tcn, lstm, scale):
+    from seqbench.report import curves
+
+    figures = []
+    monkeypatch.setattr(curves, "_save", lambda fig, path: figures.append(fig) or path)
+    results = []
+    for model, values in (("tcn", tcn), ("lstm", lstm)):
+        for seed, v in enumerate(values):
+            r = _result(model)
+            r["seed"], r["metrics"] = seed, {"valid": {"nll": v}, "test": {"nll": v}}
+            results.append(RunResult.from_dict(r))
+    curves.seed_plot(results, tmp_path / "seeds.png")
+    assert figures[0].axes[0].get_yscale() == scale  # at 5e-5 against 0.09 a linear axis shows one seed at 0

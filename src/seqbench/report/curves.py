@@ -150,6 +150,11 @@ def configuration_curves(results: list[RunResult], path: str | Path) -> Path | N
     return _save(fig, path)
 
 
+def _spans_decades(values: list[float], decades: float = 2.0) -> bool:
+    """Positive values whose largest is more than ``10 ** decades`` times their smallest."""
+    return bool(values) and min(values) > 0 and max(values) > 10 ** decades * min(values)
+
+
 def seed_plot(results: list[RunResult], path: str | Path) -> Path | None:
     """One panel per task: each seed's test metric as a dot per model, and the mean with its 95%
     confidence interval as an error bar. None (and no file) when no task has a model with 2+ seeds."""
@@ -160,6 +165,13 @@ def seed_plot(results: list[RunResult], path: str | Path) -> Path | None:
     fig, axes = _panels(len(cells))
     for ax, (title, by_model) in zip(axes, cells.items()):
         models = sorted(by_model, key=lambda m: MODEL_ORDER.get(m, 99))
+        seen = [v for c in by_model.values() for v in c.values]
+        if _spans_decades(seen):
+            # a linear axis would flatten every seed but the worst onto zero; an interval that
+            # reaches below zero is drawn down to the bottom of the panel
+            ax.set_yscale("log", nonpositive="clip")
+            highs = [s.ci[1] for c in by_model.values() if (s := c.summary()) is not None and s.ci is not None]
+            ax.set_ylim(min(seen) / 3, max(seen + highs) * 3)
         for x, m in enumerate(models):
             cell, color = by_model[m], f"C{MODEL_ORDER.get(m, 9)}"
             s = cell.summary()
