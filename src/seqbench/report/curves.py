@@ -165,16 +165,16 @@ def seed_plot(results: list[RunResult], path: str | Path) -> Path | None:
     fig, axes = _panels(len(cells))
     for ax, (title, by_model) in zip(axes, cells.items()):
         models = sorted(by_model, key=lambda m: MODEL_ORDER.get(m, 99))
+        summaries = {m: by_model[m].summary() for m in models}
         seen = [v for c in by_model.values() for v in c.values]
         if _spans_decades(seen):
             # a linear axis would flatten every seed but the worst onto zero; an interval that
             # reaches below zero is drawn down to the bottom of the panel
             ax.set_yscale("log", nonpositive="clip")
-            highs = [s.ci[1] for c in by_model.values() if (s := c.summary()) is not None and s.ci is not None]
+            highs = [s.ci[1] for s in summaries.values() if s is not None and s.ci is not None]
             ax.set_ylim(min(seen) / 3, max(seen + highs) * 3)
         for x, m in enumerate(models):
-            cell, color = by_model[m], f"C{MODEL_ORDER.get(m, 9)}"
-            s = cell.summary()
+            cell, color, s = by_model[m], f"C{MODEL_ORDER.get(m, 9)}", summaries[m]
             if s is None:
                 continue
             jitter = [x - 0.08 + 0.16 * i / max(len(cell.values) - 1, 1) for i in range(len(cell.values))]
