@@ -79,6 +79,10 @@ def test_recurrent_config_errors():
         Recurrent("gru", 2, 0)
     with pytest.raises(ValueError, match="nonlinearity must be one of"):
         Recurrent("rnn", 2, 4, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="forget_bias applies to an LSTM only .* not to 'gru'"):
+        Recurrent("gru", 2, 4, forget_bias=1.0)
+    with pytest.raises(ValueError, match="forget_bias must be a finite number, got nan"):
+        Recurrent("lstm", 2, 4, forget_bias=float("nan"))
 
 
 def test_sequence_model_errors():

@@ -119,3 +119,23 @@ def test_temporal_block_uses_elementwise_dropout_in_training_only():
     assert not torch.equal(tcn(x), tcn(x))
     tcn.eval()
     assert torch.equal(tcn(x), tcn(x))
+
+
+@pytest.mark.parametrize("layers, bidirectional", [(1, False), (2, False), (2, True)])
+def test_lstm_forget_bias_sets_only_the_forget_gates(layers, bidirectional):
+    from seqbench.nn import Recurrent
+
+    torch.manual_seed(0)
+    plain = Recurrent("lstm", 3, 5, num_layers=layers, bidirectional=bidirectional)
+    torch.manual_seed(0)
+    biased = Recurrent("lstm", 3, 5, num_layers=layers, bidirectional=bidirectional, forget_bias=2.5)
+    h = 5
+    for (name, p), (_, q) in zip(plain.rnn.named_parameters(), biased.rnn.named_parameters()):
+        if not name.startswith("bias"):
+            assert torch.equal(p, q), name  # weights untouched
+            continue
+        keep = torch.ones(4 * h, dtype=torch.bool)
+        keep[h: 2 * h] = False
+        assert torch.equal(p[keep], q[keep]), name  # input, cell and output gates untouched
+        assert torch.all(q[h: 2 * h] == (2.5 if name.startswith("bias_ih") else 0.0)), name
+    assert "forget_bias=2.5" in repr(biased)

@@ -106,3 +106,21 @@ def test_lstm_and_rnn_train_with_the_papers_baseline_settings_the_gru_and_tcn_wi
     # an explicit override still wins, and the run's name is the protocol's
     assert Training.resolve(task, RunConfig(task="mnist", model="lstm", lr=5e-4)).lr == 5e-4
     assert RunConfig(task="mnist", model="lstm").run_name() == "mnist-paper-lstm-seed0"
+
+
+def test_the_papers_lstm_starts_with_its_forget_bias_and_keeps_its_parameter_count():
+    sizes = {}
+    for name, bias in (("mnist", 1.0), ("pmnist", 10.0)):
+        task = tasks.get(name, verify=False)
+        lstm = task.build_model("lstm").encoder
+        assert lstm.forget_bias == bias
+        h = lstm.hidden_size
+        assert torch.all(lstm.rnn.bias_ih_l0[h: 2 * h] + lstm.rnn.bias_hh_l0[h: 2 * h] == bias)
+        sizes[name] = task.build_model("lstm").num_parameters()
+        # the other baselines have no forget gate and keep torch's initialisation
+        assert task.build_model("gru").encoder.forget_bias is None
+    # an initial value, not an architecture: the matched size is the same as without it
+    plain = tasks.get("mnist", verify=False)
+    plain.presets["paper"] = plain.presets["paper"].with_overrides(baseline_model={})
+    assert plain.build_model("lstm").encoder.forget_bias is None
+    assert plain.build_model("lstm").num_parameters() == sizes["mnist"] == sizes["pmnist"]

@@ -51,7 +51,8 @@ class Preset:
     fills in input/output sizes, head and adapter); ``recurrent`` those of the baselines
     besides their hidden size (``num_layers``, ``dropout``); ``baseline_training`` a model
     kind's own training settings where they differ from the TCN's (``{"lstm": {"optimizer":
-    "rmsprop", "lr": 1e-3, "clip": 1.0}}``: the paper tuned each baseline); ``variant`` the
+    "rmsprop", "lr": 1e-3, "clip": 1.0}}``: the paper tuned each baseline); ``baseline_model``
+    a model kind's own ``make_model`` options (``{"lstm": {"forget_bias": 1.0}}``); ``variant`` the
     task variant this preset implies (e.g. a smaller training set for a quick budget).
     """
 
@@ -64,6 +65,7 @@ class Preset:
     lr_schedule: str | None = None  # a name in seqbench.training.schedules.SCHEDULES, or None
     recurrent: Mapping[str, Any] = field(default_factory=dict)
     baseline_training: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    baseline_model: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     variant: Mapping[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes) -> "Preset":
@@ -233,6 +235,7 @@ class Task:
             else:
                 base["causal"] = False
         base.update(self.presets[preset].recurrent)
+        base.update(self.presets[preset].baseline_model.get(kind, {}))
         if overrides.get("num_layers") is not None:
             base["num_layers"] = overrides["num_layers"]
         if overrides.get("dropout") is not None:

@@ -74,10 +74,11 @@ class SequentialMNIST(Task):
                          verify=verify)
         cfg = paper.config(self.name)
         model = dict(kernel_size=cfg.kernel_size, levels=cfg.levels, hidden_size=cfg.hidden, dropout=cfg.dropout)
-        baselines = paper.BASELINE_TRAINING[self.name]
+        baselines = dict(baseline_training=paper.BASELINE_TRAINING[self.name],
+                         baseline_model=paper.BASELINE_MODEL[self.name])
         self.presets = {
-            "paper": Preset(model, **paper.TRAINING[self.name], baseline_training=baselines),
-            "small": Preset(model, **{**paper.TRAINING[self.name], "epochs": 1}, baseline_training=baselines,
+            "paper": Preset(model, **paper.TRAINING[self.name], **baselines),
+            "small": Preset(model, **{**paper.TRAINING[self.name], "epochs": 1}, **baselines,
                             variant=dict(train_limit=2_000, valid_size=500)),
         }
         self.paper_results = paper.RESULTS[self.name][3]
