@@ -28,8 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+# Imported when the queue starts, not when a run ends: a queue runs for hours, and the code it
+# started with must collect its runs even if the package is edited (or upgraded) meanwhile.
 from ..files import atomic_path
+from ..report import schedule_override
 from ..results import RESULT, RunResult
+from ..training import Training, build_task
 from ..training.locking import LOCK
 from .plan import Planned
 
@@ -56,8 +60,6 @@ def _locked(run_dir: Path) -> bool:
 
 def _matches(r: RunResult, p: Planned) -> bool:
     """A result of this planned run: the same budget and learning-rate schedule."""
-    from ..report import schedule_override
-
     wanted = dict(zip(p.options[::2], p.options[1::2])).get("--lr-schedule")
     return r.run.get("max_time") == p.budget and schedule_override(r) == wanted
 
@@ -139,8 +141,6 @@ def seconds_left(p: Planned, pace: Pace | None, epochs_planned: int | None, done
 
 def protocol_epochs(p: Planned) -> int | None:
     """The epochs the run's preset (or its --epochs) asks for."""
-    from ..training import Training, build_task
-
     cfg = p.config()
     try:
         return Training.resolve(build_task(cfg.task, None, cfg.preset, **cfg.variant), cfg).epochs
