@@ -112,15 +112,17 @@ def test_the_papers_lstm_starts_with_its_forget_bias_and_keeps_its_parameter_cou
     sizes = {}
     for name, bias in (("mnist", 1.0), ("pmnist", 10.0)):
         task = tasks.get(name, verify=False)
-        lstm = task.build_model("lstm").encoder
+        model = task.build_model("lstm")
+        lstm = model.encoder
         assert lstm.forget_bias == bias
         h = lstm.hidden_size
         assert torch.all(lstm.rnn.bias_ih_l0[h: 2 * h] + lstm.rnn.bias_hh_l0[h: 2 * h] == bias)
-        sizes[name] = task.build_model("lstm").num_parameters()
+        sizes[name] = model.num_parameters()
         # the other baselines have no forget gate and keep torch's initialisation
         assert task.build_model("gru").encoder.forget_bias is None
     # an initial value, not an architecture: the matched size is the same as without it
     plain = tasks.get("mnist", verify=False)
     plain.presets["paper"] = plain.presets["paper"].with_overrides(baseline_model={})
-    assert plain.build_model("lstm").encoder.forget_bias is None
-    assert plain.build_model("lstm").num_parameters() == sizes["mnist"] == sizes["pmnist"]
+    plain_lstm = plain.build_model("lstm")
+    assert plain_lstm.encoder.forget_bias is None
+    assert plain_lstm.num_parameters() == sizes["mnist"] == sizes["pmnist"]

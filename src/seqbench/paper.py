@@ -95,10 +95,11 @@ TRAINING = {
 # The recurrent baselines' own settings, where the TCN's leave a baseline at chance. The paper
 # grid-searched each baseline's optimizer, learning rate and clip, and its appendix (Table 3)
 # lists the LSTM's: sequential MNIST RMSprop lr 1e-3, clip 1 and a "bias" of 1.0, read here as
-# the initial forget-gate bias; permuted MNIST the same with bias 10. With the TCN's Adam 2e-3 and no clip our seq-MNIST
-# LSTM and RNN stayed at chance for a whole epoch, and with RMSprop and clip but torch's
-# zero forget bias the LSTM still did. The appendix gives no GRU or RNN settings: the RNN
-# takes the LSTM's training settings, the GRU (which learns with Adam) keeps the TCN's.
+# the initial forget-gate bias; permuted MNIST the same with bias 10. With the TCN's Adam 2e-3
+# and no clip our seq-MNIST LSTM and RNN stayed at chance for a whole epoch, and with RMSprop
+# and clip but torch's zero forget bias the LSTM still did. The appendix gives no GRU or RNN
+# settings: the RNN takes the LSTM's training settings, the GRU (which learns with Adam) keeps
+# the TCN's.
 _MNIST_BASELINE = dict(optimizer="rmsprop", lr=1e-3, clip=1.0)
 BASELINE_TRAINING = {
     "mnist": {"lstm": _MNIST_BASELINE, "rnn": _MNIST_BASELINE},

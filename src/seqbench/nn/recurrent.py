@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -84,10 +82,7 @@ class Recurrent(nn.Module):
         if forget_bias is not None:
             if kind != "lstm":
                 raise ValueError(f"forget_bias applies to an LSTM only (it has a forget gate), not to {kind!r}")
-            if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) \
-                    or not math.isfinite(forget_bias):
-                raise ValueError(f"forget_bias must be a finite number, got {forget_bias!r}")
-            self.forget_bias = float(forget_bias)
+            self.forget_bias = checks.finite_number("forget_bias", forget_bias)
             self._set_forget_bias()
 
     def _set_forget_bias(self) -> None:
