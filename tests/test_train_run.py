@@ -110,9 +110,10 @@ INTERRUPTED = textwrap.dedent("""
 """)
 
 
-def _interrupted_then_resumed(tmp_path, signal_name: str, every: int):
-    """Train in a subprocess that gets ``signal_name`` at step 9; returns its process, its run
-    directory's last checkpoint, and the resumed and the uninterrupted results."""
+def _interrupted_then_resumed(tmp_path, signal_name: str, every: int, move: bool = False):
+    """Train in a subprocess that gets ``signal_name`` at step 9 and resume (from another
+    directory if ``move``); returns its process and its run directory's last checkpoint,
+    having checked that the resumed and the uninterrupted results agree."""
     script = tmp_path / "interrupted.py"
     script.write_text(INTERRUPTED.replace("{TINY!r}", repr(TINY)).replace("{SIGNAL}", signal_name)
                       .replace("{EVERY}", str(every)))
@@ -123,12 +124,17 @@ def _interrupted_then_resumed(tmp_path, signal_name: str, every: int):
     assert (run_dir / "checkpoints" / "last.ckpt").exists() and not (run_dir / "result.json").exists()
     assert not list((run_dir / "checkpoints").glob("*.tmp"))  # no half-written files left behind
     ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
-    resumed = seqbench.train("adding", "tcn", out=str(tmp_path / "stopped"), name="r", resume=True,
-                             checkpoint_every=every, **TINY)
+    out = tmp_path / "stopped"
+    if move:  # carried to another machine or clone: the checkpoints name the old directory
+        out = tmp_path / "elsewhere" / "runs"
+        out.parent.mkdir()
+        (tmp_path / "stopped").rename(out)
+    resumed = seqbench.train("adding", "tcn", out=str(out), name="r", resume=True, checkpoint_every=every, **TINY)
     straight = seqbench.train("adding", "tcn", out=str(tmp_path / "straight"), name="r", checkpoint_every=every,
                               **TINY)
     assert resumed["metrics"] == straight["metrics"]
     assert [h["train_loss"] for h in resumed["history"]] == [h["train_loss"] for h in straight["history"]]
+    assert Path(resumed["checkpoint"]).parent == (out / "r" / "checkpoints").resolve()
     return proc, ckpt
 
 
@@ -143,6 +149,25 @@ def test_sigterm_mid_epoch_checkpoints_at_once_then_resume_matches_uninterrupted
     assert proc.returncode == 143, proc.stderr[-2000:]
     assert "stopped by SIGTERM after step 9" in proc.stderr and "--resume" in proc.stderr
     assert ckpt["global_step"] == 9 and ckpt["seqbench"]["batches_done"] == 3  # the step it stopped at
+
+
+def test_a_run_directory_moved_elsewhere_resumes_the_same(tmp_path, one_thread):
+    proc, _ = _interrupted_then_resumed(tmp_path, "SIGTERM", every=4, move=True)
+    assert proc.returncode == 143, proc.stderr[-2000:]
+
+
+def test_the_best_checkpoint_keeps_its_score_when_the_run_directory_moved(tmp_path):
+    from seqbench.training.checkpoints import BestCheckpoint
+
+    old = tmp_path / "old" / "checkpoints"
+    saved = BestCheckpoint(dirpath=old, filename="best", monitor="valid/mse", save_top_k=1)
+    saved.best_model_score, saved.best_model_path = torch.tensor(0.25), str(old / "best.ckpt")
+    saved.best_k_models = {str(old / "best.ckpt"): torch.tensor(0.25)}
+    moved = BestCheckpoint(dirpath=tmp_path / "new" / "checkpoints", filename="best", monitor="valid/mse", save_top_k=1)
+    moved.load_state_dict(saved.state_dict())
+    new = str((tmp_path / "new" / "checkpoints" / "best.ckpt").resolve())
+    assert float(moved.best_model_score) == 0.25  # Lightning alone forgets it: the next validation would replace best.ckpt
+    assert moved.best_model_path == new and list(moved.best_k_models) == [new]
 
 
 @pytest.mark.parametrize("flush", [True, False])

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import torch
-from lightning.pytorch.callbacks import Checkpoint
+from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from ..files import atomic_path
@@ -70,6 +70,30 @@ class ResumeCheckpoint(Checkpoint):
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         trainer.save_checkpoint(self.path)
+
+
+class BestCheckpoint(ModelCheckpoint):
+    """Lightning's ``ModelCheckpoint`` keeping ``best.ckpt``, whose resume survives a moved run
+    directory (another machine, another clone, a run directory carried in a repository).
+
+    Lightning remembers the best score only when a checkpoint is resumed from the directory
+    it was written in; elsewhere it forgets the score (the first validation after the resume
+    would then replace ``best.ckpt`` whatever its score) and keeps the old absolute path of
+    ``best.ckpt`` (the final test would look for it there). Paths in the saved state are
+    rebased onto this run's directory instead: the files have the same names.
+    """
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        saved_dir = state_dict.get("dirpath")
+        if saved_dir and self.dirpath and saved_dir != self.dirpath:
+            def rebase(path):
+                return os.path.join(self.dirpath, os.path.basename(path)) if path else path
+            state_dict = dict(state_dict, dirpath=self.dirpath,
+                              best_model_path=rebase(state_dict.get("best_model_path")),
+                              kth_best_model_path=rebase(state_dict.get("kth_best_model_path")),
+                              last_model_path=rebase(state_dict.get("last_model_path")),
+                              best_k_models={rebase(k): v for k, v in state_dict.get("best_k_models", {}).items()})
+        super().load_state_dict(state_dict)
 
 
 class Terminated(Exception):

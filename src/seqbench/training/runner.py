@@ -17,7 +17,7 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
 from .. import __version__, paper
@@ -25,7 +25,7 @@ from ..files import write_json
 from ..results import RESULT, RunResult
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from .checkpoints import BEST, AtomicCheckpointIO, ResumeCheckpoint, Terminated, newest_checkpoint
+from .checkpoints import BEST, AtomicCheckpointIO, BestCheckpoint, ResumeCheckpoint, Terminated, newest_checkpoint
 from .config import RunConfig, Training, build_task
 from .data import make_loader
 from .load import CheckpointError, read_checkpoint, run_config, same_run
@@ -184,9 +184,9 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
     module = SequenceTaskModule(task, model, training, run_config=cfg.to_dict(), track_test=cfg.test_every_epoch)
     data = TaskData(task, training.batch_size, cfg.seed, module)
     metric = task.primary_metric
-    best = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename=BEST[:-5], monitor=f"valid/{metric.name}",
-                           mode="max" if metric.higher_is_better else "min", save_top_k=1,
-                           enable_version_counter=False, auto_insert_metric_name=False)
+    best = BestCheckpoint(dirpath=run_dir / "checkpoints", filename=BEST[:-5], monitor=f"valid/{metric.name}",
+                          mode="max" if metric.higher_is_better else "min", save_top_k=1,
+                          enable_version_counter=False, auto_insert_metric_name=False)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only|logging interval|litlogger|exists and is not empty).*")
         trainer = pl.Trainer(
