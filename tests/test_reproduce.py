@@ -1,5 +1,6 @@
 """``seqbench reproduce``: the plan's selection, and a queue stopped half-way and started again
-that skips what is done, resumes what has checkpoints and collects every result."""
+(on a machine without the first one's runs directory) that skips what is done, resumes what
+has checkpoints and collects every result."""
 
 import os
 import signal
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 from seqbench.reproduction import PLAN, Planned, Queue, select, state
+from seqbench.results import RunResult
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 TINY = {"seq_len": 16, "train_size": 48, "valid_size": 16, "test_size": 16}
@@ -38,16 +40,17 @@ QUEUE = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from test_reproduce import _plan
     from seqbench.reproduction import Queue
-    sys.exit(Queue(_plan(), Path(sys.argv[1]), Path(sys.argv[2]), None, jobs=1, threads=1).run())
+    sys.exit(Queue(_plan(), Path(sys.argv[1]), Path(sys.argv[2]), None, jobs=1, threads=1,
+                   carry=Path(sys.argv[3])).run())
 """)
 
 
 def test_a_stopped_queue_started_again_skips_what_is_done_and_resumes_the_rest(tmp_path):
-    runs, results = tmp_path / "runs", tmp_path / "results"
+    runs, results, carry = tmp_path / "runs", tmp_path / "results", tmp_path / "carried"
     script = tmp_path / "run_queue.py"
     script.write_text(QUEUE.format(tests=str(Path(__file__).parent)))
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    queue = subprocess.Popen([sys.executable, str(script), str(runs), str(results)], env=env,
+    queue = subprocess.Popen([sys.executable, str(script), str(runs), str(results), str(carry)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     first, second, third = _plan()
     deadline = time.monotonic() + 240
@@ -60,14 +63,32 @@ def test_a_stopped_queue_started_again_skips_what_is_done_and_resumes_the_rest(t
     assert state(first, runs, results) == "done" and state(second, runs, results) == "partial"
     assert state(third, runs, results) == "to do"
     done_before = (results / first.name / "result.json").stat().st_mtime_ns
+    # the stopped run left a copy of its run directory to carry; the finished one did not
+    assert f"carry  {second.name}" in out and (carry / second.name / "checkpoints" / "last.ckpt").is_file()
+    assert not (carry / first.name).exists() and not list(carry.rglob(".lock"))
 
+    runs.rename(tmp_path / "lost")  # the next machine has none of this one's run directories
+    assert state(second, runs, results) == "to do" and state(second, runs, results, carry) == "partial"
     lines = []
-    assert Queue(_plan(), runs, results, None, jobs=2, threads=1, echo=lines.append).run() == 0
+    assert Queue(_plan(), runs, results, None, jobs=2, threads=1, echo=lines.append, carry=carry).run() == 0
     text = "\n".join(lines)
     assert "2 of 3 planned runs to do" in text and f"start  {second.name} (resume)" in text
     assert f"start  {third.name} (new)" in text and f"start  {first.name}" not in text
     assert all(state(p, runs, results) == "done" for p in _plan())
     assert (results / first.name / "result.json").stat().st_mtime_ns == done_before  # not trained again
+    assert not any(carry.iterdir())  # a finished run's carried copy is removed
+    assert RunResult.load(results / second.name / "result.json").epochs == 40
+
+
+def test_a_queue_stops_its_runs_when_its_time_is_up(tmp_path):
+    lines = []
+    long_run = Planned("adding", "gru", seed=0, variant=TINY, options=(*OPTIONS, "--epochs", "5000"))
+    started = time.monotonic()
+    failed = Queue([long_run], tmp_path / "runs", tmp_path / "results", None, jobs=1, echo=lines.append,
+                   stop_after=1.0).run()
+    assert failed == 0 and time.monotonic() - started < 120
+    assert any("time limit (1 s) reached: stopping the runs" in line for line in lines), lines
+    assert state(long_run, tmp_path / "runs", tmp_path / "results") in ("partial", "to do")
 
 
 def test_list_and_dry_run_say_what_is_left_without_running_anything(tmp_path, cli):
@@ -81,5 +102,15 @@ def test_list_and_dry_run_say_what_is_left_without_running_anything(tmp_path, cl
     commands = out.splitlines()
     assert code == 0 and commands and all(c.startswith("seqbench train jsb --model lstm") for c in commands)
     assert any("--seed 1 " in c for c in commands) and not (tmp_path / "runs").exists()
+    carried = tmp_path / "carried" / "jsb-paper-lstm-seed1" / "checkpoints"
+    carried.mkdir(parents=True)
+    (carried / "last.ckpt").write_bytes(b"")
+    select_ = ["--tasks", "jsb", "--models", "lstm", "--seeds", "2", "--carry", str(tmp_path / "carried")]
+    code, out, err = cli(["reproduce", "--list", *select_, *where])
+    assert code == 0 and any(r.startswith("partial") and r.endswith("lstm-seed1") for r in out.splitlines())
+    code, out, err = cli(["reproduce", "--dry-run", *select_, *where])
+    copy = f"cp -r {carried.parent}/. {tmp_path / 'runs' / 'jsb-paper-lstm-seed1'}"
+    assert code == 0 and copy in out.splitlines()
+    assert any("--seed 1 " in c and c.endswith("--resume") for c in out.splitlines())
     code, _, err = cli(["reproduce", "--list", "--tasks", "nosuch", *where])
     assert code == 2 and "no planned run matches" in err

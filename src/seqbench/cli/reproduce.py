@@ -29,12 +29,22 @@ def _names(ctx, param, value):
               help="Run directories (checkpoints, logs).")
 @click.option("--results", default="docs/results", show_default=True, type=click.Path(file_okay=False),
               help="Where finished runs' result.json files are collected (the results page's runs).")
-def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, data_dir, out, results):
+@click.option("--carry", type=click.Path(file_okay=False), default=None,
+              help="Where a run that stops unfinished leaves a copy of its run directory, and is resumed "
+                   "from when OUT has none (a directory that outlives the machine).")
+@click.option("--stop-after", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds after which the runs checkpoint and stop, and no more start.")
+def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, data_dir, out, results, carry,
+              stop_after):
     """Train the runs of the results page that are not done yet, JOBS at a time.
 
     Stopping loses nothing: a run with checkpoints resumes, a finished one is collected
     into RESULTS at once, and one another process trains is left to it. Then rebuild the
     page with `seqbench report RESULTS`.
+
+    On machines whose disks do not outlive the session, give --carry a directory that does
+    (kept, or committed) and --stop-after the time left: the runs stop in time, their run
+    directories go to CARRY, and the same command on the next machine resumes them.
     """
     from pathlib import Path
 
@@ -48,10 +58,14 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
     if not plan:
         raise click.UsageError("no planned run matches; see seqbench reproduce --list")
     runs, collected = Path(out), Path(results)
+    carried = None if carry is None else Path(carry)
     if dry_run:
         for p in plan:
-            now = state(p, runs, collected)
+            now = state(p, runs, collected, carried)
             if now in (TODO, PARTIAL):
+                if now == PARTIAL and not (runs / p.name / "checkpoints").is_dir():  # resumed from CARRY
+                    click.echo(shlex.join(["mkdir", "-p", out]))
+                    click.echo(shlex.join(["cp", "-r", f"{carried / p.name}/.", str(runs / p.name)]))
                 click.echo(shlex.join(p.argv(data_dir, out, now == PARTIAL, threads)))
         click.echo(f"# then: seqbench reproduce --list --out {shlex.quote(out)} --results {shlex.quote(results)} "
                    "(collects what finished)", err=True)
@@ -59,11 +73,11 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
     if list_only:
         paces, total, counts = measured_paces(collected), 0.0, {}
         for p in plan:
-            now = state(p, runs, collected)
+            now = state(p, runs, collected, carried)
             counts[now] = counts.get(now, 0) + 1
             left = None
             if now != "done":
-                at = progress(p, runs) if now != TODO else None
+                at = (progress(p, runs) or (carried and progress(p, carried))) if now != TODO else None
                 left = seconds_left(p, paces.get((p.task, p.model)), protocol_epochs(p), at[1] if at else 0)
                 total += left or 0.0
             budget = "protocol" if p.budget is None else format_duration(p.budget)
@@ -72,6 +86,7 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
         click.echo(f"{len(plan)} runs: {summary}; about {format_duration(total / jobs)} at {jobs} at a time "
                    "(measured step times of finished runs)")
         return
-    failed = Queue(plan, runs, collected, data_dir, jobs=jobs, threads=threads, echo=click.echo).run()
+    failed = Queue(plan, runs, collected, data_dir, jobs=jobs, threads=threads, echo=click.echo, carry=carried,
+                   stop_after=stop_after).run()
     if failed:
         raise click.ClickException(f"{failed} run(s) failed; their logs are under {out}")

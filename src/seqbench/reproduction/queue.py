@@ -8,9 +8,14 @@ Stopping and starting again loses nothing:
 * a run another process trains (its directory is locked) is left to it;
 * a finished run's ``result.json`` is copied into the results directory at once, and one
   that finished while no queue watched (a ``--dry-run`` command run by hand or by a
-  scheduler) is collected the next time the queue looks.
+  scheduler) is collected the next time the queue looks;
+* with a carry directory, a run that stops unfinished leaves a copy of its run directory
+  there, and a queue on another machine (or after the runs directory was wiped) resumes it
+  from that copy: for machines whose disks do not outlive a working session, where the
+  carry directory is committed or kept on storage that does.
 
-SIGTERM or Ctrl-C to the queue passes SIGTERM to its runs, which checkpoint and stop.
+SIGTERM or Ctrl-C to the queue passes SIGTERM to its runs, which checkpoint and stop; so
+does the queue itself once its time limit (``stop_after``) is up.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from ..files import atomic_path
 from ..report import schedule_override
 from ..results import RESULT, RunResult
 from ..training import Training, build_task
+from ..training.checkpoints import LAST
 from ..training.locking import LOCK
 from .plan import Planned
 
@@ -75,8 +81,23 @@ def collect(p: Planned, runs: Path, results: Path) -> None:
         shutil.copyfile(runs / p.name / RESULT, tmp)
 
 
-def state(p: Planned, runs: Path, results: Path) -> str:
-    """``done``, ``running`` (in any process), ``partial`` (checkpoints to resume) or ``to do``."""
+def _has_checkpoint(run_dir: Path) -> bool:
+    return (run_dir / "checkpoints" / LAST).is_file()
+
+
+def _copy_run(source: Path, target: Path) -> None:
+    """Copy a stopped run's directory (checkpoints and logs; not its lock), each file atomically."""
+    for path in sorted(source.rglob("*")):
+        if path.is_file() and path.name != LOCK and ".tmp" not in path.name:
+            dest = target / path.relative_to(source)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(dest) as tmp:
+                shutil.copyfile(path, tmp)
+
+
+def state(p: Planned, runs: Path, results: Path, carry: Path | None = None) -> str:
+    """``done``, ``running`` (in any process), ``partial`` (checkpoints to resume, in the runs
+    or the carry directory) or ``to do``."""
     if _locked(runs / p.name):
         return RUNNING
     if _finished(results / p.name / RESULT, p):
@@ -84,7 +105,8 @@ def state(p: Planned, runs: Path, results: Path) -> str:
     if _finished(runs / p.name / RESULT, p):  # finished while no queue watched: collect it
         collect(p, runs, results)
         return DONE
-    return PARTIAL if (runs / p.name / "checkpoints" / "last.ckpt").exists() else TODO
+    carried = carry is not None and _has_checkpoint(carry / p.name)
+    return PARTIAL if _has_checkpoint(runs / p.name) or carried else TODO
 
 
 # -- how long is left ------------------------------------------------------------------------
@@ -160,13 +182,17 @@ class Queue:
     """Runs ``plan`` ``jobs`` at a time, each one ``seqbench train`` process with ``threads`` threads.
 
     ``echo`` receives the progress lines (one per start and end, and a summary every
-    ``report_every`` seconds).
+    ``report_every`` seconds). ``carry``: where unfinished runs leave a copy of their run
+    directory and are resumed from (see the module's docstring). ``stop_after``: seconds
+    after which the queue stops its runs (they checkpoint) and starts no more.
     """
 
     def __init__(self, plan: list[Planned], runs: Path, results: Path, data_dir: str | None, jobs: int = 2,
-                 threads: int = 1, echo: Callable[[str], None] = print, report_every: float = 600.0) -> None:
+                 threads: int = 1, echo: Callable[[str], None] = print, report_every: float = 600.0,
+                 carry: Path | None = None, stop_after: float | None = None) -> None:
         self.plan, self.runs, self.results, self.data_dir = plan, Path(runs), Path(results), data_dir
         self.jobs, self.threads, self.echo, self.report_every = jobs, threads, echo, report_every
+        self.carry, self.stop_after = (None if carry is None else Path(carry)), stop_after
         self._children: dict[str, subprocess.Popen] = {}
         self._stopping = False
         self._lock = threading.Lock()
@@ -175,6 +201,9 @@ class Queue:
         self.echo(f"[{time.strftime('%H:%M:%S')}] {text}")
 
     def _launch(self, p: Planned, resume: bool) -> int:
+        run_dir = self.runs / p.name
+        if resume and not _has_checkpoint(run_dir) and self.carry is not None:
+            _copy_run(self.carry / p.name, run_dir)
         argv = p.argv(self.data_dir, str(self.runs), resume, self.threads, python=sys.executable)
         env = dict(os.environ, OMP_NUM_THREADS=str(self.threads), MKL_NUM_THREADS=str(self.threads))
         log = self.runs / f"{p.name}.log"
@@ -185,8 +214,13 @@ class Queue:
             code = child.wait()
         with self._lock:
             self._children.pop(p.name, None)
-        if code == 0 and (self.runs / p.name / RESULT).is_file():
+        if code == 0 and (run_dir / RESULT).is_file():
             collect(p, self.runs, self.results)
+            if self.carry is not None:
+                shutil.rmtree(self.carry / p.name, ignore_errors=True)
+        elif self.carry is not None and _has_checkpoint(run_dir):
+            _copy_run(run_dir, self.carry / p.name)
+            self._line(f"carry  {p.name}: its run directory is copied to {self.carry / p.name}")
         return code
 
     def stop(self, *_) -> None:
@@ -199,7 +233,8 @@ class Queue:
     def run(self) -> int:
         """Run everything not done; returns the number of runs that failed."""
         self.runs.mkdir(parents=True, exist_ok=True)
-        todo = [p for p in self.plan if state(p, self.runs, self.results) in (TODO, PARTIAL)]
+        todo = [p for p in self.plan if state(p, self.runs, self.results, self.carry) in (TODO, PARTIAL)]
+        started_at = time.monotonic()
         self._line(f"{len(todo)} of {len(self.plan)} planned runs to do, {self.jobs} at a time")
         failed, done, last_report = [], 0, time.monotonic()
         running: dict[Future, tuple[Planned, float]] = {}
@@ -207,9 +242,13 @@ class Queue:
         try:
             with ThreadPoolExecutor(self.jobs) as pool:
                 while (todo and not self._stopping) or running:
+                    if self.stop_after is not None and not self._stopping \
+                            and time.monotonic() - started_at > self.stop_after:
+                        self._line(f"time limit ({self.stop_after:g} s) reached: stopping the runs")
+                        self.stop()
                     while todo and len(running) < self.jobs and not self._stopping:
                         p = todo.pop(0)
-                        now = state(p, self.runs, self.results)
+                        now = state(p, self.runs, self.results, self.carry)
                         if now in (DONE, RUNNING):  # another queue took it meanwhile
                             self._line(f"skip   {p.name} ({now} elsewhere)")
                             continue
