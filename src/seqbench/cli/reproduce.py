@@ -49,7 +49,8 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
     from pathlib import Path
 
     from ..reproduction import PLAN, PARTIAL, TODO, Queue, select, state
-    from ..reproduction.queue import format_duration, measured_paces, progress, protocol_epochs, seconds_left
+    from ..reproduction.queue import (format_duration, has_checkpoint, measured_paces, progress, protocol_epochs,
+                                      seconds_left)
 
     unknown = sorted(set(models or ()) - set(MODEL_KINDS))
     if unknown:
@@ -63,7 +64,7 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
         for p in plan:
             now = state(p, runs, collected, carried)
             if now in (TODO, PARTIAL):
-                if now == PARTIAL and not (runs / p.name / "checkpoints").is_dir():  # resumed from CARRY
+                if now == PARTIAL and not has_checkpoint(runs / p.name):  # resumed from CARRY
                     click.echo(shlex.join(["mkdir", "-p", out]))
                     click.echo(shlex.join(["cp", "-r", f"{carried / p.name}/.", str(runs / p.name)]))
                 click.echo(shlex.join(p.argv(data_dir, out, now == PARTIAL, threads)))

@@ -39,7 +39,7 @@ from ..files import atomic_path
 from ..report import schedule_override
 from ..results import RESULT, RunResult
 from ..training import Training, build_task
-from ..training.checkpoints import LAST
+from ..training.checkpoints import newest_checkpoint
 from ..training.locking import LOCK
 from .plan import Planned
 
@@ -81,8 +81,9 @@ def collect(p: Planned, runs: Path, results: Path) -> None:
         shutil.copyfile(runs / p.name / RESULT, tmp)
 
 
-def _has_checkpoint(run_dir: Path) -> bool:
-    return (run_dir / "checkpoints" / LAST).is_file()
+def has_checkpoint(run_dir: Path) -> bool:
+    """True when a run directory holds a checkpoint to resume from."""
+    return newest_checkpoint(run_dir / "checkpoints") is not None
 
 
 def _copy_run(source: Path, target: Path) -> None:
@@ -105,8 +106,8 @@ def state(p: Planned, runs: Path, results: Path, carry: Path | None = None) -> s
     if _finished(runs / p.name / RESULT, p):  # finished while no queue watched: collect it
         collect(p, runs, results)
         return DONE
-    carried = carry is not None and _has_checkpoint(carry / p.name)
-    return PARTIAL if _has_checkpoint(runs / p.name) or carried else TODO
+    carried = carry is not None and has_checkpoint(carry / p.name)
+    return PARTIAL if has_checkpoint(runs / p.name) or carried else TODO
 
 
 # -- how long is left ------------------------------------------------------------------------
@@ -202,7 +203,7 @@ class Queue:
 
     def _launch(self, p: Planned, resume: bool) -> int:
         run_dir = self.runs / p.name
-        if resume and not _has_checkpoint(run_dir) and self.carry is not None:
+        if resume and not has_checkpoint(run_dir) and self.carry is not None:
             _copy_run(self.carry / p.name, run_dir)
         argv = p.argv(self.data_dir, str(self.runs), resume, self.threads, python=sys.executable)
         env = dict(os.environ, OMP_NUM_THREADS=str(self.threads), MKL_NUM_THREADS=str(self.threads))
@@ -218,7 +219,7 @@ class Queue:
             collect(p, self.runs, self.results)
             if self.carry is not None:
                 shutil.rmtree(self.carry / p.name, ignore_errors=True)
-        elif self.carry is not None and _has_checkpoint(run_dir):
+        elif self.carry is not None and has_checkpoint(run_dir):
             _copy_run(run_dir, self.carry / p.name)
             self._line(f"carry  {p.name}: its run directory is copied to {self.carry / p.name}")
         return code
