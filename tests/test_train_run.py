@@ -1,5 +1,6 @@
 """The training path on tiny tasks: results record, determinism, exact resume after SIGKILL."""
 
+import csv
 import json
 import os
 import subprocess
@@ -98,7 +99,7 @@ INTERRUPTED = textwrap.dedent("""
 
     class SignalAfterStep(Callback):  # the signal in the middle of the second epoch (6 steps per epoch)
         def on_train_batch_end(self, trainer, *args):
-            if trainer.global_step == 9:
+            if trainer.global_step == {AT}:
                 os.kill(os.getpid(), signal.{SIGNAL})
 
     try:
@@ -110,13 +111,18 @@ INTERRUPTED = textwrap.dedent("""
 """)
 
 
-def _interrupted_then_resumed(tmp_path, signal_name: str, every: int, move: bool = False):
-    """Train in a subprocess that gets ``signal_name`` at step 9 and resume (from another
+def _csv_rows(run_dir: Path) -> list[dict]:
+    with open(run_dir / "logs" / "metrics.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _interrupted_then_resumed(tmp_path, signal_name: str, every: int, move: bool = False, at: int = 9):
+    """Train in a subprocess that gets ``signal_name`` at step ``at`` and resume (from another
     directory if ``move``); returns its process and its run directory's last checkpoint,
     having checked that the resumed and the uninterrupted results agree."""
     script = tmp_path / "interrupted.py"
     script.write_text(INTERRUPTED.replace("{TINY!r}", repr(TINY)).replace("{SIGNAL}", signal_name)
-                      .replace("{EVERY}", str(every)))
+                      .replace("{EVERY}", str(every)).replace("{AT}", str(at)))
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.run([sys.executable, str(script), str(tmp_path / "stopped")], env=env,
                           capture_output=True, text=True, timeout=300)
@@ -134,6 +140,8 @@ def _interrupted_then_resumed(tmp_path, signal_name: str, every: int, move: bool
                               **TINY)
     assert resumed["metrics"] == straight["metrics"]
     assert [h["train_loss"] for h in resumed["history"]] == [h["train_loss"] for h in straight["history"]]
+    # the step-by-step log too: the rows from before the stop kept, none twice
+    assert _csv_rows(out / "r") == _csv_rows(tmp_path / "straight" / "r")
     assert Path(resumed["checkpoint"]).parent == (out / "r" / "checkpoints").resolve()
     return proc, ckpt
 
@@ -142,6 +150,13 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path, one_threa
     proc, ckpt = _interrupted_then_resumed(tmp_path, "SIGKILL", every=2)
     assert proc.returncode == -9, proc.stderr[-2000:]
     assert ckpt["global_step"] == 8 and ckpt["seqbench"]["batches_done"] == 2  # the last one before the kill
+
+
+def test_sigkill_keeps_the_csv_log_row_logged_just_after_the_checkpoint(tmp_path, one_thread):
+    # Lightning logs the row of step 9 just after it writes the checkpoint of step 10 (its steps
+    # count from 0), and the resumed run starts after both: the row must be kept, not dropped
+    proc, ckpt = _interrupted_then_resumed(tmp_path, "SIGKILL", every=2, at=11)
+    assert proc.returncode == -9 and ckpt["global_step"] == 10, proc.stderr[-2000:]
 
 
 def test_sigterm_mid_epoch_checkpoints_at_once_then_resume_matches_uninterrupted(tmp_path, one_thread):

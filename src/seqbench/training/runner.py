@@ -18,7 +18,6 @@ from pathlib import Path
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
-from lightning.pytorch.loggers import CSVLogger
 
 from .. import __version__, paper
 from ..files import write_json
@@ -27,6 +26,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from .checkpoints import BEST, AtomicCheckpointIO, BestCheckpoint, ResumeCheckpoint, Terminated, newest_checkpoint
 from .config import RunConfig, Training, build_task
+from .csv_log import ResumableCSVLogger
 from .data import make_loader
 from .load import CheckpointError, read_checkpoint, run_config, same_run
 from .locking import RunLock
@@ -81,18 +81,20 @@ def _is_first_node() -> bool:
     return int(os.environ.get("NODE_RANK", "0") or 0) == 0
 
 
-def _prepare_run_dir(cfg: RunConfig, run_dir: Path) -> Path | None:
-    """The checkpoint to resume from (or None); refuses to clobber a run by accident."""
+def _prepare_run_dir(cfg: RunConfig, run_dir: Path) -> tuple[Path, int] | None:
+    """The checkpoint to resume from and its optimizer step (or None); refuses to clobber a
+    run by accident."""
     ckpt_dir = run_dir / "checkpoints"
     existing = newest_checkpoint(ckpt_dir)
     if cfg.resume:
         if existing is None:
             raise FileNotFoundError(f"nothing to resume: {ckpt_dir} holds no checkpoint")
-        saved = run_config(read_checkpoint(existing), existing)  # refuses unsafe or broken files first
+        checkpoint = read_checkpoint(existing)  # refuses unsafe or broken files first
+        saved = run_config(checkpoint, existing)
         if not same_run(saved, cfg):
             raise CheckpointError(f"{existing} holds run {saved.run_name()}, not {cfg.run_name()}: "
                                   "it cannot be resumed as this run")
-        return existing
+        return existing, int(checkpoint["global_step"])
     if is_launched_child():
         return None
     if existing is not None and not cfg.overwrite:
@@ -126,8 +128,8 @@ def baseline_reference(task) -> dict | None:
     return {"name": test[0], "valid": task.baseline("valid")[1], "test": test[1]}
 
 
-def _loggers(run_dir: Path):
-    loggers = [CSVLogger(str(run_dir), name="logs", version="")]
+def _loggers(run_dir: Path, resumed_at_step: int | None):
+    loggers = [ResumableCSVLogger(run_dir, resumed_at_step)]
     try:
         from lightning.pytorch.loggers import TensorBoardLogger
         import tensorboard  # noqa: F401  (only when installed)
@@ -177,7 +179,7 @@ def run(cfg: RunConfig, callbacks=(), task=None) -> dict:
 
 
 def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbacks) -> dict:
-    resume_from = _prepare_run_dir(cfg, run_dir)
+    resume_from, resumed_at_step = _prepare_run_dir(cfg, run_dir) or (None, None)
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = task.build_model(cfg.model, cfg.preset, **cfg.model_overrides())
@@ -188,7 +190,7 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
                           mode="max" if metric.higher_is_better else "min", save_top_k=1,
                           enable_version_counter=False, auto_insert_metric_name=False)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only|logging interval|litlogger|exists and is not empty).*")
+        warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only|logging interval|litlogger).*")
         trainer = pl.Trainer(
             default_root_dir=str(run_dir), max_epochs=training.epochs,
             val_check_interval=cfg.val_every, check_val_every_n_epoch=None if cfg.val_every else 1,
@@ -196,7 +198,7 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
             gradient_clip_val=training.clip, gradient_clip_algorithm="norm",
             deterministic="warn" if cfg.deterministic else False,
             accelerator=cfg.accelerator, devices=cfg.devices, num_nodes=cfg.num_nodes, strategy=cfg.strategy,
-            precision=cfg.precision, logger=_loggers(run_dir),
+            precision=cfg.precision, logger=_loggers(run_dir, resumed_at_step),
             callbacks=[best, ResumeCheckpoint(run_dir / "checkpoints", cfg.checkpoint_every), *callbacks]
             + ([ProgressBar()] if cfg.progress else []),
             enable_progress_bar=cfg.progress, enable_model_summary=False, num_sanity_val_steps=0,
