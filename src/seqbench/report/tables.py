@@ -57,17 +57,18 @@ def budget_text(by_model: dict[str, Cell]) -> str:
     models it held, e.g. ``"protocol (20 epochs); LSTM, GRU, RNN: 2 h each"``."""
     planned = next((r.epochs_planned for c in by_model.values() for r in c.runs if r.epochs_planned), None)
     protocol = f"protocol ({planned} epochs)" if planned else "protocol"
-    budgets: dict[str, list[str]] = {}
-    runs: dict[str, int] = {}
+    budgets: dict[str, list[str]] = {}  # budget -> the models it held
     for m, cell in by_model.items():
         limits = sorted({r.run.get("max_time") for r in cell.runs if r.stopped_by_time_limit and r.run.get("max_time")})
         key = " / ".join(_hours(t) for t in limits) if limits else protocol
-        budgets.setdefault(key, []).append(model_label(m))
-        runs[key] = runs.get(key, 0) + len(cell.runs)
+        budgets.setdefault(key, []).append(m)
     if list(budgets) == [protocol]:
         return protocol
-    return "; ".join(f"{', '.join(ms)}: {key}{' each' if key != protocol and runs[key] > 1 else ''}"
-                     for key, ms in budgets.items())
+
+    def group(key: str, models: list[str]) -> str:
+        several = sum(len(by_model[m].runs) for m in models) > 1
+        return f"{', '.join(map(model_label, models))}: {key}{' each' if key != protocol and several else ''}"
+    return "; ".join(group(key, ms) for key, ms in budgets.items())
 
 
 def headline_table(results: list[RunResult]) -> str:
