@@ -10,6 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import torch
+
 from seqbench.reproduction import PLAN, Planned, Queue, select, state
 from seqbench.results import RunResult
 
@@ -114,3 +116,18 @@ def test_list_and_dry_run_say_what_is_left_without_running_anything(tmp_path, cl
     assert any("--seed 1 " in c and c.endswith("--resume") for c in out.splitlines())
     code, _, err = cli(["reproduce", "--list", "--tasks", "nosuch", *where])
     assert code == 2 and "no planned run matches" in err
+
+
+def test_list_reads_the_budget_a_stopped_run_has_spent_from_its_checkpoint(tmp_path, cli):
+    budgeted = next(p for p in PLAN if p.budget == 7200)
+    where = ["--only", budgeted.name, "--out", str(tmp_path / "runs"), "--results", str(tmp_path / "results"),
+             "--carry", str(tmp_path / "carried")]
+    checkpoint = tmp_path / "carried" / budgeted.name / "checkpoints" / "last.ckpt"
+    checkpoint.parent.mkdir(parents=True)
+    # what Lightning's Timer leaves in a checkpoint: 45 minutes of training
+    torch.save({"callbacks": {"Timer": {"time_elapsed": {"train": 2700.0, "validate": 60.0}}}}, checkpoint)
+    code, out, err = cli(["reproduce", "--list", *where])
+    assert code == 0 and out.splitlines()[0].split() == ["partial", "2h00", "1h15", "left", budgeted.name], out
+    checkpoint.write_bytes(b"not a checkpoint")  # unreadable: the whole budget, not an error
+    code, out, err = cli(["reproduce", "--list", *where])
+    assert code == 0 and out.splitlines()[0].split()[:3] == ["partial", "2h00", "2h00"], out

@@ -49,8 +49,8 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
     from pathlib import Path
 
     from ..reproduction import PLAN, PARTIAL, TODO, Queue, select, state
-    from ..reproduction.queue import (format_duration, has_checkpoint, measured_paces, progress, protocol_epochs,
-                                      seconds_left)
+    from ..reproduction.queue import (budget_spent, format_duration, has_checkpoint, measured_paces, progress,
+                                      protocol_epochs, seconds_left)
 
     unknown = sorted(set(models or ()) - set(MODEL_KINDS))
     if unknown:
@@ -79,7 +79,10 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
             left = None
             if now != "done":
                 at = (progress(p, runs) or (carried and progress(p, carried))) if now != TODO else None
-                left = seconds_left(p, paces.get((p.task, p.model)), protocol_epochs(p), at[1] if at else 0)
+                spent = None
+                if now == PARTIAL and p.budget is not None:  # the checkpoint the resume would start from
+                    spent = budget_spent(runs / p.name if has_checkpoint(runs / p.name) else carried / p.name)
+                left = seconds_left(p, paces.get((p.task, p.model)), protocol_epochs(p), at[1] if at else 0, spent)
                 total += left or 0.0
             budget = "protocol" if p.budget is None else format_duration(p.budget)
             click.echo(f"{now:8s} {budget:>9s} {'' if left is None else format_duration(left) + ' left':>12s}  {p.name}")

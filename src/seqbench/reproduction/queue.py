@@ -151,13 +151,34 @@ def progress(p: Planned, runs: Path) -> tuple[float, int] | None:
     return float(last.get("epoch") or 0), int(float(last["step"]))
 
 
-def seconds_left(p: Planned, pace: Pace | None, epochs_planned: int | None, done_steps: int = 0) -> float | None:
-    """Estimated training seconds left: the budget, or the protocol's epochs at the measured pace."""
+def budget_spent(run_dir: Path) -> float | None:
+    """Seconds of its ``--max-time`` a stopped run has used, as its newest checkpoint records
+    them (Lightning's Timer, the clock the budget is checked against), or None."""
+    path = newest_checkpoint(run_dir / "checkpoints")
+    if path is None:
+        return None
+    import torch
+
+    try:  # mmap: a word-PTB checkpoint is 60 MB and only one number of it is wanted
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        return float(state["callbacks"]["Timer"]["time_elapsed"]["train"])
+    except Exception:  # unreadable or from another trainer: the listing falls back to its estimate
+        return None
+
+
+def seconds_left(p: Planned, pace: Pace | None, epochs_planned: int | None, done_steps: int = 0,
+                 spent: float | None = None) -> float | None:
+    """Estimated training seconds left: the budget, or the protocol's epochs at the measured pace.
+
+    ``spent``: the budget seconds a stopped run has used (``budget_spent``); without it they
+    are estimated as ``done_steps`` at the measured pace.
+    """
     estimate = None
     if pace is not None and epochs_planned:
         estimate = max(epochs_planned * pace.steps_per_epoch - done_steps, 0) * pace.seconds_per_step
     if p.budget is not None:
-        spent = done_steps * pace.seconds_per_step if pace else 0.0
+        if spent is None:
+            spent = done_steps * pace.seconds_per_step if pace else 0.0
         estimate = min(estimate, p.budget - spent) if estimate is not None else p.budget - spent
     return None if estimate is None else max(estimate, 0.0)
 
