@@ -124,8 +124,9 @@ def test_list_reads_the_budget_a_stopped_run_has_spent_from_its_checkpoint(tmp_p
              "--carry", str(tmp_path / "carried")]
     checkpoint = tmp_path / "carried" / budgeted.name / "checkpoints" / "last.ckpt"
     checkpoint.parent.mkdir(parents=True)
-    # what Lightning's Timer leaves in a checkpoint: 45 minutes of training
-    torch.save({"callbacks": {"Timer": {"time_elapsed": {"train": 2700.0, "validate": 60.0}}}}, checkpoint)
+    # a seqbench checkpoint as Lightning's Timer leaves it after 45 minutes of training
+    torch.save({"hyper_parameters": {"run_config": budgeted.config().to_dict()}, "state_dict": {},
+                "callbacks": {"Timer": {"time_elapsed": {"train": 2700.0, "validate": 60.0}}}}, checkpoint)
     code, out, err = cli(["reproduce", "--list", *where])
     assert code == 0 and out.splitlines()[0].split() == ["partial", "2h00", "1h15", "left", budgeted.name], out
     checkpoint.write_bytes(b"not a checkpoint")  # unreadable: the whole budget, not an error

@@ -40,6 +40,7 @@ from ..report import schedule_override
 from ..results import RESULT, RunResult
 from ..training import Training, build_task
 from ..training.checkpoints import newest_checkpoint
+from ..training.load import CheckpointError, read_checkpoint
 from ..training.locking import LOCK
 from .plan import Planned
 
@@ -157,12 +158,9 @@ def budget_spent(run_dir: Path) -> float | None:
     path = newest_checkpoint(run_dir / "checkpoints")
     if path is None:
         return None
-    import torch
-
-    try:  # mmap: a word-PTB checkpoint is 60 MB and only one number of it is wanted
-        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        return float(state["callbacks"]["Timer"]["time_elapsed"]["train"])
-    except Exception:  # unreadable or from another trainer: the listing falls back to its estimate
+    try:
+        return float(read_checkpoint(path)["callbacks"]["Timer"]["time_elapsed"]["train"])
+    except (CheckpointError, KeyError, TypeError, ValueError):  # the listing falls back to its estimate
         return None
 
 
