@@ -87,6 +87,13 @@ def has_checkpoint(run_dir: Path) -> bool:
     return newest_checkpoint(run_dir / "checkpoints") is not None
 
 
+def resume_source(p: Planned, runs: Path, carry: Path | None) -> Path:
+    """The directory a partial run resumes from: its run directory when that holds a
+    checkpoint, else its carried copy (which the queue copies in first)."""
+    run_dir = runs / p.name
+    return run_dir if carry is None or has_checkpoint(run_dir) else carry / p.name
+
+
 def _copy_run(source: Path, target: Path) -> None:
     """Copy a stopped run's directory (checkpoints and logs; not its lock), each file atomically."""
     for path in sorted(source.rglob("*")):
