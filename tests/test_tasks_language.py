@@ -178,3 +178,19 @@ def test_an_empty_training_file_names_the_problem(tmp_path):
     write(tmp_path, "ptb", {"ptb.train.txt": "", "ptb.valid.txt": "a b\n", "ptb.test.txt": "a\n"})
     with pytest.raises(CorruptFileError, match="training split holds no tokens"):
         tasks.get("ptb", data_dir=tmp_path, download=False, verify=False).dataset("train")
+
+
+def test_word_ptb_rnn_trains_at_its_own_rate_the_others_at_the_official_scripts():
+    from seqbench.training import RunConfig, Training
+
+    task = tasks.get("ptb", verify=False)  # no data read: presets only
+    resolved = {m: Training.resolve(task, RunConfig(task="ptb", model=m)) for m in ("tcn", "lstm", "gru", "rnn")}
+    for m in ("tcn", "lstm", "gru"):
+        assert (resolved[m].optimizer, resolved[m].lr, resolved[m].clip) == ("sgd", 4.0, 0.4)
+    # the official lr 4 sent the vanilla RNN above a uniform guess (seqbench.paper.BASELINE_TRAINING)
+    assert (resolved["rnn"].optimizer, resolved["rnn"].lr, resolved["rnn"].clip) == ("sgd", 1.0, 0.4)
+    assert resolved["rnn"].lr_schedule == "official_word" and resolved["rnn"].batch_size == 16
+    assert Training.resolve(task, RunConfig(task="ptb", model="rnn", lr=2.0)).lr == 2.0
+    # char PTB keeps the official rate for every model
+    char = tasks.get("ptb_char", verify=False)
+    assert Training.resolve(char, RunConfig(task="ptb_char", model="rnn")).lr == 4.0

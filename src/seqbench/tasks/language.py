@@ -75,7 +75,8 @@ class LanguageModel(Task):
         # the official code draws the (tied) embedding from N(0, 0.01); PyTorch's N(0, 1)
         # would start the model hundreds of nats per token above a uniform guess
         model["init"] = "official"
-        return Preset(model, **training, clip=cfg.clip, variant=dict(seq_len=seq_len, valid_seq_len=valid_seq_len))
+        return Preset(model, **training, clip=cfg.clip, variant=dict(seq_len=seq_len, valid_seq_len=valid_seq_len),
+                      baseline_training=paper.BASELINE_TRAINING.get(self._training_key(), {}))
 
     # -- vocabulary ---------------------------------------------------------------------
     @property
