@@ -126,3 +126,20 @@ def test_the_papers_lstm_starts_with_its_forget_bias_and_keeps_its_parameter_cou
     plain_lstm = plain.build_model("lstm")
     assert plain_lstm.encoder.forget_bias is None
     assert plain_lstm.num_parameters() == sizes["mnist"] == sizes["pmnist"]
+
+
+def test_forget_bias_option_overrides_the_presets_names_the_run_and_is_refused_for_other_models():
+    from seqbench.training import RunConfig
+
+    task = tasks.get("pmnist", verify=False)
+    cfg = RunConfig(task="pmnist", model="lstm", forget_bias=2.0)
+    assert cfg.run_name() == "pmnist-paper-lstm-forget-bias2-seed0"  # never resumes the preset's run
+    lstm = task.build_model("lstm", **cfg.model_overrides()).encoder
+    h = lstm.hidden_size
+    assert lstm.forget_bias == 2.0
+    assert torch.all(lstm.rnn.bias_ih_l0[h: 2 * h] + lstm.rnn.bias_hh_l0[h: 2 * h] == 2.0)
+    assert task.build_model("tcn", **cfg.model_overrides()).num_parameters() == task.build_model("tcn").num_parameters()
+    with pytest.raises(ValueError, match="forget_bias applies to an LSTM only, not to 'gru'"):
+        RunConfig(task="pmnist", model="gru", forget_bias=1.0)
+    with pytest.raises(ValueError, match="forget_bias must be a finite number, got inf"):
+        RunConfig(task="pmnist", model="lstm", forget_bias=float("inf"))

@@ -24,4 +24,5 @@ SCHEDULES = ("halve_on_plateau", "official_music", "official_char", "official_wo
 NO_SCHEDULE = "none"  # RunConfig.lr_schedule: a constant learning rate, whatever the preset runs
 
 # make_model arguments a run may override (RunConfig fields of the same names)
-MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers", "dropout_mode", "init")
+MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers", "dropout_mode", "init",
+                   "forget_bias")

@@ -74,6 +74,7 @@ NAMED_SETTINGS: tuple[Setting, ...] = (
     _numeric("kernel_size", "--kernel-size", int, "k"),
     _numeric("dropout", "--dropout", float, "dropout"),
     _numeric("num_layers", "--layers", int, "layers"),
+    _numeric("forget_bias", "--forget-bias", float, "forget-bias"),
     _numeric("lr", "--lr", float, "lr"),
     _numeric("batch_size", "--batch-size", int, "batch"),
     Setting("optimizer", "--optimizer", str, name=str, label=str),

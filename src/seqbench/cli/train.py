@@ -25,6 +25,8 @@ from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_op
 @click.option("--levels", type=click.IntRange(min=1), default=None, help="TCN levels.")
 @click.option("--kernel-size", type=click.IntRange(min=1), default=None, help="TCN kernel size.")
 @click.option("--layers", "num_layers", type=click.IntRange(min=1), default=None, help="Recurrent layers.")
+@click.option("--forget-bias", type=float, default=None,
+              help="LSTM: initial forget-gate bias (torch's is 0; the paper's MNIST LSTMs 1 and 10).")
 @click.option("--dropout", type=click.FloatRange(min=0, max=1, max_open=True), default=None)
 @click.option("--dropout-mode", type=click.Choice(DROPOUT_MODES), default=None,
               help="TCN dropout: elementwise (the official code's) or channel (the paper's spatial dropout).")

@@ -150,7 +150,7 @@ def every_run_table(results: list[RunResult]) -> str:
 
 # the settings a reproduce command spells out, in its order (the schedule last: see schedule_override)
 COMMAND_ORDER = ("epochs", "batch_size", "lr", "optimizer", "clip", "hidden_size", "levels", "kernel_size", "dropout",
-                 "num_layers", "dropout_mode", "init", "max_time", "val_every", "test_every_epoch")
+                 "num_layers", "forget_bias", "dropout_mode", "init", "max_time", "val_every", "test_every_epoch")
 
 
 def reproduce_command(r: RunResult) -> str:

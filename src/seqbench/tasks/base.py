@@ -214,12 +214,13 @@ class Task:
         """The preset's TCN, or a baseline ``kind`` with as many parameters as that TCN.
 
         ``overrides`` replace make_model arguments (``hidden_size``, ``levels``,
-        ``kernel_size``, ``dropout``, ``num_layers``, ...); a baseline given no
+        ``kernel_size``, ``dropout``, ``num_layers``, an LSTM's ``forget_bias``, ...); a baseline given no
         ``hidden_size`` is matched to the (overridden) TCN's parameter count
         (:func:`~seqbench.nn.match_parameters`; a Transformer with
         :func:`~seqbench.nn.match_transformer`).
         """
-        tcn_kw = self.model_kwargs(preset, **{k: v for k, v in overrides.items() if k not in ("num_layers",)})
+        tcn_kw = self.model_kwargs(preset, **{k: v for k, v in overrides.items()
+                                              if k not in ("num_layers", "forget_bias")})
         if kind == "tcn":
             return make_model("tcn", **tcn_kw)
         base = {k: tcn_kw[k] for k in ("input_size", "output_size", "head", "input_adapter")}
@@ -236,8 +237,9 @@ class Task:
                 base["causal"] = False
         base.update(self.presets[preset].recurrent)
         base.update(self.presets[preset].baseline_model.get(kind, {}))
-        if overrides.get("num_layers") is not None:
-            base["num_layers"] = overrides["num_layers"]
+        for name in ("num_layers", "forget_bias"):
+            if overrides.get(name) is not None:
+                base[name] = overrides[name]
         if overrides.get("dropout") is not None:
             base["dropout"] = overrides["dropout"]
         hidden = overrides.get("hidden_size")

@@ -7,6 +7,7 @@ checkpoint and results JSON, so a run can be evaluated or resumed from its files
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ class RunConfig:
             (``seqbench.training.schedules``). All but ``epochs`` enter the run's name.
         hidden_size, levels, kernel_size, dropout, num_layers: model overrides; they enter
             the run's name, so a run of another model never resumes from this one's files.
+        forget_bias: an LSTM's initial forget-gate bias (torch starts it at 0; a positive one
+            helps an LSTM carry memory over long sequences early in training). Enters the name.
         dropout_mode: the TCN's dropout, ``"elementwise"`` (the official code's) or
             ``"channel"`` (the paper's spatial dropout); init: ``"default"``, ``"normal"`` or
             ``"official"`` (see :class:`seqbench.nn.TCN`). Both enter the run's name.
@@ -116,6 +119,7 @@ class RunConfig:
     kernel_size: int | None = None
     dropout: float | None = None
     num_layers: int | None = None
+    forget_bias: float | None = None
     dropout_mode: str | None = None
     init: str | None = None
     max_time: float | None = None
@@ -155,6 +159,12 @@ class RunConfig:
             raise ValueError(f"clip must be positive (or 0 for no clipping), got {self.clip!r}")
         if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        if self.forget_bias is not None:
+            if self.model != "lstm":
+                raise ValueError(f"forget_bias applies to an LSTM only, not to {self.model!r}")
+            fb = self.forget_bias
+            if isinstance(fb, bool) or not isinstance(fb, (int, float)) or not math.isfinite(fb):
+                raise ValueError(f"forget_bias must be a finite number, got {self.forget_bias!r}")
         if self.dropout_mode is not None and self.dropout_mode not in DROPOUT_MODES:
             raise ValueError(f"unknown dropout_mode {self.dropout_mode!r}; choose from {', '.join(DROPOUT_MODES)}")
         if self.init is not None and self.init not in INITS:
