@@ -29,6 +29,8 @@ from ..choices import RECURRENT_KINDS
 from ..nn import SequenceModel, make_model, match_parameters, match_transformer
 
 SPLITS = ("train", "valid", "test")
+# make_model overrides for the recurrent baselines only: the TCN they are matched to has neither
+BASELINE_ONLY = ("num_layers", "forget_bias")
 
 
 @dataclass(frozen=True)
@@ -219,8 +221,7 @@ class Task:
         (:func:`~seqbench.nn.match_parameters`; a Transformer with
         :func:`~seqbench.nn.match_transformer`).
         """
-        tcn_kw = self.model_kwargs(preset, **{k: v for k, v in overrides.items()
-                                              if k not in ("num_layers", "forget_bias")})
+        tcn_kw = self.model_kwargs(preset, **{k: v for k, v in overrides.items() if k not in BASELINE_ONLY})
         if kind == "tcn":
             return make_model("tcn", **tcn_kw)
         base = {k: tcn_kw[k] for k in ("input_size", "output_size", "head", "input_adapter")}
@@ -237,7 +238,7 @@ class Task:
                 base["causal"] = False
         base.update(self.presets[preset].recurrent)
         base.update(self.presets[preset].baseline_model.get(kind, {}))
-        for name in ("num_layers", "forget_bias"):
+        for name in BASELINE_ONLY:
             if overrides.get(name) is not None:
                 base[name] = overrides[name]
         if overrides.get("dropout") is not None:

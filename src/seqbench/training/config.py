@@ -7,7 +7,6 @@ checkpoint and results JSON, so a run can be evaluated or resumed from its files
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 
 from .. import tasks
 from ..choices import DROPOUT_MODES, INITS, MODEL_KINDS, MODEL_OVERRIDES, NO_SCHEDULE, OPTIMIZERS, SCHEDULES
+from ..nn import checks
 from ..run_settings import name_parts
 from ..tasks import Task
 
@@ -162,9 +162,7 @@ class RunConfig:
         if self.forget_bias is not None:
             if self.model != "lstm":
                 raise ValueError(f"forget_bias applies to an LSTM only, not to {self.model!r}")
-            fb = self.forget_bias
-            if isinstance(fb, bool) or not isinstance(fb, (int, float)) or not math.isfinite(fb):
-                raise ValueError(f"forget_bias must be a finite number, got {self.forget_bias!r}")
+            checks.finite_number("forget_bias", self.forget_bias)
         if self.dropout_mode is not None and self.dropout_mode not in DROPOUT_MODES:
             raise ValueError(f"unknown dropout_mode {self.dropout_mode!r}; choose from {', '.join(DROPOUT_MODES)}")
         if self.init is not None and self.init not in INITS:
