@@ -141,6 +141,28 @@ def test_resume_refuses_another_runs_checkpoint(trained, tmp_path, cli):
     assert code == 1 and "cannot be resumed as this run" in err
 
 
+def test_resume_refuses_a_run_whose_preset_changed_since_it_began(tmp_path, cli):
+    # a preset is code: a change to it does not change the run's name, so only the settings
+    # saved in the checkpoint can tell that the run would go on under other settings
+    out = str(tmp_path / "runs")
+    code, _, err = cli(["train", "adding", "--out", out, "--name", "t", *CLI_TINY])
+    assert code == 0, err
+    last = tmp_path / "runs" / "t" / "checkpoints" / "last.ckpt"
+    ckpt = torch.load(last, weights_only=True)
+    lr = ckpt["hyper_parameters"]["training"]["lr"]
+    resume = ["train", "adding", "--out", out, "--name", "t", "--resume", *CLI_TINY, "--epochs", "3"]
+    ckpt["hyper_parameters"]["training"]["lr"] = 4.0  # as if the preset had said 4 when the run began
+    torch.save(ckpt, last)
+    code, _, err = cli(resume)
+    assert code == 1 and f"trained with lr 4.0, not {lr!r}" in err and "--overwrite" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    # a checkpoint from before the settings were saved resumes as it did
+    del ckpt["hyper_parameters"]["training"]
+    torch.save(ckpt, last)
+    code, _, err = cli(resume)
+    assert code == 0, err
+
+
 def test_a_second_process_on_a_run_directory_is_refused_and_changes_nothing(tmp_path, cli):
     run_dir = tmp_path / "runs" / "t"
     with RunLock(run_dir):  # another process is training here (flock conflicts per open file, in-process too)

@@ -21,7 +21,7 @@ import torch
 
 from .. import tasks
 from ..nn import SequenceModel
-from .config import RunConfig, build_task
+from .config import RunConfig, Training, build_task
 
 MODEL_PREFIX = "model."  # the LightningModule holds the model as ``self.model``
 
@@ -82,6 +82,22 @@ def model_state(ckpt: dict) -> dict[str, torch.Tensor]:
 def same_run(a: RunConfig, b: RunConfig) -> bool:
     """True when two configurations train the same thing (budgets and run-time settings aside)."""
     return dataclasses.replace(a, name=None).run_name() == dataclasses.replace(b, name=None).run_name()
+
+
+def changed_training(ckpt: dict, training: Training) -> str:
+    """The resolved training settings that differ from those ``ckpt`` was
+    trained with, as "lr 4.0, not 1.0"; empty when none do.
+
+    Epochs are left out (``--resume --epochs N`` extends a run), and so is a checkpoint from
+    before the settings were saved in it. Overrides are in the run's name and caught there; this
+    catches a preset changed under a run that is then resumed.
+    """
+    saved = (ckpt.get("hyper_parameters") or {}).get("training")
+    if not isinstance(saved, dict):
+        return ""
+    now = dataclasses.asdict(training)
+    return ", ".join(f"{k} {saved[k]!r}, not {v!r}" for k, v in now.items()
+                     if k != "epochs" and k in saved and saved[k] != v)
 
 
 class LoadedRun(NamedTuple):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import lightning.pytorch as pl
@@ -32,8 +33,10 @@ class SequenceTaskModule(pl.LightningModule):
         super().__init__()
         self.task, self.model, self.training_cfg = task, model, training
         self.track_test = track_test
-        # what evaluate needs to rebuild task and model from the checkpoint alone
-        self.save_hyperparameters({"run_config": run_config or {}}, logger=False)
+        # what evaluate needs to rebuild task and model from the checkpoint alone, and the
+        # resolved settings, so a resume can tell that a preset changed under the run's name
+        self.save_hyperparameters({"run_config": run_config or {}, "training": dataclasses.asdict(training)},
+                                  logger=False)
         self.history: list[dict] = []
         self._stats: dict[str, StatisticTotals] = {}  # split -> its sums so far
         self._train_loss = [0.0, 0]          # sum, batches, since the last validation, on this process

@@ -28,7 +28,7 @@ from .checkpoints import BEST, AtomicCheckpointIO, BestCheckpoint, ResumeCheckpo
 from .config import RunConfig, Training, build_task
 from .csv_log import ResumableCSVLogger
 from .data import make_loader
-from .load import CheckpointError, read_checkpoint, run_config, same_run
+from .load import CheckpointError, changed_training, read_checkpoint, run_config, same_run
 from .locking import RunLock
 from .module import SequenceTaskModule
 
@@ -81,7 +81,7 @@ def _is_first_node() -> bool:
     return int(os.environ.get("NODE_RANK", "0") or 0) == 0
 
 
-def _prepare_run_dir(cfg: RunConfig, run_dir: Path) -> tuple[Path, int] | None:
+def _prepare_run_dir(cfg: RunConfig, training: Training, run_dir: Path) -> tuple[Path, int] | None:
     """The checkpoint to resume from and its optimizer step (or None); refuses to clobber a
     run by accident."""
     ckpt_dir = run_dir / "checkpoints"
@@ -94,6 +94,10 @@ def _prepare_run_dir(cfg: RunConfig, run_dir: Path) -> tuple[Path, int] | None:
         if not same_run(saved, cfg):
             raise CheckpointError(f"{existing} holds run {saved.run_name()}, not {cfg.run_name()}: "
                                   "it cannot be resumed as this run")
+        changed = changed_training(checkpoint, training)
+        if changed:
+            raise CheckpointError(f"{existing} was trained with {changed}: the preset changed since the run "
+                                  "began; pass --overwrite to start it again with the new settings")
         return existing, int(checkpoint["global_step"])
     if is_launched_child():
         return None
@@ -179,7 +183,7 @@ def run(cfg: RunConfig, callbacks=(), task=None) -> dict:
 
 
 def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbacks) -> dict:
-    resume_from, resumed_at_step = _prepare_run_dir(cfg, run_dir) or (None, None)
+    resume_from, resumed_at_step = _prepare_run_dir(cfg, training, run_dir) or (None, None)
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = task.build_model(cfg.model, cfg.preset, **cfg.model_overrides())
