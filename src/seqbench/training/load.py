@@ -85,8 +85,8 @@ def same_run(a: RunConfig, b: RunConfig) -> bool:
 
 
 def changed_training(ckpt: dict, training: Training) -> str:
-    """The resolved training settings that differ from those ``ckpt`` was
-    trained with, as "lr 4.0, not 1.0"; empty when none do.
+    """The resolved training settings that differ from those ``ckpt`` was trained with, as
+    "lr 4.0, not 1.0"; empty when none do.
 
     Epochs are left out (``--resume --epochs N`` extends a run), and so is a checkpoint from
     before the settings were saved in it. Overrides are in the run's name and caught there; this
