@@ -35,6 +35,9 @@ class RunResult:
         baseline: the task's model-free reference (``name``, ``valid``, ``test`` metrics), if any.
         checkpoint, run_dir: where the files are.
         history: one row per validation (epoch, step, train loss, lr, elapsed seconds, metrics).
+        test_items: every test item's statistics at the reported checkpoint, in the test split's
+            order: ``{statistic: {"sum": [...], "count": [...]}}`` (``ItemTotals.to_dict``), for
+            paired tests and resampled intervals over items; None when not recorded.
         versions, machine, world_size: what it ran on.
     """
 
@@ -62,6 +65,7 @@ class RunResult:
     checkpoint: str | None = None
     run_dir: str | None = None
     history: list = field(default_factory=list)
+    test_items: dict | None = None
     versions: dict = field(default_factory=dict)
     machine: dict = field(default_factory=dict)
 

@@ -37,3 +37,43 @@ class StatisticTotals:
         if reduce is not None:
             table = reduce(table)
         return self.task.compute_metrics({k: (float(table[i, 0]), float(table[i, 1])) for i, k in enumerate(names)})
+
+
+def item_statistics(task, output: torch.Tensor, batch) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Each item's own statistics: ``{statistic: (sums (B,), counts (B,))}`` in float64.
+
+    ``task.statistics`` reduces over the batch; here it is called on every item's slice of
+    ``output`` and ``batch`` (padding and masks sliced with it), so the per-item sums add up
+    to the batch's. Paired tests and resampling intervals resample these items.
+    """
+    size = len(output)
+    rows: dict[str, tuple[list, list]] = {}
+    for i in range(size):
+        one = {k: v[i:i + 1] if torch.is_tensor(v) and v.dim() > 0 and len(v) == size else v
+               for k, v in batch.items()}
+        for name, (s, n) in task.statistics(output[i:i + 1], one).items():
+            sums, counts = rows.setdefault(name, ([], []))
+            sums.append(s.detach().double().sum())
+            counts.append(torch.as_tensor(n).double().sum())
+    return {name: (torch.stack(s).cpu(), torch.stack(n).cpu()) for name, (s, n) in rows.items()}
+
+
+class ItemTotals:
+    """Every item's statistics of a split, in item order (:func:`item_statistics` per batch).
+
+    ``to_dict()`` is what a result's ``test_items`` holds: ``{statistic: {"sum": [...],
+    "count": [...]}}``, one entry per item of the split, in the order of its dataset.
+    """
+
+    def __init__(self, task) -> None:
+        self.task = task
+        self.parts: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+
+    def add(self, output: torch.Tensor, batch) -> None:
+        for name, pair in item_statistics(self.task, output, batch).items():
+            self.parts.setdefault(name, []).append(pair)
+
+    def to_dict(self) -> dict[str, dict[str, list[float]]]:
+        return {name: {"sum": torch.cat([s for s, _ in parts]).tolist(),
+                       "count": torch.cat([n for _, n in parts]).tolist()}
+                for name, parts in sorted(self.parts.items())}
