@@ -191,6 +191,23 @@ def test_tfidf_logistic_regression_separates_a_separable_text_set(tmp_path):
     assert len(items["sum"]) == len(task.dataset("test")) and sum(items["sum"]) == len(task.dataset("test"))
 
 
+def test_tfidf_logistic_regression_never_reads_the_test_texts():
+    from seqbench.references.text import tfidf_logreg
+
+    frame = reviews(120, ids=True)
+    options = dict(target="label", text="review", id_column="review_id")
+    task = tasks.custom(frame, **options)
+    flipped = frame.copy()
+    rows = flipped["review_id"].isin(task.split_ids["test"])
+    flipped.loc[rows, "review"] = "zebra " + flipped.loc[rows, "review"].str.replace("good", "BAD").str.replace("bad", "good") \
+        .str.replace("BAD", "bad")
+    other = tasks.custom(flipped, **options)
+    a, b = tfidf_logreg(task), tfidf_logreg(other)
+    assert a.settings == b.settings and torch.equal(a.outputs["valid"], b.outputs["valid"])
+    # the test texts changed (sentiment flipped, an unseen word added), and so did their outputs
+    assert not torch.equal(a.outputs["test"], b.outputs["test"])
+
+
 def test_tfidf_ridge_regresses_a_number_the_words_give(tmp_path):
     frame = reviews(200)
     frame["score"] = np.where(frame["label"] == "positive", 4.0, 1.0) + \
@@ -215,3 +232,20 @@ def test_minirocket_classifies_and_regresses_unequal_multivariate_sequences(tmp_
     numbers = tasks.custom(frame.drop(columns=["label"]), target="amount", task="regress")
     (regressed,) = run_references(numbers, tmp_path / "regress")
     assert regressed.model == "minirocket_ridge" and regressed.metrics["test"]["nmse"] < 0.5
+
+
+def test_several_series_and_targets_keep_the_models_output_layout(tmp_path):
+    rng = np.random.default_rng(2)
+    frames = []
+    for sid in ("north", "south"):
+        cycles = rng.normal(size=(12, 2))
+        values = np.tile(cycles, (20, 1))
+        frames.append(pd.DataFrame({"sequence_id": sid, "time": np.arange(240), "a": values[:, 0], "b": values[:, 1],
+                                    "temp": rng.normal(size=240)}))
+    task = tasks.custom(pd.concat(frames), target="a,b", task="forecast", id_column="sequence_id",
+                        input_length=8, horizon=3)
+    results = by_model(run_references(task, tmp_path, season=12))
+    # exact only when each window's (horizon, target) forecasts line up with its targets
+    assert results["seasonal_naive"].metrics["test"]["nmse"] < 1e-10
+    assert len(results["autoreg"].config["reference"]["settings"]["orders"]) == 4   # one AR per series and target
+    assert len(results["last_value"].test_items["nmse"]["sum"]) == len(task.dataset("test"))
