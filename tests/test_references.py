@@ -199,8 +199,9 @@ def test_tfidf_logistic_regression_never_reads_the_test_texts():
     task = tasks.custom(frame, **options)
     flipped = frame.copy()
     rows = flipped["review_id"].isin(task.split_ids["test"])
-    flipped.loc[rows, "review"] = "zebra " + flipped.loc[rows, "review"].str.replace("good", "BAD").str.replace("bad", "good") \
-        .str.replace("BAD", "bad")
+    texts = flipped.loc[rows, "review"]
+    swapped = texts.str.replace("good", "BAD").str.replace("bad", "good").str.replace("BAD", "bad")
+    flipped.loc[rows, "review"] = "zebra " + swapped
     other = tasks.custom(flipped, **options)
     a, b = tfidf_logreg(task), tfidf_logreg(other)
     assert a.settings == b.settings and torch.equal(a.outputs["valid"], b.outputs["valid"])
@@ -249,3 +250,15 @@ def test_several_series_and_targets_keep_the_models_output_layout(tmp_path):
     assert results["seasonal_naive"].metrics["test"]["nmse"] < 1e-10
     assert len(results["autoreg"].config["reference"]["settings"]["orders"]) == 4   # one AR per series and target
     assert len(results["last_value"].test_items["nmse"]["sum"]) == len(task.dataset("test"))
+
+
+def test_a_constant_train_period_has_no_season_and_an_exact_ar0(tmp_path):
+    frame = pd.DataFrame({"time": np.arange(100), "load": np.r_[np.full(85, 3.0), np.arange(15.0)]})
+    task = tasks.custom(frame, target="load", input_length=8)
+    notes = []
+    results = by_model(run_references(task, tmp_path, announce=notes.append))
+    assert notes == ["reference seasonal_naive skipped: no seasonal period: the train period is constant; "
+                     "pass --season P"]
+    ar = results["autoreg"]
+    assert ar.config["reference"]["label"] == "autoregressive AR(0)" and ar.parameters == 1
+    assert ar.metrics["valid"]["nmse"] == 0.0   # valid is still the constant stretch

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Callable
 
 from .base import INSTALL, Fitted, Skipped, score
-from .forecast import Season, autoreg, last_value, resolve_season, season_from_autocorrelation, season_from_times
-from .forecast import seasonal_naive
+from .forecast import (Season, autoreg, last_value, resolve_season, season_from_autocorrelation,
+                       season_from_times, seasonal_naive)
 from .rocket import minirocket_classifier, minirocket_regressor
 from .text import tfidf_logreg, tfidf_ridge
 
@@ -84,8 +84,9 @@ def run_references(task, group_dir, *, season: int | None = None, suffix: str = 
         season: forecasts: the seasonal period in steps (inferred when None: see
             :func:`~.forecast.resolve_season`).
         suffix: appended to each directory name, e.g. ``"-fold2"`` for one fold of several.
-        times: forecasts: the time column of the series (one, or a list with one per
-            series), to infer the season from a regular datetime index.
+        times: forecasts: the time column of the series as read (a pandas Series, Index or
+            array; or a list with one per series, None where unknown), to infer the season
+            from a regular datetime index.
         announce: called with one line per skipped reference and per inferred period; without
             it a skip is a :class:`ReferenceWarning`.
 

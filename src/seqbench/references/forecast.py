@@ -106,6 +106,9 @@ def season_from_autocorrelation(periods: Sequence[np.ndarray]) -> Season:
 
     columns = [p[:, k] for p in periods for k in range(p.shape[1])]
     n = min(len(c) for c in columns)
+    columns = [c for c in columns if np.ptp(c) > 0]   # a constant has no autocorrelation
+    if not columns:
+        return Season(None, "the train period is constant")
     top = n // MIN_CYCLES
     if top < 3:
         return Season(None, f"the train period ({n} steps) is too short to infer a seasonal period")
@@ -124,9 +127,9 @@ def resolve_season(task, season: int | None = None, times=None) -> Season:
     regular time index (``times``: one series' times, or a list with one per series), else
     the train period's autocorrelation."""
     if season is not None:
-        if isinstance(season, bool) or not isinstance(season, int) or season < 2:
+        if isinstance(season, bool) or not isinstance(season, (int, np.integer)) or season < 2:
             raise ValueError(f"season must be an integer of at least 2 (steps per cycle), got {season!r}")
-        return Season(season, "given")
+        return Season(int(season), "given")
     if times is not None:
         import pandas as pd
 
@@ -206,6 +209,9 @@ def autoreg(task, season: Season) -> Fitted:
         if len(y) < MIN_AR_TRAIN:
             raise Skipped(f"a train period of {len(y)} steps is too short to fit an AR model (needs {MIN_AR_TRAIN})")
         for k in range(y.shape[1]):
+            if np.ptp(y[:, k]) == 0:   # constant: AR(0) fits it exactly (and AIC is undefined)
+                models[s, k] = y[0, k], np.empty(0)
+                continue
             with warnings.catch_warnings():
                 # orders beyond what a (nearly) periodic series needs make a rank-deficient design;
                 # the least-squares fit is still a valid predictor, and AIC rarely picks such an order
