@@ -109,7 +109,7 @@ def run_references(task, group_dir, *, season: int | None = None, suffix: str = 
         raise ValueError("season applies to forecasts only")
     else:
         resolved = None
-    request = {"season": season} if forecast else {}
+    request = {"season": None if season is None else int(season)} if forecast else {}
     variant = _plain(dict(task.variant))
 
     def note(line: str, skipped: bool = False) -> None:
