@@ -36,7 +36,7 @@ STREAM_LENGTH, UNBOUNDED_STREAM_LENGTH = 2048, 512
 def check(module: nn.Module, input_size: int | None = None, *, layout: str = "batch_first", causal: bool = False,
           expect_rf: int | None = None, mask_arg: str | None = AUTO, lengths_arg: str | None = AUTO,
           step_method: str | None = AUTO, max_length: int = 2048, inputs: int = 3, seed: int = 0,
-          tolerance: float = 1e-9) -> CheckReport:
+          tolerance: float = 1e-9, name: str | None = None) -> CheckReport:
     """Measure causality, receptive field, padding invariance and streaming equivalence of ``module``.
 
     Args:
@@ -59,6 +59,7 @@ def check(module: nn.Module, input_size: int | None = None, *, layout: str = "ba
         inputs: random inputs per gradient pass (more are drawn until a pass adds no step).
         seed: seeds every random input.
         tolerance: output differences up to ``tolerance * max(1, largest |output|)`` count as rounding.
+        name: what the report calls the module (default: its class name).
 
     Returns:
         a :class:`CheckReport`; ``report.ok``, ``report.summary()``, ``report.to_dict()``.
@@ -93,7 +94,7 @@ def check(module: nn.Module, input_size: int | None = None, *, layout: str = "ba
         streaming, reason = _streaming(probe, length, tolerance)
         if reason:
             skipped["streaming"] = reason
-    return CheckReport(probe.name, probe.input_size, probe.layout, seed, tolerance, causality, field, padding,
+    return CheckReport(name or probe.name, probe.input_size, probe.layout, seed, tolerance, causality, field, padding,
                        streaming, skipped, time.perf_counter() - started)
 
 

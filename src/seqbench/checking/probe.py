@@ -76,7 +76,12 @@ class Probe:
                 kwargs[self.mask_arg] = torch.arange(time, device=x.device).unsqueeze(0) < lengths.unsqueeze(1)
             else:
                 kwargs[self.lengths_arg] = lengths
-        y = self.module(x.transpose(1, 2) if self.layout == "channels_first" else x, **kwargs)
+        given = x.transpose(1, 2) if self.layout == "channels_first" else x
+        try:
+            y = self.module(given, **kwargs)
+        except RuntimeError as e:  # most often a shape mismatch: say what it was given, and how
+            raise ValueError(f"{self.name} failed on a {self.layout} input of shape {tuple(given.shape)} "
+                             f"(float64{', with ' + next(iter(kwargs)) if kwargs else ''}): {e}") from e
         if isinstance(y, (tuple, list)):  # nn.LSTM and friends: (output, state)
             y = y[0]
         if not isinstance(y, torch.Tensor):

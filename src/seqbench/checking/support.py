@@ -8,9 +8,11 @@ output reads: before ``t`` its history, after ``t`` a causality leak.
 A zero gradient can be a coincidence rather than structure: a ReLU that is off at that
 position for this input cuts every path through it, and a saturated or decaying path can
 underflow. So the support is the union over several random inputs (a batch of them per
-backward pass), and more are drawn until a fresh batch adds no step: a step counts as a
+backward pass), and more are drawn until two fresh batches in a row add no step: a step is a
 hole only when its gradient is exactly zero for every input tried. Weights are used as they
-are: a weight that is zero in the module is part of the module.
+are: a weight that is zero in the module is part of the module, and so is a unit that is off
+for every input (which happens in networks only a few channels wide): the report describes
+the module with these weights, which can read less than its architecture allows.
 
 A recurrent state's dependence never ends but decays exponentially, until the gradient
 underflows float64; that edge is recognised by its size (below ``FADE`` of the peak) and
@@ -99,12 +101,14 @@ def one_round(probe: Probe, length: int, inputs: int) -> Support:
     return Support(length, step, inputs, grad.abs().amax(dim=(0, 2)).cpu())
 
 
-def measure_support(probe: Probe, start_length: int, max_length: int, inputs: int = 3, max_rounds: int = 4) -> Support:
+def measure_support(probe: Probe, start_length: int, max_length: int, inputs: int = 3, max_rounds: int = 8,
+                    patience: int = 2) -> Support:
     """The support of the output at :func:`output_step` over an input long enough to hold it.
 
-    The input grows (doubling, up to ``max_length``) while the support reaches its start;
-    at the final length more rounds of ``inputs`` random inputs are drawn (up to
-    ``max_rounds``) until one adds no step to the union.
+    The input grows (doubling, up to ``max_length``) while the support reaches its start.
+    At the final length, rounds of ``inputs`` fresh random inputs are added to the union
+    until ``patience`` rounds in a row add no step (or ``max_rounds`` ran): a step still at
+    zero is zero for every input tried.
     """
     length = start_length
     while True:
@@ -116,15 +120,20 @@ def measure_support(probe: Probe, start_length: int, max_length: int, inputs: in
             )
         grow = support.reaches_start and not support.fades and length < max_length
         if not grow and not support.fades:
-            for _ in range(max_rounds - 1):
-                if bool(support.past.ne(0).all()):
-                    break  # every past step already reached: another input cannot add one
-                merged = support.merge(one_round(probe, length, inputs))
-                settled = torch.equal(merged.nonzero, support.nonzero)
-                support = merged
-                if settled:
-                    break
+            support = _settle(probe, support, inputs, max_rounds, patience)
             grow = support.reaches_start and length < max_length
         if not grow:
             return support
         length = min(2 * length, max_length)
+
+
+def _settle(probe: Probe, support: Support, inputs: int, max_rounds: int, patience: int) -> Support:
+    """More rounds of random inputs until ``patience`` rounds in a row add no step to the support."""
+    quiet = 0
+    for _ in range(max_rounds - 1):
+        if quiet == patience or bool(support.past.ne(0).all()):
+            break  # settled, or every past step already reached: another input cannot add one
+        merged = support.merge(one_round(probe, support.length, inputs))
+        quiet = quiet + 1 if torch.equal(merged.nonzero, support.nonzero) else 0
+        support = merged
+    return support
