@@ -15,6 +15,16 @@ import seqbench
 from seqbench.nn import TCN, make_model, receptive_field
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # the check's tensors are small: one thread is what `seqbench check` runs with, and two on a
+    # busy 2-core machine ran these tests up to 70x slower
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # ----------------------------------------------------------------------------- modules under check
 
 
@@ -169,15 +179,10 @@ def test_tcn_history_and_holes_match_the_taps_it_reads(kernel, dilations):
 
 
 def test_seven_level_kernel_seven_tcn_measures_the_formula_quickly():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the check's tensors are small; what `seqbench check` runs with
-    try:
-        model = make_model("tcn", input_size=3, output_size=1, hidden_size=16, levels=7, kernel_size=7)
-        started = time.perf_counter()
-        report = seqbench.check(model, expect_rf=1525, causal=True)
-        seconds = time.perf_counter() - started
-    finally:
-        torch.set_num_threads(threads)
+    model = make_model("tcn", input_size=3, output_size=1, hidden_size=16, levels=7, kernel_size=7)
+    started = time.perf_counter()
+    report = seqbench.check(model, expect_rf=1525, causal=True)
+    seconds = time.perf_counter() - started
     assert receptive_field(7, [2**v for v in range(7)]) == 1 + 2 * (7 - 1) * (2**7 - 1) == 1525
     rf = report.receptive_field
     assert report.ok and rf.history == 1525 and rf.hole_count == 0 and rf.declared == 1525

@@ -19,6 +19,10 @@ LAYOUTS = ("batch_first", "channels_first")
 AUTO = "auto"
 
 
+class KeywordError(ValueError):
+    """A mask, lengths or step keyword that the module does not have (the command line: a malformed option)."""
+
+
 class Probe:
     """Calls a float64, eval-mode copy of ``module`` on batch-first inputs; returns ``(B, T, out)``.
 
@@ -140,12 +144,12 @@ def _padding_keywords(module: nn.Module, mask_arg, lengths_arg) -> tuple[str | N
     explicit = {name: value for name, value in (("mask_arg", mask_arg), ("lengths_arg", lengths_arg))
                 if value not in (AUTO, None)}
     if len(explicit) == 2:
-        raise ValueError("give mask_arg or lengths_arg, not both: the module is told about padding one way")
+        raise KeywordError("give mask_arg or lengths_arg, not both: the module is told about padding one way")
     for option, keyword in explicit.items():
         if not isinstance(keyword, str) or not keyword.isidentifier():
-            raise ValueError(f"{option} must name a keyword argument of forward, got {keyword!r}")
+            raise KeywordError(f"{option} must name a keyword argument of forward, got {keyword!r}")
         if keyword not in params and not takes_any:
-            raise ValueError(f"{option}={keyword!r}: {type(module).__name__}.forward has no parameter {keyword!r} "
+            raise KeywordError(f"{option}={keyword!r}: {type(module).__name__}.forward has no parameter {keyword!r} "
                              f"(it has {', '.join(params) or 'none'})")
     if explicit:
         return explicit.get("mask_arg"), explicit.get("lengths_arg")
@@ -163,5 +167,5 @@ def _step_method(module: nn.Module, step_method) -> str | None:
         streams = callable(getattr(module, "step", None)) and callable(getattr(module, "init_state", None))
         return "step" if streams else None
     if not isinstance(step_method, str) or not callable(getattr(module, step_method, None)):
-        raise ValueError(f"step_method={step_method!r}: {type(module).__name__} has no such method")
+        raise KeywordError(f"step_method={step_method!r}: {type(module).__name__} has no such method")
     return step_method

@@ -28,6 +28,7 @@ class ReceptiveField:
     holes: list[list[int]]
     hole_count: int
     future_steps: int           #: steps ahead of the output it reads (a non-causal module)
+    smallest_relative: float    #: the smallest non-zero past gradient over the largest
     expected: int | None
     declared: int | None        #: what the module's own receptive_field attribute says, if it has one
     step: int
@@ -57,8 +58,11 @@ class ReceptiveField:
 
     def describe(self) -> str:
         where = f"gradient of output step {self.step} of a {self.length}-step input, {self.inputs} random inputs"
-        if self.kind == FADES:
-            text = (f"unbounded, fading: the gradient decays steadily and underflows float64 {self.nonzero_steps} "
+        if self.kind == FADES and self.nonzero_steps == self.step + 1:
+            text = (f"unbounded, fading: the output reads every earlier step, its gradient decaying steadily to "
+                    f"{self.smallest_relative:.0e} of its peak at the start ({where})")
+        elif self.kind == FADES:
+            text = (f"unbounded, fading: the gradient decays steadily until it underflows float64 {self.nonzero_steps} "
                     f"steps back ({where})")
         elif self.kind == UNBOUNDED:
             text = f"unbounded: the output reads every earlier step back to the start ({where})"
@@ -72,8 +76,8 @@ class ReceptiveField:
                 continue
             diff = self.measured - value if self.measured is not None else None
             text += f"; {name} {value}" + ("" if diff is None else f": {diff:+d} steps" if diff else ": same span")
-        if self.hole_count and self.expected is not None:
-            text += ", but a window with holes is not the one a formula counts"
+            if name == "expected" and self.hole_count:
+                text += ", but with holes"
         return text
 
 
@@ -106,6 +110,7 @@ def receptive_field_of(support: Support, expected: int | None, declared: int | N
     holes = support.holes() if kind == BOUNDED else []
     return ReceptiveField(
         kind=kind, history=nonzero if kind == BOUNDED else None, nonzero_steps=nonzero, holes=to_ranges(holes),
-        hole_count=len(holes), future_steps=future[-1] if future else 0, expected=expected, declared=declared,
+        hole_count=len(holes), future_steps=future[-1] if future else 0,
+        smallest_relative=support.smallest_relative, expected=expected, declared=declared,
         step=support.step, length=support.length, inputs=support.inputs,
     )

@@ -64,9 +64,14 @@ class Support:
         return self.oldest == 0
 
     @property
-    def fades(self) -> bool:
+    def smallest_relative(self) -> float:
+        """The smallest non-zero past gradient over the largest."""
         past = self.past[self.past != 0]
-        return bool(len(past)) and bool(past.min() < FADE * past.max())
+        return float(past.min() / past.max()) if len(past) else 0.0
+
+    @property
+    def fades(self) -> bool:
+        return 0 < self.smallest_relative < FADE
 
     def holes(self) -> list[int]:
         """Offsets back from ``step`` (0 = the output's own step) inside the history that the output never reads."""

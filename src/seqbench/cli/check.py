@@ -12,6 +12,9 @@ import click
 from ..choices import MODEL_KINDS
 from ._options import _parse_value
 
+#: the options that build one of seqbench's kinds, and their flags
+KIND_FLAGS = {"hidden_size": "--hidden", "levels": "--levels", "kernel_size": "--kernel-size",
+              "dilations": "--dilations", "num_layers": "--layers"}
 TCN_ONLY = ("levels", "kernel_size", "dilations")
 
 
@@ -34,7 +37,7 @@ TCN_ONLY = ("levels", "kernel_size", "dilations")
 @click.option("--max-length", type=click.IntRange(min=16), default=2048, show_default=True,
               help="Longest input the receptive field is measured on (raised to hold --expect-rf).")
 @click.option("--inputs", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Random inputs per gradient pass; more passes run until one adds no step.")
+              help="Random inputs per gradient pass; more passes run until two in a row add no step.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the random inputs.")
 @click.option("--tolerance", type=click.FloatRange(min=0), default=1e-9, show_default=True,
               help="Differences up to this times max(1, largest |output|) count as rounding.")
@@ -43,8 +46,8 @@ TCN_ONLY = ("levels", "kernel_size", "dilations")
                    "2-core machine ran 10x slower; raise it for a wide model.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="Also write the full report as JSON to PATH.")
-@click.option("--hidden", "hidden_size", type=click.IntRange(min=1), default=16, show_default=True,
-              help="seqbench kind: hidden channels (TCN) or units/width.")
+@click.option("--hidden", "hidden_size", type=click.IntRange(min=1), default=None,
+              help="seqbench kind: hidden channels (TCN) or units/width (default 16).")
 @click.option("--levels", type=click.IntRange(min=1), default=None, help="tcn: levels (default 4).")
 @click.option("--kernel-size", type=click.IntRange(min=1), default=None, help="tcn: kernel size (default 2).")
 @click.option("--dilations", default=None, metavar="D1,D2,...", help="tcn: one dilation per level (default 1,2,4,...).")
@@ -68,6 +71,7 @@ def check(module_spec, input_size, layout, causal, expect_rf, mask_arg, lengths_
     import torch
 
     from ..checking import check as run_check
+    from ..checking.probe import KeywordError
     from ..files import write_json
 
     options = _parse_options(option_pairs)
@@ -79,8 +83,7 @@ def check(module_spec, input_size, layout, causal, expect_rf, mask_arg, lengths_
         module, name = _seqbench_model(module_spec, input_size or 1, options, kind_options), f"seqbench {module_spec}"
         input_size = input_size or 1
     else:
-        given = [f"--{k.replace('_', '-')}" for k in ("levels", "kernel_size", "dilations", "num_layers")
-                 if kind_options[k] is not None]
+        given = [flag for key, flag in KIND_FLAGS.items() if kind_options[key] is not None]
         if given:
             raise click.BadParameter(f"{', '.join(given)} build one of seqbench's kinds; pass a factory's settings "
                                      "with --option KEY=VALUE", param_hint="MODULE_SPEC")
@@ -89,10 +92,8 @@ def check(module_spec, input_size, layout, causal, expect_rf, mask_arg, lengths_
     try:
         report = run_check(module, input_size, layout=layout, causal=causal, expect_rf=expect_rf,
                            max_length=max_length, inputs=inputs, seed=seed, tolerance=tolerance, name=name, **keywords)
-    except ValueError as e:
-        if "mask_arg" in str(e) or "lengths_arg" in str(e) or "step_method" in str(e):
-            raise click.UsageError(str(e)) from e  # a keyword the module does not have: a malformed option
-        raise
+    except KeywordError as e:  # a keyword the module does not have: a malformed option
+        raise click.UsageError(str(e)) from e
     click.echo(report.summary())
     if json_path is not None:
         write_json(json_path, {"spec": module_spec, **report.to_dict()})
@@ -115,12 +116,13 @@ def _seqbench_model(kind: str, input_size: int, options: dict, kind_options: dic
     from ..nn import make_model
 
     settings = {k: v for k, v in kind_options.items() if v is not None}
+    settings.setdefault("hidden_size", 16)
     if kind == "tcn":
         settings.setdefault("levels", 4)
         if "dilations" in settings:
             settings["dilations"] = _dilations(settings["dilations"])
     else:
-        given = [f"--{k.replace('_', '-')}" for k in TCN_ONLY if k in settings]
+        given = [KIND_FLAGS[k] for k in TCN_ONLY if k in settings]
         if given:
             raise click.BadParameter(f"{', '.join(given)} apply to a tcn, not to {kind}", param_hint="MODULE_SPEC")
     try:
