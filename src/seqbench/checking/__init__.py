@@ -56,7 +56,7 @@ def check(module: nn.Module, input_size: int | None = None, *, layout: str = "ba
             when the module has ``step`` and ``init_state``; None: no streaming check.
         max_length: the longest input the receptive field is measured on (raised to hold
             ``expect_rf`` or a declared ``module.receptive_field``).
-        inputs: random inputs per gradient pass (more are drawn until a pass adds no step).
+        inputs: random inputs per gradient pass (more passes run until two in a row add no step).
         seed: seeds every random input.
         tolerance: output differences up to ``tolerance * max(1, largest |output|)`` count as rounding.
         name: what the report calls the module (default: its class name).
@@ -82,12 +82,14 @@ def check(module: nn.Module, input_size: int | None = None, *, layout: str = "ba
     skipped = {}
     padding = None
     if probe.padding_keyword is None:
-        skipped["padding"] = "forward takes no mask or lengths (name one with mask_arg / lengths_arg)"
+        skipped["padding"] = ("no mask or lengths keyword: forward has no parameter named mask or lengths, or the "
+                              "check was turned off (name one with mask_arg / lengths_arg)")
     else:
         padding = measure_padding(probe, PADDING_LENGTH, tolerance)
     streaming = None
     if probe.step_method is None:
-        skipped["streaming"] = "the module has no step and init_state methods (name one with step_method)"
+        skipped["streaming"] = ("no step method: the module has no step and init_state, or the check was turned "
+                                "off (name one with step_method)")
     else:
         bounded = field.history is not None
         length = min(support.length, STREAM_LENGTH if bounded else UNBOUNDED_STREAM_LENGTH)
