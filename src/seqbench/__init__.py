@@ -28,3 +28,11 @@ def generate(model, prompt, steps: int, temperature: float = 1.0, top_k=None, se
     from .generation import generate as _generate
 
     return _generate(model, prompt, steps, temperature=temperature, top_k=top_k, seed=seed)
+
+
+def check(module, input_size=None, **options):
+    """Measure causality, receptive field, padding invariance and streaming of any sequence module;
+    returns a report (``.ok``, ``.summary()``, ``.to_dict()``). See :func:`seqbench.checking.check`."""
+    from .checking import check as _check
+
+    return _check(module, input_size, **options)

@@ -18,6 +18,7 @@ COMMANDS = {
     "report": "seqbench.cli.report:report",
     "predict": "seqbench.cli.predict:predict",
     "reproduce": "seqbench.cli.reproduce:reproduce",
+    "check": "seqbench.cli.check:check",
 }
 
 
