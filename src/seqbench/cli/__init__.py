@@ -31,6 +31,18 @@ class _LazyGroup(click.Group):
         module, attr = COMMANDS[name].split(":")
         return getattr(importlib.import_module(module), attr)
 
+    def invoke(self, ctx):
+        """Run the command; an ``EOFError`` (a reader meeting the end of a truncated or empty
+        file) becomes an ordinary error, since click would take it for Ctrl-D and abort (130)."""
+        try:
+            return super().invoke(ctx)
+        except EOFError as e:
+            raise TruncatedInput(f"unexpected end of a file: {e}" if str(e) else "unexpected end of a file") from e
+
+
+class TruncatedInput(Exception):
+    """A file ended before its reader expected (exit 1, not click's "aborted")."""
+
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
