@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -56,3 +57,46 @@ def jsonable(x: Any):
 def write_json(path: str | os.PathLike, obj) -> Path:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
     return write_text(path, json.dumps(obj, indent=2, default=jsonable) + "\n")
+
+
+# A run file (result.json, logs/metrics.csv) is at most a few MB; far more is not one.
+RUN_FILE_LIMIT = 64 * 2**20
+
+
+class UnreadableFile(ValueError):
+    """A file that is not a regular file, larger than its reader allows, or not text."""
+
+
+def read_text_limited(path: str | os.PathLike, max_bytes: int = RUN_FILE_LIMIT) -> str:
+    """The UTF-8 text of ``path``, read only when it is a regular file of at most ``max_bytes``.
+
+    A symlink to ``/dev/zero``, a FIFO or a runaway file would otherwise be read until memory
+    runs out (or forever).
+
+    Raises:
+        FileNotFoundError: no such file.
+        UnreadableFile: not a regular file, larger than ``max_bytes``, or not UTF-8 (naming ``path``).
+    """
+    path = Path(path)
+    info = path.stat()  # follows symlinks: their target is what would be read
+    if not stat.S_ISREG(info.st_mode):
+        raise UnreadableFile(f"{path}: not a regular file")
+    if info.st_size > max_bytes:
+        raise UnreadableFile(f"{path}: {info.st_size:,} bytes, more than the {max_bytes:,} its reader allows")
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)  # the file may have grown since stat
+    if len(data) > max_bytes:
+        raise UnreadableFile(f"{path}: more than the {max_bytes:,} bytes its reader allows")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UnreadableFile(f"{path}: not UTF-8 text (byte {e.start})") from None
+
+
+def excerpt(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for one-line error messages: a 10 MB
+    cell or file name must not become a 10 MB message."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
