@@ -164,3 +164,33 @@ def test_reproduce_list_skips_a_malformed_result_and_metrics_log(tmp_path, cli):
     assert any(str(results / p.name / "result.json") in w and "'metrics'" in w for w in lines)
     assert any(str(log / "metrics.csv") in w for w in lines)
     assert all(w.startswith("warning: skipping ") for w in lines)
+
+
+def test_a_resume_keeps_the_readable_rows_of_a_malformed_metrics_log(tmp_path):
+    """A row whose step is no number is left out instead of stopping the resume."""
+    import csv
+
+    from seqbench.training.csv_log import ResumableCSVLogger
+
+    log = tmp_path / "logs" / "metrics.csv"
+    log.parent.mkdir()
+    log.write_text("epoch,step,train/loss\n0,9,0.9\nabc,def,1\n0,19,0.8\n0,39,0.7\n")
+    logger = ResumableCSVLogger(tmp_path, resumed_at_step=30)
+    logger.log_metrics({"train/loss": 0.5, "epoch": 1}, step=30)
+    logger.save()
+    with open(log, newline="") as f:
+        assert [r["step"] for r in csv.DictReader(f)] == ["9", "19", "30"]
+
+
+def test_a_resume_sets_an_unreadable_metrics_log_aside(tmp_path):
+    from seqbench.training.csv_log import ResumableCSVLogger
+
+    log = tmp_path / "logs" / "metrics.csv"
+    log.parent.mkdir()
+    log.write_bytes(b"epoch,step\n\xff\xfe\n")
+    logger = ResumableCSVLogger(tmp_path, resumed_at_step=30)
+    with pytest.warns(UserWarning, match="not kept"):
+        logger.log_metrics({"train/loss": 0.5, "epoch": 1}, step=30)
+        logger.save()
+    assert (tmp_path / "logs" / "metrics.unreadable.csv").read_bytes() == b"epoch,step\n\xff\xfe\n"
+    assert "0.5" in log.read_text()  # the new log started afresh
