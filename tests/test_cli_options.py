@@ -119,3 +119,13 @@ def test_finite_float_range_refuses_non_finite(text):
 def test_run_config_refuses_what_the_options_refuse(field, value):
     with pytest.raises(ValueError, match=field):
         RunConfig(task="adding", **{field: value})
+
+
+def test_an_error_quoting_a_huge_value_stays_one_short_line(cli, tmp_path):
+    """A 10 MB cell echoed into a message is cut to one line of a few hundred characters."""
+    path = tmp_path / "d.csv"
+    path.write_text("sequence_id,time,a,y\n" + "".join(f"{s},0,{'x' * 10_000_000 if s == 0 else 1},{s % 2}\n"
+                                                       for s in range(6)))
+    code, _, err = cli(["train", "custom", "--file", str(path), "--target", "y", "--out", str(tmp_path / "runs")])
+    assert code == 1 and err.startswith("error:")
+    assert err.count("\n") == 1 and len(err) < 700

@@ -1,4 +1,5 @@
-"""Files written whole or not at all: a temporary file beside the target, renamed over it.
+"""Files written whole or not at all (a temporary file beside the target, renamed over it),
+run files read with a size limit, and error messages kept to one short line.
 
 A reader (another process, a later ``--resume``, a person) never sees half a file, and an
 error or a kill half-way leaves the previous version and no temporary file behind. Every
@@ -93,10 +94,14 @@ def read_text_limited(path: str | os.PathLike, max_bytes: int = RUN_FILE_LIMIT) 
         raise UnreadableFile(f"{path}: not UTF-8 text (byte {e.start})") from None
 
 
+def one_line(text, limit: int = 300) -> str:
+    """``text`` as one line of at most about ``limit`` characters, for error messages: line
+    breaks become spaces, and a longer text is cut, saying how long it was."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def excerpt(value, limit: int = 60) -> str:
-    """``repr(value)`` cut to about ``limit`` characters, for one-line error messages: a 10 MB
-    cell or file name must not become a 10 MB message."""
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text):,} characters)"
+    """``repr(value)`` as :func:`one_line` of about ``limit`` characters: a 10 MB cell or file
+    name quoted in an error must not make a 10 MB message."""
+    return one_line(repr(value), limit)

@@ -8,6 +8,11 @@ import sys
 
 import click
 
+from ..files import one_line
+
+# the most characters of an error line: a message quoting a 10 MB cell is cut, not printed whole
+ERROR_LIMIT = 600
+
 # command name -> "module:attribute" (imported only when the command runs, so --help is fast)
 COMMANDS = {
     "models": "seqbench.cli.models:models",
@@ -71,7 +76,7 @@ def main(argv=None) -> None:
     except Exception as e:  # runtime errors: one line unless --debug
         if debug:
             raise
-        click.echo(f"error: {e}", err=True)
+        click.echo(f"error: {one_line(e, ERROR_LIMIT)}", err=True)
         sys.exit(getattr(e, "exit_code", 1))  # an interrupted run says 143
 
 
