@@ -178,7 +178,8 @@ def _check_types(fields: dict, source: str) -> None:
     for split, values in fields.get("metrics", {}).items():
         for metric, value in values.items():
             if not _accepts(float | None, value):
-                raise ValueError(f"{source}: metrics[{split!r}][{metric!r}] must be a number, got {type(value).__name__}")
+                raise ValueError(f"{source}: metrics[{split!r}][{metric!r}] must be a number, "
+                                 f"got {type(value).__name__}")
 
 
 def _type_name(hint) -> str:

@@ -111,7 +111,7 @@ def runtime_options(f):
                      help="Validate every N optimizer steps instead of once per epoch."),
         click.option("--checkpoint-every", type=click.IntRange(min=1), default=100, show_default=True,
                      help="Also checkpoint every N optimizer steps within an epoch."),
-        click.option("--devices", default="1", show_default=True, callback=lambda ctx, param, value: parse_devices(value),
+        click.option("--devices", default="1", show_default=True, callback=lambda _ctx, _param, v: parse_devices(v),
                      help="Devices per node (Lightning), e.g. 2 or auto."),
         click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True, help="Nodes (DDP)."),
         click.option("--strategy", default="auto", show_default=True, callback=_lightning_choice("strategy"),
@@ -144,7 +144,6 @@ def parse_devices(value):
     if n < 1:
         raise click.BadParameter(f"expected at least 1 device, got {n}", param_hint="--devices")
     return n
-
 
 
 def check_models(task, kinds, preset: str, overrides: dict | None = None) -> None:

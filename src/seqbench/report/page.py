@@ -80,7 +80,8 @@ def write_report(runs_dir: str | Path, out_dir: str | Path | None = None, page: 
 
 def _markdown(results: list[RunResult], runs_dir, title: str, figures: dict[str, Path], page: Path) -> str:
     """The page's Markdown: the tables, the commands, and links to ``figures``."""
-    machines = sorted({f"{r.machine.get('cpus', '?')} CPU cores" + (f" ({r.machine['cpu']})" if r.machine.get("cpu") else "")
+    machines = sorted({f"{r.machine.get('cpus', '?')} CPU cores"
+                       + (f" ({r.machine['cpu']})" if r.machine.get("cpu") else "")
                        + f", torch {r.versions.get('torch', '?')}" for r in results if r.machine})
     where = f" ({markdown_text('; '.join(machines))})" if machines else ""
     md = (f"# {title}\n\n" f"Runs under `{runs_dir}`{where}. Test metric of each run's best-validation "
