@@ -244,22 +244,186 @@ def corrupt_data(work: Path, data_dir: Path | None) -> list[Outcome]:
     return outcomes
 
 
+# -- malformed inputs: options, data and run files (issue 35, findings 4-6) ---------------------
+def _usage_cases(work: Path) -> list[tuple[str, list[str]]]:
+    """(label, argv) of command lines that must exit 2 before any work."""
+    table = work / "inputs" / "d.csv"
+    table.parent.mkdir(parents=True, exist_ok=True)
+    table.write_text("sequence_id,time,a,y,txt\n" + "".join(f"{s},{t},{s * t},{s % 2},hi there\n"
+                                                            for s in range(8) for t in range(3)))
+    ptb = work / "inputs" / "data" / "ptb"
+    ptb.mkdir(parents=True, exist_ok=True)
+    for split, text in (("train", "the cat sat\n"), ("valid", "the cat\n"), ("test", "a cat\n")):
+        (ptb / f"ptb.{split}.txt").write_text(text)
+    adding = ["train", "adding", "--seq-len", "8", "--variant", "train_size=16", "--epochs", "1", "--no-progress"]
+    custom = ["train", "custom", "--file", str(table), "--target", "y", "--no-progress"]
+    cases = [(f"train {' '.join(extra)}", [*adding, *extra]) for extra in (
+        ["--max-time", "inf"], ["--max-time", "nan"], ["--precision", "bogus"], ["--strategy", "bogus"],
+        ["--accelerator", "bogus"], ["--seed", "-1"], ["--lr", "inf"], ["--lr", "nan"], ["--lr", "-1"])]
+    cases += [(f"train custom {' '.join(extra)}", [*custom, *extra]) for extra in (
+        ["--split", "0.5,0.5,0.5"], ["--fill", "zero", "--drop"], ["--text", "txt", "--task", "forecast"],
+        ["--max-vocab", "10"], ["--text", "txt", "--max-length", str(10**12)])]
+    cases.append(("train ptb --hidden 8 (tied weights need 600)",
+                  ["train", "ptb", "--data-dir", str(ptb.parent), "--variant", "verify=false", "--variant",
+                   "download=false", "--hidden", "8", "--no-progress"]))
+    cases.append(("compare adding --max-time inf", ["compare", "adding", "--seq-len", "8", "--max-time", "inf"]))
+    return cases
+
+
+def _idx(array) -> bytes:
+    import struct
+
+    code = {"uint8": 0x08, "int8": 0x09}[array.dtype.name]
+    return bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+
+def _data_cases(work: Path) -> list[tuple[str, list[str], str]]:
+    """(label, argv, what the one-line error must name) of data errors that must exit 1."""
+    import numpy as np
+
+    root = work / "inputs"
+    (root / "empty.npz").write_bytes(b"")
+    huge = root / "huge.csv"
+    huge.write_text("sequence_id,time,a,y\n" + "".join(f"{s},0,{'x' * 10_000_000 if s == 0 else 1},{s % 2}\n"
+                                                        for s in range(6)))
+    mnist = root / "data" / "mnist"
+    mnist.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", 20), ("t10k", 5)):
+        labels = np.arange(n, dtype=np.int8) % 10
+        labels[3] = -1
+        (mnist / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(_idx(np.zeros((n, 28, 28), np.uint8))))
+        (mnist / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(_idx(labels)))
+    return [
+        ("empty .npz (numpy's EOFError, once click's 'aborted', 130)",
+         ["train", "custom", "--file", str(root / "empty.npz"), "--no-progress"], "empty.npz"),
+        ("a 10 MB cell in a feature column", ["train", "custom", "--file", str(huge), "--target", "y"], "huge.csv"),
+        ("MNIST labels of -1", ["train", "mnist", "--data-dir", str(root / "data"), "--variant", "verify=false",
+                                "--variant", "download=false", "--epochs", "1", "--no-progress"],
+         "train-labels-idx1-ubyte.gz"),
+    ]
+
+
+def _nan_checkpoint(work: Path) -> Path:
+    """A tiny custom run's best checkpoint with one weight set to NaN."""
+    import numpy as np
+    import torch
+
+    root = work / "inputs"
+    t = np.arange(200)
+    (root / "load.csv").write_text("time,load\n" + "".join(f"{i},{np.sin(i / 6):.5f}\n" for i in t))
+    proc = seqbench(["train", "custom", "--file", str(root / "load.csv"), "--target", "load", "--input-length", "8",
+                     "--epochs", "1", "--hidden", "4", "--levels", "2", "--kernel-size", "2", "--no-progress",
+                     "--out", str(root / "runs"), "--name", "nan"])
+    if proc.returncode != 0:
+        raise RuntimeError(f"the run to damage failed: {proc.stderr[-500:]}")
+    path = root / "runs" / "nan" / "checkpoints" / "best.ckpt"
+    ckpt = torch.load(path, weights_only=True)
+    first = next(k for k, v in ckpt["state_dict"].items() if v.is_floating_point())
+    ckpt["state_dict"][first].view(-1)[0] = float("nan")
+    torch.save(ckpt, root / "nan.ckpt")
+    return root / "nan.ckpt"
+
+
+def _result(task: str, model: str, **extra) -> dict:
+    r = {"task": task, "variant": {}, "model": model, "preset": "paper", "parameters": 10, "primary_metric": "nll",
+         "metrics": {"valid": {"nll": 8.3}, "test": {"nll": 8.2}}, "epochs": 4, "wall_time_s": 1.0, "seed": 0,
+         "history": [{"epoch": 1, "train_loss": 9.0, "valid_nll": 9.5}], "config": {"run": {"variant": {}}}}
+    r.update(extra)
+    return r
+
+
+def _run_file_cases(work: Path) -> list[Outcome]:
+    """Malformed run files: report and reproduce --list skip each with a warning naming it."""
+    root = work / "inputs" / "results"
+    hostile = "<img src=x onerror=alert(1)>*x*|y"
+    files = {"good": json.dumps(_result("jsb", "tcn")), "wrong-type": json.dumps(_result("jsb", "gru", metrics="x")),
+             "not-json": "{oops", "hostile": json.dumps(_result(hostile, "lstm"))}
+    for name, text in files.items():
+        (root / name).mkdir(parents=True)
+        (root / name / "result.json").write_text(text)
+    (root / "zero").mkdir()
+    os.symlink("/dev/zero", root / "zero" / "result.json")
+    proc = seqbench(["report", str(root), "--out", str(work / "inputs" / "report")], timeout=120)
+    warnings = proc.stderr.strip().splitlines()
+    page = work / "inputs" / "report" / "report.md"
+    text = page.read_text() if page.is_file() else ""
+    table, commands = text.split("## Reproduce") if "## Reproduce" in text else (text, "")
+    named = all(any(f"/{n}/result.json" in w for w in warnings) for n in ("wrong-type", "not-json", "zero"))
+    outcomes = [Outcome("report: wrong-type, not-JSON and /dev/zero result.json", "exit 0, one warning naming each",
+                        f"exit {proc.returncode}, {len(warnings)} warnings" + ("" if named else ", NOT NAMING EACH"),
+                        proc.returncode == 0 and len(warnings) == 3 and named and page.is_file())]
+    escaped = "<img" not in table and "&lt;img" in table
+    quoted = "seqbench train '<img src=x onerror=alert(1)>*x*|y'" in commands
+    outcomes.append(Outcome("report: a task named <img ...>*x*|y", "escaped in the tables, quoted in the commands",
+                            f"{'escaped' if escaped else 'NOT ESCAPED'}, {'quoted' if quoted else 'NOT QUOTED'}",
+                            escaped and quoted))
+    sys.path.insert(0, str(ROOT / "src"))
+    from seqbench.reproduction import PLAN
+
+    p = next(p for p in PLAN if p.task == "jsb" and p.model == "lstm")
+    runs, results = work / "inputs" / "plan-runs", work / "inputs" / "plan-results"
+    (runs / p.name / "logs").mkdir(parents=True)
+    (runs / p.name / "logs" / "metrics.csv").write_text("epoch,step\nabc,def\n")
+    (runs / p.name / "checkpoints").mkdir()
+    (runs / p.name / "checkpoints" / "last.ckpt").write_bytes(b"")  # a partial run: --list reads its log
+    (results / p.name).mkdir(parents=True)
+    (results / p.name / "result.json").write_text(json.dumps(_result("jsb", "lstm", history="x")))
+    proc = seqbench(["reproduce", "--list", "--only", p.name, "--out", str(runs), "--results", str(results)])
+    warnings = proc.stderr.strip().splitlines()
+    outcomes.append(Outcome("reproduce --list: a bad result.json and logs/metrics.csv",
+                            "exit 0, one warning naming each", f"exit {proc.returncode}, {len(warnings)} warnings",
+                            proc.returncode == 0 and any("result.json" in w for w in warnings)
+                            and any("metrics.csv" in w for w in warnings)))
+    return outcomes
+
+
+def bad_inputs(work: Path) -> list[Outcome]:
+    """Malformed options exit 2 before any work (no run directory); malformed data and
+    checkpoints exit 1 with one short line naming the file; malformed run files are skipped
+    with a warning naming each."""
+    outcomes = []
+    for i, (label, args) in enumerate(_usage_cases(work)):
+        out = work / "inputs" / f"runs-{i}"
+        proc = seqbench([*args, "--out", str(out)], timeout=300)
+        last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+        outcomes.append(Outcome(label, "exit 2, nothing written", f"exit {proc.returncode}: {last[:90]}"
+                                + ("; RUN DIRECTORY LEFT" if out.exists() else ""),
+                                proc.returncode == 2 and not out.exists() and "Traceback" not in proc.stderr))
+    for label, args, name in _data_cases(work):
+        proc = seqbench([*args, "--out", str(work / "inputs" / "data-runs")], timeout=300)
+        err = proc.stderr.strip()
+        short = one_line_error(proc) and len(err) < 700
+        outcomes.append(Outcome(label, "exit 1, one short line naming the file",
+                                f"exit {proc.returncode}, {len(err)} characters: {err[:90]}",
+                                proc.returncode == 1 and short and name in err))
+    ckpt = _nan_checkpoint(work)
+    proc = seqbench(["predict", str(ckpt), "--file", str(work / "inputs" / "load.csv")])
+    outcomes.append(Outcome("predict with a checkpoint holding a NaN weight", "exit 1, 'non-finite weights'",
+                            f"exit {proc.returncode}: {proc.stderr.strip()[:90]}",
+                            proc.returncode == 1 and one_line_error(proc) and "non-finite weights" in proc.stderr))
+    return outcomes + _run_file_cases(work)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, default=None, help="real datasets, to truncate a real file too")
     ap.add_argument("--json", type=Path, default=None, help="also write the outcomes here")
+    ap.add_argument("--inputs-only", action="store_true",
+                    help="only the malformed options, data and run files (a minute or two)")
     a = ap.parse_args(argv)
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="seqbench-faults-") as tmp:
         work = Path(tmp)
-        straight = reference(work)
-        outcomes.append(killed_then_resumed(work, straight, signal.SIGKILL))
-        outcomes.append(killed_then_resumed(work, straight, signal.SIGTERM))
-        outcomes.append(two_processes(work))
-        for extra in (read_only(work), full_disk(work, straight)):
-            if extra is not None:
-                outcomes.append(extra)
-        outcomes.extend(corrupt_data(work, a.data_dir))
+        if not a.inputs_only:
+            straight = reference(work)
+            outcomes.append(killed_then_resumed(work, straight, signal.SIGKILL))
+            outcomes.append(killed_then_resumed(work, straight, signal.SIGTERM))
+            outcomes.append(two_processes(work))
+            for extra in (read_only(work), full_disk(work, straight)):
+                if extra is not None:
+                    outcomes.append(extra)
+            outcomes.extend(corrupt_data(work, a.data_dir))
+        outcomes.extend(bad_inputs(work))
         shutil.rmtree(work, ignore_errors=True)
     width = max(len(o.fault) for o in outcomes)
     for o in outcomes:

@@ -2,8 +2,9 @@
 the report, ``compare`` and ``train`` read. Torch-free, so reading results stays light.
 
 Files written before a field existed still load: such fields take their defaults (``None``
-for ``baseline``, ``steps``, ...). A file missing a required field, or not JSON, is a
-``ValueError`` naming the file.
+for ``baseline``, ``steps``, ...). A file missing a required field, with a field of the wrong
+type, too large, or not JSON, is a ``ValueError`` naming the file; readers of many results
+(``seqbench report``, ``reproduce``) skip such a file with a warning (:func:`read_result`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from .files import write_json
+from .files import read_text_limited, write_json
 
 RESULT = "result.json"
 
@@ -72,6 +76,7 @@ class RunResult:
     # -- reading and writing ------------------------------------------------------------
     @classmethod
     def from_dict(cls, d: dict, source: str = "result") -> "RunResult":
+        """The result a JSON object holds; a ValueError naming ``source`` when it is not one."""
         if not isinstance(d, dict):
             raise ValueError(f"{source}: a result is a JSON object, got {type(d).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
@@ -81,15 +86,20 @@ class RunResult:
         if missing:
             raise ValueError(f"{source}: not a seqbench result (missing {', '.join(missing)})")
         factories = {f.name for f in dataclasses.fields(cls) if f.default_factory is not dataclasses.MISSING}
-        return cls(**{k: v for k, v in d.items() if k in names and not (v is None and k in factories)})
+        given = {k: v for k, v in d.items() if k in names and not (v is None and k in factories)}
+        _check_types(given, source)
+        return cls(**given)
 
     @classmethod
     def load(cls, path: str | Path) -> "RunResult":
+        """Read ``path`` (a regular file of at most :data:`~seqbench.files.RUN_FILE_LIMIT` bytes)."""
         path = Path(path)
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(read_text_limited(path))
         except json.JSONDecodeError as e:
             raise ValueError(f"{path} is not valid JSON: {e}") from None
+        except RecursionError:  # deeply nested brackets
+            raise ValueError(f"{path} is not valid JSON: nested too deeply") from None
         return cls.from_dict(data, str(path))
 
     def to_dict(self) -> dict:
@@ -140,8 +150,65 @@ class RunResult:
         return a > b if self.higher_is_better else a < b
 
 
-def find_results(runs_dir: str | Path) -> list[RunResult]:
+def _accepts(hint, value) -> bool:
+    """Whether ``value`` (as JSON loads it) is of the field type ``hint``: a float field takes
+    an int (JSON writes 2.0 as 2 in some writers), no number field takes a bool."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return any(_accepts(h, value) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint in (int, float):
+        return isinstance(value, (int, float) if hint is float else int) and not isinstance(value, bool)
+    return isinstance(value, typing.get_origin(hint) or hint)
+
+
+def _check_types(fields: dict, source: str) -> None:
+    """A ValueError naming ``source`` and the field when a field, or a part the readers index
+    (``metrics[split]``, ``config[part]``, ``history[i]``), has the wrong JSON type."""
+    hints = typing.get_type_hints(RunResult)
+    for name, value in fields.items():
+        if not _accepts(hints[name], value):
+            raise ValueError(f"{source}: field {name!r} must be {_type_name(hints[name])}, got {type(value).__name__}")
+    inner = [(f"metrics[{k!r}]", v) for k, v in fields.get("metrics", {}).items()]
+    inner += [(f"config[{k!r}]", v) for k, v in (fields.get("config") or {}).items() if k in ("run", "training")]
+    inner += [(f"history[{i}]", v) for i, v in enumerate(fields.get("history") or [])]
+    for where, value in inner:
+        if not isinstance(value, dict):
+            raise ValueError(f"{source}: {where} must be an object, got {type(value).__name__}")
+    for split, values in fields.get("metrics", {}).items():
+        for metric, value in values.items():
+            if not _accepts(float | None, value):
+                raise ValueError(f"{source}: metrics[{split!r}][{metric!r}] must be a number, "
+                                 f"got {type(value).__name__}")
+
+
+def _type_name(hint) -> str:
+    return " or ".join("null" if h is type(None) else h.__name__ for h in (typing.get_args(hint) or (hint,)))
+
+
+def read_result(path: str | Path, warn: Callable[[str], None] | None = None) -> RunResult | None:
+    """The result in ``path``; for a malformed file, None after ``warn`` (one line naming the
+    file) when ``warn`` is given, else the error.
+
+    Raises:
+        ValueError: a malformed result (not JSON, wrong types, too large, not a regular file).
+        OSError: the file cannot be read.
+    """
+    try:
+        return RunResult.load(path)
+    except (ValueError, OSError) as e:
+        if warn is None:
+            raise
+        why = str(e) if isinstance(e, ValueError) else f"{path}: {e.strerror or e}"
+        warn(f"skipping {why}")
+        return None
+
+
+def find_results(runs_dir: str | Path, warn: Callable[[str], None] | None = None) -> list[RunResult]:
     """Every ``result.json`` under ``runs_dir`` (searched recursively), in file order.
+
+    ``warn``: given, a malformed result file is skipped with one line naming it (see
+    :func:`read_result`); else it raises.
 
     Raises:
         FileNotFoundError: no such directory, or no result in it.
@@ -150,7 +217,9 @@ def find_results(runs_dir: str | Path) -> list[RunResult]:
     root = Path(runs_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"no runs directory at {root}")
-    results = [RunResult.load(path) for path in sorted(root.rglob(RESULT))]
+    paths = sorted(root.rglob(RESULT))
+    results = [r for path in paths if (r := read_result(path, warn)) is not None]
     if not results:
-        raise FileNotFoundError(f"no {RESULT} under {root}; train something first (seqbench train/compare)")
+        found = f" (the {len(paths)} found are malformed)" if paths else ""
+        raise FileNotFoundError(f"no {RESULT} under {root}{found}; train something first (seqbench train/compare)")
     return results

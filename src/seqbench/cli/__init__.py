@@ -8,6 +8,11 @@ import sys
 
 import click
 
+from ..files import one_line
+
+# the most characters of an error line: a message quoting a 10 MB cell is cut, not printed whole
+ERROR_LIMIT = 600
+
 # command name -> "module:attribute" (imported only when the command runs, so --help is fast)
 COMMANDS = {
     "models": "seqbench.cli.models:models",
@@ -31,6 +36,18 @@ class _LazyGroup(click.Group):
             return None
         module, attr = COMMANDS[name].split(":")
         return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx):
+        """Run the command; an ``EOFError`` (a reader meeting the end of a truncated or empty
+        file) becomes an ordinary error, since click would take it for Ctrl-D and abort (130)."""
+        try:
+            return super().invoke(ctx)
+        except EOFError as e:
+            raise TruncatedInput(f"unexpected end of a file: {e}" if str(e) else "unexpected end of a file") from e
+
+
+class TruncatedInput(Exception):
+    """A file ended before its reader expected (exit 1, not click's "aborted")."""
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,7 +77,7 @@ def main(argv=None) -> None:
     except Exception as e:  # runtime errors: one line unless --debug
         if debug:
             raise
-        click.echo(f"error: {e}", err=True)
+        click.echo(f"error: {one_line(e, ERROR_LIMIT)}", err=True)
         sys.exit(getattr(e, "exit_code", 1))  # an interrupted run says 143
 
 

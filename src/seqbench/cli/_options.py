@@ -3,10 +3,56 @@ task: add a task's variant options here (``variant_options``) and they work in b
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from .. import tasks
 from ..choices import MODEL_KINDS as MODELS
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``inf`` and ``nan`` (click's range lets both
+    through: ``nan`` compares false with every bound), so ``--lr inf`` is a usage error."""
+
+    def convert(self, value, param, ctx):
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+# numpy's seeds (Lightning's seed_everything passes the seed on) are unsigned 32-bit integers
+SEED = click.IntRange(0, 2**32 - 1)
+
+
+def _lightning_choice(kind: str):
+    """A callback refusing a ``--strategy``/``--accelerator``/``--precision`` that Lightning
+    does not know, before any work starts (Lightning itself would say so only when the run
+    begins, after its directory is made). Lightning is imported only for a value other than
+    the option's default, so ``--help`` and default runs stay fast."""
+    def check(ctx, param, value):
+        if value is None or value == param.default:
+            return value
+        known = _lightning_names(kind)
+        if value not in known:
+            raise click.BadParameter(f"{value!r} is not a Lightning {kind}; choose from {', '.join(known)}")
+        return value
+    return check
+
+
+def _lightning_names(kind: str) -> list[str]:
+    """The names Lightning's Trainer accepts for ``kind`` (strategy, accelerator, precision)."""
+    if kind == "strategy":
+        from lightning.pytorch.strategies import StrategyRegistry
+        return ["auto", *StrategyRegistry.available_strategies()]
+    if kind == "accelerator":
+        from lightning.pytorch.accelerators import AcceleratorRegistry
+        return ["auto", "gpu", *sorted(AcceleratorRegistry.available_accelerators())]
+    import typing
+    from lightning.fabric.connector import _PRECISION_INPUT_STR
+    # and the short forms Lightning still accepts (with a note that it maps them)
+    return [*typing.get_args(_PRECISION_INPUT_STR), "64", "32", "16", "bf16"]
 
 
 def variant_options(f):
@@ -54,10 +100,10 @@ def runtime_options(f):
         click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where datasets live."),
         click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
                      help="Directory for run directories."),
-        click.option("--seed", type=int, default=0, show_default=True, help="Seed of data order, init and dropout."),
+        click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of data order, init and dropout."),
         click.option("--resume", is_flag=True, help="Continue the run from its newest checkpoint."),
         click.option("--overwrite", is_flag=True, help="Start over even if the run directory holds a run."),
-        click.option("--max-time", type=click.FloatRange(min=0, min_open=True), default=None,
+        click.option("--max-time", type=FiniteFloatRange(min=0, min_open=True), default=None,
                      help="Stop training after this many seconds (per model); the best checkpoint is tested."),
         click.option("--test-every-epoch", is_flag=True,
                      help="Also test after every epoch; results add the mean of the last 3 epochs' test metrics."),
@@ -65,11 +111,14 @@ def runtime_options(f):
                      help="Validate every N optimizer steps instead of once per epoch."),
         click.option("--checkpoint-every", type=click.IntRange(min=1), default=100, show_default=True,
                      help="Also checkpoint every N optimizer steps within an epoch."),
-        click.option("--devices", default="1", show_default=True, help="Devices per node (Lightning), e.g. 2 or auto."),
+        click.option("--devices", default="1", show_default=True, callback=lambda _ctx, _param, v: parse_devices(v),
+                     help="Devices per node (Lightning), e.g. 2 or auto."),
         click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True, help="Nodes (DDP)."),
-        click.option("--strategy", default="auto", show_default=True, help="Lightning strategy, e.g. ddp."),
-        click.option("--accelerator", default="auto", show_default=True, help="cpu, gpu, mps or auto."),
-        click.option("--precision", default="32-true", show_default=True,
+        click.option("--strategy", default="auto", show_default=True, callback=_lightning_choice("strategy"),
+                     help="Lightning strategy, e.g. ddp."),
+        click.option("--accelerator", default="auto", show_default=True, callback=_lightning_choice("accelerator"),
+                     help="cpu, gpu, mps or auto."),
+        click.option("--precision", default="32-true", show_default=True, callback=_lightning_choice("precision"),
                      help="Lightning precision: 32-true, bf16-mixed, 16-mixed, ..."),
         click.option("--threads", type=click.IntRange(min=1), default=None,
                      help="torch threads (default: torch's, one per core). 1 keeps small models fast "
@@ -84,7 +133,8 @@ def runtime_options(f):
     return f
 
 
-def parse_devices(value: str):
+def parse_devices(value):
+    """``--devices``: ``"auto"`` or a positive count (an int already parsed passes through)."""
     if value == "auto":
         return "auto"
     try:
@@ -95,3 +145,20 @@ def parse_devices(value: str):
         raise click.BadParameter(f"expected at least 1 device, got {n}", param_hint="--devices")
     return n
 
+
+def check_models(task, kinds, preset: str, overrides: dict | None = None) -> None:
+    """Build each model kind of ``task`` under ``preset`` on PyTorch's meta device (shapes,
+    no memory, no data), so a setting the model refuses (``ptb --hidden 8``: tied weights
+    need the embedding's size) is a usage error before any run directory is made.
+
+    Raises:
+        click.UsageError: the model's ValueError, said as one line.
+    """
+    import torch
+
+    for kind in kinds:
+        try:
+            with torch.device("meta"):
+                task.build_model(kind, preset, **(overrides or {}))
+        except ValueError as e:
+            raise click.UsageError(f"{kind} on {task.name} ({preset}): {e}") from e

@@ -8,7 +8,7 @@ import click
 
 from ..choices import model_label
 from .custom_options import announce_custom, custom_options, pop_custom
-from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_options, variant_options
+from ._options import MODELS, check_task, check_models, pop_variant, runtime_options, variant_options
 
 
 def _models(ctx, param, value: str):
@@ -51,12 +51,13 @@ def compare(task, models, seeds, budget, devices, **kw):
     if budget not in probe.presets:
         raise click.BadParameter(f"task {task} has no budget {budget!r}; it has {', '.join(probe.presets)}",
                                  param_hint="--budget")
+    check_models(probe, models, budget)
     if kw.pop("seed") != 0:
         raise click.UsageError("compare trains seeds 0..N-1 of every model: use --seeds N (--seed is train's)")
     kw.pop("overwrite")  # a compare re-run replaces its own earlier runs unless it resumes
     result = run_comparison(task, models, seeds=seeds, budget=budget, variant=variant, out=kw.pop("out"),
                             task_object=probe, announce=lambda line: click.echo(line, err=True),
-                            devices=parse_devices(devices), **kw)
+                            devices=devices, **kw)
     if result:
         click.echo(comparison_table(result))
         paths = result["paths"]

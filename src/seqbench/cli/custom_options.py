@@ -56,6 +56,7 @@ def flags_in_errors() -> Iterator[None]:
 
 
 def _split(ctx, param, value):
+    """``--split``: three fractions train,valid,test, each in (0, 1), adding up to 1."""
     if value is None:
         return None
     try:
@@ -64,7 +65,41 @@ def _split(ctx, param, value):
         parts = []
     if len(parts) != 3:
         raise click.BadParameter(f"expected three fractions train,valid,test such as 0.8,0.1,0.1, got {value!r}")
+    if not all(0 < p < 1 for p in parts) or abs(sum(parts) - 1) > 1e-6:
+        raise click.BadParameter(f"expected three fractions in (0, 1) that add up to 1, such as 0.8,0.1,0.1; "
+                                 f"got {value!r}")
     return parts
+
+
+# The most tokens a text may keep: far beyond any text a sequence model here reads whole (a
+# long novel is ~200,000 words; a Transformer's attention over 10**6 tokens alone would need
+# ~4 TB), and a bound that catches a slip such as 10**12 before any text is cut or padded.
+MAX_TEXT_LENGTH = 1_000_000
+# options that apply only with --text, and those that never do (KEYS' names)
+_TEXT_ONLY = ("tokens", "max_vocab", "min_count", "max_length")
+_NOT_WITH_TEXT = ("features", "time_column")
+
+
+def _check_combination(given: dict) -> None:
+    """Refuse own-data options that contradict each other, before the file is read.
+
+    The task checks the same (a library call gets its DataError); here they are usage errors.
+    """
+    def flags(keys):
+        return ", ".join(FLAGS[k] for k in keys)
+
+    if "fill" in given and given.get("drop"):
+        raise click.UsageError("--fill and --drop exclude each other: choose one policy for missing values")
+    if "text" in given:
+        if given.get("task") == "forecast":
+            raise click.UsageError("--text with --task forecast: forecasting reads numeric series; a text column "
+                                   "takes --task classify or --task regress")
+        if wrong := [k for k in _NOT_WITH_TEXT if k in given]:
+            raise click.UsageError(f"{flags(wrong)} do{'es' if len(wrong) == 1 else ''} not apply with --text: "
+                                   "a text table has one row per text, its text column the only input")
+    elif extra := [k for k in _TEXT_ONLY if k in given]:
+        raise click.UsageError(f"{flags(extra)} appl{'ies' if len(extra) == 1 else 'y'} to text inputs only: "
+                               "pass --text with the column of texts")
 
 
 def custom_options(f):
@@ -99,7 +134,7 @@ def custom_options(f):
                      help="custom text: keep the most frequent train-split tokens [default: 20000]."),
         click.option("--min-count", type=click.IntRange(min=1), default=None,
                      help="custom text: keep tokens seen this often in train [default: 1]."),
-        click.option("--max-length", type=click.IntRange(min=1), default=None,
+        click.option("--max-length", type=click.IntRange(min=1, max=MAX_TEXT_LENGTH), default=None,
                      help="custom text: tokens kept of each text, its first [default: 512]."),
     ]):
         f = decorator(f)
@@ -110,7 +145,8 @@ def pop_custom(task: str, kwargs: dict) -> dict:
     """Remove the custom options from a command's keyword arguments; return the task variant.
 
     Raises:
-        click.UsageError: ``custom`` without ``--file``, or custom options for another task.
+        click.UsageError: ``custom`` without ``--file``, custom options for another task, or
+            custom options that contradict each other.
     """
     given = {KEYS[k]: v for k in KEYS
              if (v := kwargs.pop(k, None)) is not None and (v is not False or k in _BOOLEAN_CHOICES)}
@@ -121,6 +157,7 @@ def pop_custom(task: str, kwargs: dict) -> dict:
         return {}
     if "file" not in given:
         raise click.UsageError("the custom task needs your data: pass --file data.csv (or .parquet, .npz)")
+    _check_combination(given)
     # an absolute path: the run records it, and evaluate re-reads it from anywhere
     given["file"] = str(Path(given["file"]).expanduser().resolve())
     return given

@@ -15,9 +15,12 @@ import click
 @click.option("--notes", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A Markdown file appended to the page (the discussion).")
 def report(runs_dir, out, page, title, notes):
-    """Summarise the runs under RUNS_DIR (every result.json found, recursively)."""
+    """Summarise the runs under RUNS_DIR (every result.json found, recursively).
+
+    A malformed result file is skipped with a warning naming it."""
     from ..report import every_run_table, load_results, write_report
 
-    paths = write_report(runs_dir, out, page=page, title=title, notes=notes)
-    click.echo(every_run_table(load_results(runs_dir)), nl=False)
+    results = load_results(runs_dir, warn=lambda line: click.echo(f"warning: {line}", err=True))
+    paths = write_report(runs_dir, out, page=page, title=title, notes=notes, results=results)
+    click.echo(every_run_table(results), nl=False)
     click.echo(f"report: {paths['markdown']}  curves: {paths['curves']}  summary: {paths['summary']}")

@@ -60,9 +60,10 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
         raise click.UsageError("no planned run matches; see seqbench reproduce --list")
     runs, collected = Path(out), Path(results)
     carried = None if carry is None else Path(carry)
+    warn = lambda line: click.echo(f"warning: {line}", err=True)  # noqa: E731  (a malformed run file)
     if dry_run:
         for p in plan:
-            now = state(p, runs, collected, carried)
+            now = state(p, runs, collected, carried, warn)
             if now in (TODO, PARTIAL):
                 if now == PARTIAL and resume_source(p, runs, carried) != runs / p.name:  # resumed from CARRY
                     click.echo(shlex.join(["mkdir", "-p", out]))
@@ -74,11 +75,11 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
     if list_only:
         paces, total, counts = measured_paces(collected), 0.0, {}
         for p in plan:
-            now = state(p, runs, collected, carried)
+            now = state(p, runs, collected, carried, warn)
             counts[now] = counts.get(now, 0) + 1
             left = None
             if now != "done":
-                at = (progress(p, runs) or (carried and progress(p, carried))) if now != TODO else None
+                at = (progress(p, runs, warn) or (carried and progress(p, carried, warn))) if now != TODO else None
                 spent = None
                 if now == PARTIAL and p.budget is not None:
                     spent = budget_spent(resume_source(p, runs, carried))

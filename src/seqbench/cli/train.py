@@ -6,7 +6,8 @@ import click
 
 from ..choices import DROPOUT_MODES, INITS, NO_SCHEDULE, OPTIMIZERS, SCHEDULES
 from .custom_options import announce_custom, custom_options, pop_custom
-from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_options, variant_options
+from ._options import (MODELS, FiniteFloatRange, check_models, check_task, pop_variant, runtime_options,
+                       variant_options)
 
 
 @click.command()
@@ -18,16 +19,16 @@ from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_op
 @custom_options
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the preset's epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=None)
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None)
 @click.option("--hidden", "hidden_size", type=click.IntRange(min=1), default=None,
               help="Hidden channels (TCN) or units (recurrent; default: matched to the TCN).")
 @click.option("--levels", type=click.IntRange(min=1), default=None, help="TCN levels.")
 @click.option("--kernel-size", type=click.IntRange(min=1), default=None, help="TCN kernel size.")
 @click.option("--layers", "num_layers", type=click.IntRange(min=1), default=None, help="Recurrent layers.")
-@click.option("--forget-bias", type=float, default=None,
+@click.option("--forget-bias", type=FiniteFloatRange(), default=None,
               help="LSTM: initial forget-gate bias (torch's is 0; the paper's MNIST LSTMs 1 and 10).")
-@click.option("--dropout", type=click.FloatRange(min=0, max=1, max_open=True), default=None)
+@click.option("--dropout", type=FiniteFloatRange(min=0, max=1, max_open=True), default=None)
 @click.option("--dropout-mode", type=click.Choice(DROPOUT_MODES), default=None,
               help="TCN dropout: elementwise (the official code's) or channel (the paper's spatial dropout).")
 @click.option("--init", type=click.Choice(INITS), default=None,
@@ -35,7 +36,7 @@ from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_op
 @click.option("--lr-schedule", default=None,
               type=click.Choice([NO_SCHEDULE, *SCHEDULES]),
               help="Learning-rate schedule instead of the preset's (none: constant).")
-@click.option("--clip", type=click.FloatRange(min=0), default=None,
+@click.option("--clip", type=FiniteFloatRange(min=0), default=None,
               help="Gradient norm clip; 0 turns off the preset's clipping.")
 @click.option("--name", default=None, help="Run directory name (default: from task, variant, preset, model, seed).")
 @runtime_options
@@ -50,7 +51,7 @@ def train(task, devices, **kw):
     variant.update(pop_custom(task, kw))
     built = announce_custom(task, variant)
     try:
-        cfg = RunConfig(task=task, variant=variant, devices=parse_devices(devices), **kw)
+        cfg = RunConfig(task=task, variant=variant, devices=devices, **kw)
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     built = _checked_task(cfg, built)
@@ -64,7 +65,7 @@ def train(task, devices, **kw):
 
 def _checked_task(cfg, built=None):
     """The run's task (``built`` when given: its data is read once); a usage error for a bad
-    variant or an unknown preset."""
+    variant, an unknown preset, or model settings the model refuses."""
     from ..training import build_task
 
     try:
@@ -74,4 +75,5 @@ def _checked_task(cfg, built=None):
     if cfg.preset not in task.presets:
         raise click.BadParameter(f"task {cfg.task} has no preset {cfg.preset!r}; it has {', '.join(task.presets)}",
                                  param_hint="--preset")
+    check_models(task, [cfg.model], cfg.preset, cfg.model_overrides())
     return task

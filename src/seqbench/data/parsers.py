@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ..files import one_line
 from .store import CorruptFileError
 
 EOS = "<eos>"
@@ -22,8 +24,8 @@ def _read_bytes(path: Path) -> bytes:
     if raw[:2] == b"\x1f\x8b":
         try:
             return gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise CorruptFileError(f"{path}: broken gzip stream ({e})") from e
+        except (OSError, EOFError, zlib.error) as e:  # bad header or CRC, truncated, bad deflate data
+            raise CorruptFileError(f"{path}: broken gzip stream ({one_line(e) or type(e).__name__})") from e
     return raw
 
 
@@ -57,7 +59,7 @@ def read_music(path) -> dict[str, list[np.ndarray]]:
     try:
         mat = scipy.io.loadmat(io.BytesIO(_read_bytes(path)))
     except Exception as e:  # scipy raises several types for malformed files
-        raise CorruptFileError(f"{path}: cannot read as a MATLAB .mat file ({e})") from e
+        raise CorruptFileError(f"{path}: cannot read as a MATLAB .mat file ({one_line(e)})") from e
     missing = [f"{s}data" for s in ("train", "valid", "test") if f"{s}data" not in mat]
     if missing:
         raise CorruptFileError(f"{path}: no {', '.join(missing)} variable (has "
@@ -84,7 +86,7 @@ def _read_text(path) -> str:
     try:
         return _read_bytes(path).decode("utf-8")
     except UnicodeDecodeError as e:
-        raise CorruptFileError(f"{path}: not UTF-8 text ({e})") from e
+        raise CorruptFileError(f"{path}: not UTF-8 text ({one_line(e)})") from e
 
 
 def _lines(path) -> list[str]:

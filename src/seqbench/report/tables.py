@@ -4,11 +4,35 @@ baselines, and the command that reproduces each run."""
 
 from __future__ import annotations
 
+import re
+import shlex
+
 from ..choices import MODEL_KINDS, model_label
 from ..results import RunResult
 from ..run_settings import BY_FIELD
 from ..stats import ALPHA, CI_METHOD, TEST_METHOD, welch
 from .runs import Cell, baseline_of, by_task, protocol_cells, run_label, schedule_override
+
+
+# Characters that would make a name from a result file Markdown or HTML: emphasis, code, links,
+# images, table cells, strikethrough, tags and entities. An underscore inside a word (ptb_char,
+# seq_len) is plain text in CommonMark, so only one at a word's edge is escaped.
+_MARKDOWN = re.compile(r"[\\`*\[\]|~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def markdown_text(text) -> str:
+    """``text`` as plain text inside Markdown (a table cell, a list item): HTML and Markdown
+    metacharacters escaped, line breaks made spaces. Our own cells ("8.21 ± 0.03 (3)") are
+    unchanged; a task named ``<img src=x>`` or ``*x*|y`` shows as written."""
+    text = " ".join(str(text).splitlines())
+    text = re.sub("[&<>]", lambda m: _HTML[m.group()], text)
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(), text)
+
+
+def table_row(cells) -> str:
+    """One Markdown table row of ``cells``, each :func:`markdown_text`."""
+    return "| " + " | ".join(markdown_text(c) for c in cells) + " |"
 
 
 def fmt(x) -> str:
@@ -76,7 +100,7 @@ def headline_table(results: list[RunResult]) -> str:
     brackets, and the row's training budget. Runs with other options (ablations) are left
     out; every seed counts."""
     models = [m for m in MODEL_KINDS if any(r.model == m for r in results)]
-    lines = ["| task | " + " | ".join(model_label(m) for m in models) + " | budget |",
+    lines = [table_row(["task", *map(model_label, models), "budget"]),
              "|---|" + "---:|" * len(models) + "---|"]
     for title, by_model in protocol_cells(results).items():
         most = max(len(c.values) for c in by_model.values())
@@ -84,7 +108,7 @@ def headline_table(results: list[RunResult]) -> str:
         for m in models:
             cell = by_model.get(m)
             cells.append("not run" if cell is None else f"{cell_text(cell, most)} ({fmt(cell.first.paper_value)})")
-        lines.append(f"| {title} | " + " | ".join(cells) + f" | {budget_text(by_model)} |")
+        lines.append(table_row([title, *cells, budget_text(by_model)]))
     return ("\n".join(lines) + "\n\nOurs: mean ± sample standard deviation over seeds, the number of seeds in "
             "brackets, then the paper's figure; † a seed stopped by its time budget before the protocol's epochs; "
             "§ fewer seeds than another model of the row. Each seed's test metric is that of its best-validation "
@@ -108,7 +132,7 @@ def significance_table(results: list[RunResult]) -> str:
                 untested.append(f"{task} {model_label(m)} ({len(tcn.values)} vs {len(cell.values)} seeds)")
                 continue
             verdict = d.verdict(tcn.first.higher_is_better, "TCN", model_label(m))
-            rows.append(f"| {task} | {model_label(m)} | {_with_ci(tcn)} | {_with_ci(cell)} | {d.p:.2g} | {verdict} |")
+            rows.append(table_row([task, model_label(m), _with_ci(tcn), _with_ci(cell), f"{d.p:.2g}", verdict]))
     if not rows and not untested:
         return ""
     return ("\n## TCN against each baseline\n\n"
@@ -117,7 +141,8 @@ def significance_table(results: list[RunResult]) -> str:
             "differences relative to the seeds' spread are detectable.\n\n"
             + ("| task | baseline | TCN | baseline | p | verdict |\n|---|---|---:|---:|---:|---|\n" + "\n".join(rows) + "\n"
                if rows else "")
-            + (f"\nNot tested (fewer than two seeds on a side): {'; '.join(untested)}.\n" if untested else ""))
+            + (f"\nNot tested (fewer than two seeds on a side): {markdown_text('; '.join(untested))}.\n"
+               if untested else ""))
 
 
 def _with_ci(cell: Cell) -> str:
@@ -141,10 +166,10 @@ def every_run_table(results: list[RunResult]) -> str:
         rf = r.receptive_field
         last3 = (r.test_last3_mean or {}).get(r.primary_metric)
         metric = f"{r.primary_metric} {'(higher better)' if r.higher_is_better else ''}".rstrip()
-        lines.append(
-            f"| {r.task_label} | {run_label(r)} | {r.parameters:,} | {'unbounded' if rf is None else f'{rf:,}'} | "
-            f"{metric} | {fmt(r.test_value)} | {fmt(last3)} | {paper_txt} | {format_epochs(r.best_epoch)} / "
-            f"{format_epochs(r.epochs)} | {r.wall_time_s:.0f} s{' (budget-limited)' if r.stopped_by_time_limit else ''} |")
+        lines.append(table_row([
+            r.task_label, run_label(r), f"{r.parameters:,}", "unbounded" if rf is None else f"{rf:,}", metric,
+            fmt(r.test_value), fmt(last3), paper_txt, f"{format_epochs(r.best_epoch)} / {format_epochs(r.epochs)}",
+            f"{r.wall_time_s:.0f} s{' (budget-limited)' if r.stopped_by_time_limit else ''}"]))
     return "\n".join(lines) + "\n"
 
 
@@ -154,9 +179,10 @@ COMMAND_ORDER = ("epochs", "batch_size", "lr", "optimizer", "clip", "hidden_size
 
 
 def reproduce_command(r: RunResult) -> str:
-    """The ``seqbench train`` command line that reproduces run ``r`` (data under ``$SEQBENCH_DATA``)."""
+    """The ``seqbench train`` command line that reproduces run ``r`` (data under ``$SEQBENCH_DATA``),
+    each word shell-quoted: a task or variant value from a result file is an argument, never shell."""
     run = r.run
-    parts = ["seqbench train", r.task, "--model", r.model, "--preset", r.preset, "--seed", str(r.seed)]
+    parts = ["seqbench", "train", r.task, "--model", r.model, "--preset", r.preset, "--seed", str(r.seed)]
     for k, v in (run.get("variant") or {}).items():
         parts += ["--variant", f"{k}={v}"]
     for field in COMMAND_ORDER:
@@ -165,13 +191,18 @@ def reproduce_command(r: RunResult) -> str:
             parts += BY_FIELD[field].argv(value)
     if schedule_override(r):
         parts += BY_FIELD["lr_schedule"].argv(schedule_override(r))
-    return " ".join(parts)
+    return shlex.join(str(p) for p in parts)
 
 
 def commands_section(results: list[RunResult]) -> str:
-    lines = ["## Reproduce", "", "Each row, with the datasets under `$SEQBENCH_DATA` (or add `--data-dir`):", "", "```bash"]
-    lines += [reproduce_command(r) for r in results]
-    return "\n".join(lines + ["```", ""])
+    """The reproduce commands as a fenced block, its fence longer than any run of backticks
+    in them (a quoted argument cannot close it)."""
+    commands = [reproduce_command(r) for r in results]
+    longest = max((len(run) for c in commands for run in re.findall("`+", c)), default=0)
+    fence = "`" * max(3, longest + 1)
+    lines = ["## Reproduce", "", "Each row, with the datasets under `$SEQBENCH_DATA` (or add `--data-dir`):", "",
+             fence + "bash", *commands, fence, ""]
+    return "\n".join(lines)
 
 
 def baselines_section(results: list[RunResult]) -> str:
@@ -180,7 +211,8 @@ def baselines_section(results: list[RunResult]) -> str:
     for title, runs in by_task(results).items():
         ref = baseline_of(runs)
         if ref is not None:
-            lines.append(f"- {title}: {ref['name']}, " + ", ".join(f"{m} {fmt(v)}" for m, v in ref["test"].items()))
+            lines.append("- " + markdown_text(f"{title}: {ref['name']}, "
+                                              + ", ".join(f"{m} {fmt(v)}" for m, v in ref["test"].items())))
     if not lines:
         return ""
     return "\nModel-free baselines on test (a model that learned nothing scores about this):\n\n" + "\n".join(lines) + "\n"

@@ -35,9 +35,9 @@ from typing import Callable
 
 # Imported when the queue starts, not when a run ends: a queue runs for hours, and the code it
 # started with must collect its runs even if the package is edited (or upgraded) meanwhile.
-from ..files import atomic_path
+from ..files import UnreadableFile, atomic_path, read_text_limited
 from ..report import schedule_override
-from ..results import RESULT, RunResult
+from ..results import RESULT, RunResult, read_result
 from ..training import Training, build_task
 from ..training.checkpoints import newest_checkpoint
 from ..training.load import CheckpointError, read_checkpoint
@@ -45,6 +45,8 @@ from ..training.locking import LOCK
 from .plan import Planned
 
 DONE, RUNNING, PARTIAL, TODO = "done", "running", "partial", "to do"
+# where a malformed run file is reported (one line naming it); None: it raises
+Warn = Callable[[str], None]
 
 
 def _locked(run_dir: Path) -> bool:
@@ -71,8 +73,12 @@ def _matches(r: RunResult, p: Planned) -> bool:
     return r.run.get("max_time") == p.budget and schedule_override(r) == wanted
 
 
-def _finished(path: Path, p: Planned) -> bool:
-    return path.is_file() and _matches(RunResult.load(path), p)
+def _finished(path: Path, p: Planned, warn: Warn | None = None) -> bool:
+    """Whether ``path`` holds the result of ``p``; a malformed one is not (``warn`` says so)."""
+    if not path.exists():
+        return False
+    r = read_result(path, warn)
+    return r is not None and _matches(r, p)
 
 
 def collect(p: Planned, runs: Path, results: Path) -> None:
@@ -104,14 +110,15 @@ def _copy_run(source: Path, target: Path) -> None:
                 shutil.copyfile(path, tmp)
 
 
-def state(p: Planned, runs: Path, results: Path, carry: Path | None = None) -> str:
+def state(p: Planned, runs: Path, results: Path, carry: Path | None = None, warn: Warn | None = None) -> str:
     """``done``, ``running`` (in any process), ``partial`` (checkpoints to resume, in the runs
-    or the carry directory) or ``to do``."""
+    or the carry directory) or ``to do``. ``warn``: a malformed ``result.json`` counts as
+    none, with one line naming it (without ``warn`` it raises)."""
     if _locked(runs / p.name):
         return RUNNING
-    if _finished(results / p.name / RESULT, p):
+    if _finished(results / p.name / RESULT, p, warn):
         return DONE
-    if _finished(runs / p.name / RESULT, p):  # finished while no queue watched: collect it
+    if _finished(runs / p.name / RESULT, p, warn):  # finished while no queue watched: collect it
         collect(p, runs, results)
         return DONE
     carried = carry is not None and has_checkpoint(carry / p.name)
@@ -133,7 +140,7 @@ def measured_paces(results: Path) -> dict[tuple[str, str], Pace]:
     for path in results.rglob(RESULT):
         try:
             r = RunResult.load(path)
-        except ValueError:
+        except (ValueError, OSError):  # state() warns of it; a pace is only an estimate
             continue
         if r.steps and r.epochs and r.wall_time_s:
             key = (r.task, r.model)
@@ -143,20 +150,21 @@ def measured_paces(results: Path) -> dict[tuple[str, str], Pace]:
             for k, v in paces.items()}
 
 
-def progress(p: Planned, runs: Path) -> tuple[float, int] | None:
-    """``(epoch, step)`` of a run so far, from its metrics log, or None."""
+def progress(p: Planned, runs: Path, warn: Warn | None = None) -> tuple[float, int] | None:
+    """``(epoch, step)`` of a run so far, from its metrics log, or None (``warn``: one line
+    naming a malformed log)."""
     log = runs / p.name / "logs" / "metrics.csv"
-    if not log.is_file():
+    if not log.exists():
         return None
     try:
-        with open(log, newline="") as f:
-            rows = [row for row in csv.DictReader(f) if row.get("step")]
-    except (OSError, csv.Error):
+        rows = [row for row in csv.DictReader(read_text_limited(log).splitlines()) if row.get("step")]
+        if not rows:
+            return None
+        return float(rows[-1].get("epoch") or 0), int(float(rows[-1]["step"]))
+    except (OSError, csv.Error, ValueError, TypeError) as e:  # TypeError: a row longer than its header
+        if warn is not None:
+            warn(f"skipping {e if isinstance(e, UnreadableFile) else f'{log}: {e}'}")
         return None
-    if not rows:
-        return None
-    last = rows[-1]
-    return float(last.get("epoch") or 0), int(float(last["step"]))
 
 
 def budget_spent(run_dir: Path) -> float | None:
@@ -260,7 +268,7 @@ class Queue:
     def run(self) -> int:
         """Run everything not done; returns the number of runs that failed."""
         self.runs.mkdir(parents=True, exist_ok=True)
-        todo = [p for p in self.plan if state(p, self.runs, self.results, self.carry) in (TODO, PARTIAL)]
+        todo = [p for p in self.plan if state(p, self.runs, self.results, self.carry, self._line) in (TODO, PARTIAL)]
         started_at = time.monotonic()
         self._line(f"{len(todo)} of {len(self.plan)} planned runs to do, {self.jobs} at a time")
         failed, done, last_report = [], 0, time.monotonic()
@@ -275,7 +283,7 @@ class Queue:
                         self.stop()
                     while todo and len(running) < self.jobs and not self._stopping:
                         p = todo.pop(0)
-                        now = state(p, self.runs, self.results, self.carry)
+                        now = state(p, self.runs, self.results, self.carry, lambda line: None)  # said above
                         if now in (DONE, RUNNING):  # another queue took it meanwhile
                             self._line(f"skip   {p.name} ({now} elsewhere)")
                             continue
@@ -298,7 +306,7 @@ class Queue:
                         last_report = time.monotonic()
                         self._line(f"{done} done, {len(running)} running, {len(todo)} waiting, {len(failed)} failed")
                         for p, _ in running.values():
-                            at = progress(p, self.runs)
+                            at = progress(p, self.runs, self._line)
                             self._line(f"       {p.name}: " + (f"epoch {at[0]:g}, step {at[1]}" if at else "starting"))
         finally:
             for s, handler in previous.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
@@ -45,8 +46,14 @@ def load_mnist(paths: dict) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
             raise CorruptFileError(f"{paths[img_name]}: expected images of 28x28, got shape {images.shape}")
         if labels.ndim != 1 or len(labels) != len(images):
             raise CorruptFileError(f"{paths[lab_name]}: {labels.shape} labels for {len(images)} images")
-        if labels.size and labels.max() > 9:
-            raise CorruptFileError(f"{paths[lab_name]}: labels must be 0..9, found {int(labels.max())}")
+        if images.dtype != np.uint8:  # pixels are bytes: the normalisation divides by 255
+            raise CorruptFileError(f"{paths[img_name]}: pixels must be unsigned bytes, got {images.dtype}")
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise CorruptFileError(f"{paths[lab_name]}: labels must be integers 0..9, got {labels.dtype}")
+        wrong = np.flatnonzero((labels < 0) | (labels > 9))
+        if wrong.size:
+            raise CorruptFileError(f"{paths[lab_name]}: labels must be 0..9, found {int(labels[wrong[0]])} "
+                                   f"(label {int(wrong[0])}, and {wrong.size - 1} more)")
         out[split] = (torch.from_numpy(images.reshape(len(images), 784).copy()),
                       torch.from_numpy(labels.astype("int64")))
     return out

@@ -7,6 +7,7 @@ checkpoint and results JSON, so a run can be evaluated or resumed from its files
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -153,10 +154,13 @@ class RunConfig:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         for name in ("lr", "max_time"):
             v = getattr(self, name)
-            if v is not None and not v > 0:
-                raise ValueError(f"{name} must be positive, got {v!r}")
-        if self.clip is not None and not self.clip >= 0:
-            raise ValueError(f"clip must be positive (or 0 for no clipping), got {self.clip!r}")
+            if v is not None and not (v > 0 and math.isfinite(v)):
+                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
+        if self.clip is not None and not (self.clip >= 0 and math.isfinite(self.clip)):
+            raise ValueError(f"clip must be a finite positive number (or 0 for no clipping), got {self.clip!r}")
+        # numpy's seeds (seed_everything passes it on) are unsigned 32-bit integers
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be an integer in [0, 2**32), got {self.seed!r}")
         if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
         if self.forget_bias is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
-from ..files import atomic_path
+from ..files import UnreadableFile, atomic_path, read_text_limited
 
 
 def rows_before(path: Path, step: int) -> tuple[list[str], list[dict[str, str]]]:
@@ -26,11 +26,25 @@ def rows_before(path: Path, step: int) -> tuple[list[str], list[dict[str, str]]]
     Lightning numbers the rows from 0: the row of the ``n``-th optimizer step says ``n - 1``,
     and it is logged just after that step's checkpoint is written. A run resumed from the
     checkpoint of step ``step`` logs rows from ``step`` on, so these are the rows it keeps.
+    A row whose step is not a number cannot be placed and is left out; a log that cannot be
+    read as text (too large, not a regular file) gives no rows, with a warning: the log is
+    for reading, the run's history is whole in its checkpoints either way.
     """
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        rows = [r for r in reader if r.get("step") and int(r["step"]) < step]
+    try:
+        reader = csv.DictReader(read_text_limited(path).splitlines())
+        rows = [r for r in reader if _step(r) is not None and _step(r) < step]
         return list(reader.fieldnames or []), rows
+    except (UnreadableFile, csv.Error) as e:
+        warnings.warn(f"{path}: the log of the steps before the resume is not kept: {e}", stacklevel=2)
+        return [], []
+
+
+def _step(row: dict) -> int | None:
+    """A log row's step, or None when it holds none or not a whole number."""
+    try:
+        return int(row.get("step") or "")
+    except (TypeError, ValueError):
+        return None
 
 
 class ResumableCSVLogger(CSVLogger):
@@ -66,6 +80,9 @@ class ResumableCSVLogger(CSVLogger):
         writer = CSVLogger.experiment.fget(self)
         if aside.is_file():
             header, rows = rows_before(aside, self.resumed_at_step)
+            if not header:  # unreadable: kept for a person to look at, the new log starts afresh
+                os.replace(aside, path.with_name("metrics.unreadable.csv"))
+                return writer
             with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
                 out = csv.DictWriter(f, fieldnames=header)
                 out.writeheader()

@@ -139,9 +139,26 @@ def load_run(path: str | Path, *, data_dir: str | Path | None = None, need_data:
         raise
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{path} holds a run this seqbench cannot rebuild: {e}") from None
+    weights = model_state(ckpt)
     try:
-        model.load_state_dict(model_state(ckpt))
+        model.load_state_dict(weights)
     except RuntimeError as e:
         raise CheckpointError(f"{Path(path).name}: the saved weights do not fit the model its run describes "
                               f"({str(e).strip().splitlines()[0]})") from None
+    check_finite_weights(weights, path)
     return LoadedRun(cfg, task, model.eval())
+
+
+def check_finite_weights(weights: dict[str, torch.Tensor], path: str | Path = "checkpoint") -> None:
+    """Refuse weights holding NaN or infinity (a run that diverged, or a damaged file): such
+    a model predicts NaN for every input, which is no prediction.
+
+    Raises:
+        CheckpointError: naming ``path``, how many values are not finite, and the first tensor.
+    """
+    bad = {name: int((~torch.isfinite(w)).sum()) for name, w in weights.items()
+           if torch.is_tensor(w) and w.is_floating_point() and not torch.isfinite(w).all()}
+    if bad:
+        first = next(iter(bad))
+        raise CheckpointError(f"{path} holds non-finite weights ({sum(bad.values()):,} NaN or infinite values "
+                              f"in {len(bad)} tensor(s), first {first}): the run diverged or the file is damaged")
