@@ -9,6 +9,7 @@ of it. :func:`problem_of` picks the strategy of a :class:`~.spec.Layout`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 
 from ..base import SPLITS, Metric
 from .errors import DataError, cell
+from .files import pandas
 from .reading import Sequences
 from .resampling import SplitOptions
 from .spec import DEFAULT_INPUT_LENGTH, Layout
@@ -208,15 +210,13 @@ class Forecast(Problem):
         times = data.times or [None] * len(data.x)
         if options.cutoff is not None and layout.time_column is None:
             raise DataError("cutoff=... is a time value: the series needs a time column (time_column=...)")
-        need, cuts, notes = length + horizon, {}, []
+        need, cuts, notes, how = length + horizon, {}, [], None
         for i, x in enumerate(data.x):
             if len(x) < need:
                 continue
-            if options.cutoff is not None:
-                opts = _with_cutoff(options, times[i], layout.time_column)
-            else:
-                opts = options
+            opts = options if options.cutoff is None else _with_cutoff(options, times[i], layout.time_column)
             cuts[i] = series_cut(len(x), horizon, opts, times[i], test_rows.get(i))
+            how = how or _how(opts, cuts[i], horizon, test is not None, times[i])
         if not cuts:
             longest = max(len(x) for x in data.x)
             what = "the series has" if len(data.x) == 1 else f"the longest of {len(data.x)} series has"
@@ -224,7 +224,8 @@ class Forecast(Problem):
                             f"horizon {horizon} = {need}; lower input_length=... or horizon=...")
         if len(cuts) < len(data.x):
             notes.append(f"skipped {len(data.x) - len(cuts)} series shorter than input_length + horizon = {need} rows")
-        how = _how(options, next(iter(cuts.values())), horizon, test is not None)
+        # a backtest refitted every k origins is scored over all its origins, not one block's
+        self.scored_windows = options.backtest
         index = [layout.features.index(t) for t in layout.targets]
         splits = series_splits(data, index, length, horizon, cuts, lambda split: how)
         splits.notes += notes
@@ -244,9 +245,11 @@ class Forecast(Problem):
     def what(self, spec):
         return f"forecast {', '.join(spec.targets)}: the next {spec.horizon} step(s) from the last {spec.input_length}"
 
+    scored_windows = None
+
     def split_lines(self, datasets, sizes, how):
         lines = [f"train/valid/test: {'/'.join(map(str, sizes))} windows" + (f" ({how})" if how else "")]
-        if datasets is not None and sizes[2] < MIN_TEST_WINDOWS:
+        if datasets is not None and (self.scored_windows or sizes[2]) < MIN_TEST_WINDOWS:
             lines.append(f"warning: the test split holds only {sizes[2]} forecast window(s): one stretch of the "
                          "series decides the score, with no spread to judge it by; pass backtest=... (several "
                          "origins) or folds=...")
@@ -287,6 +290,7 @@ def _joined(data: Sequences, test: Sequences, test_rows: dict[int, int]) -> Sequ
     """Each series of ``data`` followed by the same series' rows in ``test`` (``test_rows``
     receives how many came from the test file, per series)."""
     where = {key: i for i, key in enumerate(data.ids)}
+    pd = pandas()
     xs, times = list(data.x), list(data.times) if data.times is not None else None
     for key, x, t in zip(test.ids, test.x, test.times or [None] * len(test.x)):
         if key not in where:
@@ -299,7 +303,7 @@ def _joined(data: Sequences, test: Sequences, test_rows: dict[int, int]) -> Sequ
                             f"{cell(_plain(t.iloc[0]))}, the training rows end at {cell(_plain(times[i].iloc[-1]))}")
         xs[i] = np.concatenate([xs[i], x])
         if times is not None and t is not None:
-            times[i] = times[i]._append(t, ignore_index=True) if hasattr(times[i], "_append") else times[i]
+            times[i] = pd.concat([times[i], t], ignore_index=True)
         test_rows[i] = len(x)
     return Sequences(list(data.ids), xs, times=times, notes=data.notes)
 
@@ -313,10 +317,7 @@ def _plain(value) -> Any:
 
 def _with_cutoff(options: SplitOptions, times, column: str) -> SplitOptions:
     """``options`` with the cutoff in the time column's type (a number, or a date)."""
-    from dataclasses import replace
-
-    import pandas as pd
-
+    pd = pandas()
     value = options.cutoff
     try:
         if pd.api.types.is_datetime64_any_dtype(times):
@@ -329,16 +330,18 @@ def _with_cutoff(options: SplitOptions, times, column: str) -> SplitOptions:
     return replace(options, cutoff=value)
 
 
-def _how(options: SplitOptions, cut: Cut, horizon: int, test_file: bool) -> str:
-    """How a series was split, in words (of its first series)."""
+def _how(options: SplitOptions, cut: Cut, horizon: int, test_file: bool, times) -> str:
+    """How a series was split, in words (of its first series; ``times``: its time column or None)."""
+    def step(i: int) -> str:
+        return f"step {i}" + ("" if times is None or i >= len(times) else f", {_plain(times.iloc[i])}")
+
     if options.backtest is not None:
         stride = options.stride or horizon
         trained = "one training on the data before them" if options.refit_every is None else \
             f"a training every {options.refit_every} origins, on the data before its first"
-        return (f"backtest: {len(cut.origins)} forecast origin(s) {stride} steps apart from step {cut.origins[0]}, "
-                f"{trained}")
+        return f"backtest: {len(cut.origins)} forecast origin(s) {stride} steps apart from {step(cut.origins[0])}, {trained}"
     if options.folds is not None:
-        return f"rolling origin: fold {(options.fold or 0) + 1} of {options.folds}, test from step {cut.test_start}"
+        return f"rolling origin: fold {(options.fold or 0) + 1} of {options.folds}, test from {step(cut.test_start)}"
     if test_file:
         return "test: the test file's rows"
     if options.test_size is not None:

@@ -220,7 +220,7 @@ def sequence_parts(n: int, labels: np.ndarray | None, options: SplitOptions, mar
         fold = fold_of(n, labels, options.folds, seed)
         i = options.fold or 0
         rest, test = np.flatnonzero(fold != i), np.flatnonzero(fold == i)
-        return fixed_parts(test, rest, labels, share, seed), f"fold {i + 1} of {options.folds} (folds=...)"
+        return fixed_parts(test, rest, labels, share, seed), f"fold {i + 1} of {options.folds}, stratified"
     fractions = options.split or DEFAULT_SPLIT["sequences"]
     how = "random" + (", stratified by class" if labels is not None else "")
     if options.resamples is not None:
@@ -289,7 +289,8 @@ def series_cut(n: int, horizon: int, options: SplitOptions, times=None, test_row
 
     Without a test period chosen (test_size, cutoff, a test file, folds, backtest) the series
     is cut by the split fractions. With one, valid is the stretch before the test period, as
-    long as it, unless split=... gives valid's fraction of the series."""
+    long as it (a backtest's: the default valid share of the series), unless split=... gives
+    valid's fraction of the series."""
     every = lambda start, end: tuple(range(start, end - horizon + 1))  # noqa: E731  stride-1 origins
     if options.backtest is not None:
         stride = options.stride or horizon
@@ -301,7 +302,8 @@ def series_cut(n: int, horizon: int, options: SplitOptions, times=None, test_row
         if options.refit_every is not None:  # this training forecasts one block of origins
             block = options.refit or 0
             origins = origins[block * options.refit_every:(block + 1) * options.refit_every]
-        start, period = origins[0], n - first
+        # valid: the series' default valid share before the origins (the test period may be long)
+        start, period = origins[0], max(horizon, int(round(n * DEFAULT_SPLIT["forecast"][1])))
     elif options.folds is not None:
         period = options.test_size or n // (options.folds + 2)
         if period < horizon:

@@ -183,7 +183,7 @@ class CustomTask(Task):
             **dataclasses.asdict(layout), fill=o["fill"], drop=bool(o["drop"]), hidden_size=o["hidden_size"],
             causal=causal, horizon=o["horizon"], input_length=splits.input_length, input_scaler=splits.input_scaler,
             target_scaler=splits.target_scaler, target_index=splits.target_index, split_sizes=splits.sizes,
-            text_encoder=splits.text_encoder))
+            text_encoder=splits.text_encoder), self.problem)
         self.variant = self._variant(file, layout, splits.input_length, causal)
         return self
 
@@ -212,10 +212,11 @@ class CustomTask(Task):
             hidden_size=o["hidden_size"] if o["hidden_size"] != DEFAULT_HIDDEN else None, causal=causal,
             **text_variant).items() if v is not None}
 
-    def _setup(self, spec: CustomSpec) -> None:
-        """The Task attributes (sizes, head, metrics, presets) from ``spec``."""
+    def _setup(self, spec: CustomSpec, problem=None) -> None:
+        """The Task attributes (sizes, head, metrics, presets) from ``spec`` (and the strategy
+        of its problem that split the data, when there is one)."""
         self.spec = spec
-        self.problem = problem_of(spec)
+        self.problem = problem or problem_of(spec)
         self.causal = spec.causal
         if spec.text_encoder is not None:  # token ids in, embedded
             self.input_size, self.input_adapter = len(spec.text_encoder.vocabulary), "embedding"
