@@ -40,6 +40,9 @@ def check_numeric(df, columns: Sequence[str], role: str, hint: str) -> None:
         examples = []
         for c in bad[:3]:
             values = df[c].dropna()
+            # the example is a value that is no number (a column of numbers read as text shows one)
+            words = values[pd.to_numeric(values, errors="coerce").isna()]
+            values = words if len(words) else values
             examples.append(f"{c!r} (e.g. {cell(values.iloc[0])})" if len(values) else repr(c))
         raise DataError(f"non-numeric {role} column{'s' if len(bad) > 1 else ''} {', '.join(examples)}: {hint}")
 

@@ -147,6 +147,7 @@ class CustomTask(Task):
             target=target, task=task, split=split, seed=seed or None, horizon=horizon).items() if v is not None})
         self.label = label
         self.spec: CustomSpec | None = None
+        self.problem = None
         self.notes: list[str] = []
         self._datasets, self.split_ids, self.text_stats, self._how = None, {}, None, None
         if file is not None:
