@@ -170,7 +170,7 @@ def _training_table(file, target, kind, id_column, time_column, features, per_st
             marks.append(mark_of(rows[split_column], split_column, key))
         if kind != "forecast":
             ys.append(rows[targets].to_numpy() if kind == "classify" else rows[targets].to_numpy(dtype=np.float64))
-        elif time_column is not None or layout.time_column is not None:
+        elif layout.time_column is not None:  # a cutoff is a time value
             times.append(rows[layout.time_column].reset_index(drop=True))
     if kind == "forecast":
         return layout, Sequences(ids, xs, times=times or None)

@@ -1,8 +1,11 @@
 """Train/valid/test splits that never leak, and the datasets they become.
 
-Many sequences are split at random (seeded); a forecast series is cut in time order (valid
-and test are the later stretches; their windows may look back into the earlier stretch for
-inputs, never for targets). The :class:`~.scaling.Standardizer` of the inputs (and of
+Which sequence goes where (:func:`sequence_parts`): a random split stratified by class, a
+fixed test set (a test file, a split column) with valid drawn stratified from the rest, or a
+fold of a stratified K-fold. A series is cut in time (:func:`series_cut`): by fractions, the
+last ``test_size`` steps, the steps after a cutoff, a test file's rows, rolling-origin folds,
+or backtest origins; valid is the stretch before the test period, and every window reads
+only steps before its targets. The :class:`~.scaling.Standardizer` of the inputs (and of
 regression and forecast targets) is fitted on the train split only, and every split is
 scaled with it; so is the vocabulary of texts (:class:`~.text.Vocabulary`).
 """
@@ -220,7 +223,8 @@ def sequence_parts(n: int, labels: np.ndarray | None, options: SplitOptions, mar
         fold = fold_of(n, labels, options.folds, seed)
         i = options.fold or 0
         rest, test = np.flatnonzero(fold != i), np.flatnonzero(fold == i)
-        return fixed_parts(test, rest, labels, share, seed), f"fold {i + 1} of {options.folds}, stratified"
+        how = f"fold {i + 1} of {options.folds}" + (", stratified by class" if labels is not None else "")
+        return fixed_parts(test, rest, labels, share, seed), how
     fractions = options.split or DEFAULT_SPLIT["sequences"]
     how = "random" + (", stratified by class" if labels is not None else "")
     if options.resamples is not None:
