@@ -124,6 +124,7 @@ def test_resamples_draw_other_splits_and_plan_with_folds():
     both = resampling_plan({"target": "label", "folds": 2, "resamples": 2})
     assert [(p["resample"], p["fold"]) for p in both] == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert resampling_plan({"target": "label"}) == [{"target": "label"}]
+    assert tasks.custom.resampling_plan is resampling_plan          # seqbench.tasks.custom.resampling_plan(...)
     assert resampling_plan({"target": "label", "folds": 5, "fold": 3}) == [{"target": "label", "folds": 5, "fold": 3}]
 
 
@@ -180,6 +181,13 @@ def test_a_cutoff_tests_the_steps_after_it_and_years_stay_whole_numbers():
     assert t.describe()[1].endswith("(test: the steps after 1989)")
     with pytest.raises(DataError, match="cutoff 'soon' is not a value of the time column 'year' \\(e.g. 2019\\)"):
         tasks.custom(yearly_series(), target="value", time_column="year", cutoff="soon")
+
+
+def test_a_cutoff_date():
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=100, freq="D").astype(str),
+                          "v": np.sin(np.arange(100) / 5)})
+    t = tasks.custom(frame, target="v", time_column="date", cutoff="2020-03-10", input_length=5)
+    assert t.spec.split_sizes[2] == 31 and t.describe()[1].endswith("(test: the steps after 2020-03-10)")
 
 
 def test_a_backtest_forecasts_from_each_origin_and_no_training_window_reads_the_test_period():

@@ -59,6 +59,10 @@ from .spec import FILL_POLICIES, KINDS, STATE_VERSION, CustomSpec, Layout
 from .task import CustomTask, custom
 from .text import MAX_LENGTH_LIMIT, TOKEN_KINDS, TextEncoder, Vocabulary, tokenize
 
+# ``seqbench.tasks.custom`` is the function :func:`custom` once seqbench.tasks is imported (the
+# package's name is taken by it there), so the compare loop's entry point is reachable from it too
+custom.resampling_plan = resampling_plan
+
 __all__ = ["CustomTask", "custom", "CustomSpec", "Layout", "Standardizer", "DataError", "ReceptiveFieldWarning",
            "write_table", "fill_array", "KINDS", "FILL_POLICIES", "STATE_VERSION", "TOKEN_KINDS", "TextEncoder",
            "Vocabulary", "tokenize", "resampling_plan", "SplitOptions", "READERS", "Problem", "Classify", "Regress",

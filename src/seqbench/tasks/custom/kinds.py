@@ -300,7 +300,7 @@ def _joined(data: Sequences, test: Sequences, test_rows: dict[int, int]) -> Sequ
         if times is not None and t is not None and len(t) and len(times[i]) and t.iloc[0] <= times[i].iloc[-1]:
             raise DataError(f"the test file's rows of {'series ' + cell(key) if key is not None else 'the series'} "
                             "do not come after the training file's: they start at "
-                            f"{cell(_plain(t.iloc[0]))}, the training rows end at {cell(_plain(times[i].iloc[-1]))}")
+                            f"{_shown(t.iloc[0])}, the training rows end at {_shown(times[i].iloc[-1])}")
         xs[i] = np.concatenate([xs[i], x])
         if times is not None and t is not None:
             times[i] = pd.concat([times[i], t], ignore_index=True)
@@ -308,11 +308,15 @@ def _joined(data: Sequences, test: Sequences, test_rows: dict[int, int]) -> Sequ
     return Sequences(list(data.ids), xs, times=times, notes=data.notes)
 
 
-def _plain(value) -> Any:
-    """A time value for a message: a whole number as an int (1979, not 1979.0)."""
+def _shown(value) -> str:
+    """A time value for a message: a whole number as one (1979, not 1979.0), a midnight date
+    as its day, cut to a short length."""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value)
-    return value.item() if isinstance(value, np.generic) else value
+        return str(int(value))
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d") if value == value.normalize() else str(value)
+    text = str(value.item() if isinstance(value, np.generic) else value)
+    return text if len(text) <= 40 else cell(text, 40)
 
 
 def _with_cutoff(options: SplitOptions, times, column: str) -> SplitOptions:
@@ -326,14 +330,14 @@ def _with_cutoff(options: SplitOptions, times, column: str) -> SplitOptions:
             value = float(value)
     except (TypeError, ValueError):
         raise DataError(f"cutoff {cell(options.cutoff)} is not a value of the time column {column!r} "
-                        f"(e.g. {cell(_plain(times.iloc[-1]))})") from None
+                        f"(e.g. {_shown(times.iloc[-1])})") from None
     return replace(options, cutoff=value)
 
 
 def _how(options: SplitOptions, cut: Cut, horizon: int, test_file: bool, times) -> str:
     """How a series was split, in words (of its first series; ``times``: its time column or None)."""
     def step(i: int) -> str:
-        return f"step {i}" + ("" if times is None or i >= len(times) else f", {_plain(times.iloc[i])}")
+        return f"step {i}" + ("" if times is None or i >= len(times) else f", {_shown(times.iloc[i])}")
 
     if options.backtest is not None:
         stride = options.stride or horizon
@@ -347,5 +351,5 @@ def _how(options: SplitOptions, cut: Cut, horizon: int, test_file: bool, times) 
     if options.test_size is not None:
         return f"test: the last {options.test_size} steps"
     if options.cutoff is not None:
-        return f"test: the steps after {cell(_plain(options.cutoff))}"
+        return f"test: the steps after {_shown(options.cutoff)}"
     return "in time order"

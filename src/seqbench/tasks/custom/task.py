@@ -175,6 +175,10 @@ class CustomTask(Task):
         splits, self._how = self.problem.split(data, test, layout, options, input_length=o["input_length"],
                                                horizon=o["horizon"], text_options=text_options)
         self.notes += splits.notes
+        for count, index in (("folds", "fold"), ("resamples", "resample"), ("refit_every", "refit")):
+            if getattr(options, count) is not None and getattr(options, index) is None:
+                self.notes.append(f"{count}={getattr(options, count)} without {index}=...: this is the first "
+                                  "training of several (resampling_plan lists them all; compare runs each)")
         self._datasets, self.split_ids, self.text_stats = splits.datasets, splits.ids, splits.text_stats
         kind = layout.kind
         # the whole sequence is seen before a per-sequence target; a forecast or a per-step
