@@ -187,7 +187,7 @@ def test_a_cutoff_date():
     frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=100, freq="D").astype(str),
                           "v": np.sin(np.arange(100) / 5)})
     t = tasks.custom(frame, target="v", time_column="date", cutoff="2020-03-10", input_length=5)
-    assert t.spec.split_sizes[2] == 31 and t.describe()[1].endswith("(test: the steps after 2020-03-10)")
+    assert t.spec.split_sizes[2] == 30 and t.describe()[1].endswith("(test: the steps after 2020-03-10)")
 
 
 def test_a_backtest_forecasts_from_each_origin_and_no_training_window_reads_the_test_period():
