@@ -22,9 +22,7 @@ def write_ts(path, series, labels, regression=False):
     head = ["@problemName Tiny", "@timeStamps false", "@missing false",
             f"@univariate {'true' if dims == 1 else 'false'}", f"@dimensions {dims}",
             f"@equalLength {'true' if equal else 'false'}"]
-    if not equal:
-        pass
-    else:
+    if equal:
         head.append(f"@seriesLength {len(series[0][0])}")
     head.append("@targetLabel true" if regression else f"@classLabel true {' '.join(sorted(set(labels)))}")
     lines = head + ["@data"] + [":".join(",".join(f"{v:g}" for v in ch) for ch in s) + f":{y}"

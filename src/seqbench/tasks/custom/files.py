@@ -48,7 +48,8 @@ def source_of(source) -> str:
         return "table"
     suffix = Path(source).suffix.lower()
     if suffix not in READERS:
-        raise DataError(f"cannot read {Path(source).name}: use a {', '.join(list(READERS)[:-1])} or {list(READERS)[-1]} file")
+        *most, last = READERS
+        raise DataError(f"cannot read {Path(source).name}: use a {', '.join(most)} or {last} file")
     return READERS[suffix][0]
 
 

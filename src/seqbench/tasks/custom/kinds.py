@@ -132,10 +132,12 @@ class Classify(Problem):
             missing = sorted(set(range(len(layout.classes))) - set(labels[parts[split]].tolist()))
             if missing:
                 names = ", ".join(cell(layout.classes[c]) for c in missing[:5])
-                raise DataError(f"class{'es' if len(missing) > 1 else ''} {names} {'have' if len(missing) > 1 else 'has'} "
-                                f"no sequence in the {split} split ({len(parts[split])} sequences for "
-                                f"{len(layout.classes)} classes), so no model can be {'trained' if split == 'train' else 'chosen'} "
-                                "on it; give more data, a larger valid fraction (split=...), or folds=...")
+                several = len(missing) > 1
+                use = "trained" if split == "train" else "chosen"
+                raise DataError(f"class{'es' if several else ''} {names} {'have' if several else 'has'} no sequence in "
+                                f"the {split} split ({len(parts[split])} sequences for {len(layout.classes)} classes), "
+                                f"so no model can be {use} on it; give more data, a larger valid fraction (split=...), "
+                                "or folds=...")
 
     def metrics(self):
         return Metric("accuracy", higher_is_better=True), Metric("nll")
@@ -343,7 +345,8 @@ def _how(options: SplitOptions, cut: Cut, horizon: int, test_file: bool, times) 
         stride = options.stride or horizon
         trained = "one training on the data before them" if options.refit_every is None else \
             f"a training every {options.refit_every} origins, on the data before its first"
-        return f"backtest: {len(cut.origins)} forecast origin(s) {stride} steps apart from {step(cut.origins[0])}, {trained}"
+        return (f"backtest: {len(cut.origins)} forecast origin(s) {stride} steps apart from {step(cut.origins[0])}, "
+                f"{trained}")
     if options.folds is not None:
         return f"rolling origin: fold {(options.fold or 0) + 1} of {options.folds}, test from {step(cut.test_start)}"
     if test_file:

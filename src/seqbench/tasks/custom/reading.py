@@ -371,7 +371,8 @@ def _training_npz(file, target, kind, features, per_step, fill, drop, notes):
     classes, ys = encode_classes(kind, ys)
     if kind == "regress":
         check_magnitude_array(np.concatenate([np.reshape(y, (-1,)) for y in ys]), "y", display_name(file))
-    layout = Layout(kind=kind, source=source_of(file), features=names, targets=["y"] if k == 1 else [f"y{j}" for j in range(k)],
+    layout = Layout(kind=kind, source=source_of(file), features=names,
+                    targets=["y"] if k == 1 else [f"y{j}" for j in range(k)],
                     per_step=stepwise, classes=classes)
     return layout, Sequences(ids, xs, ys)
 

@@ -112,7 +112,8 @@ class SplitOptions:
         if self.refits > 1:
             first = (self.refit or 0) * self.refit_every
             last = min(first + self.refit_every, self.backtest)
-            parts.append(f"refit {(self.refit or 0) + 1} of {self.refits} (origins {first + 1}-{last} of {self.backtest})")
+            parts.append(f"refit {(self.refit or 0) + 1} of {self.refits} "
+                         f"(origins {first + 1}-{last} of {self.backtest})")
         return ", ".join(parts) or None
 
 
