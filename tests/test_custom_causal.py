@@ -67,13 +67,13 @@ def test_causal_is_saved_and_old_states_without_it_load_causal():
     t = tasks.custom(sequences(), target="label")
     state = json.loads(json.dumps(t.state()))
     assert state["spec"]["causal"] is False and not tasks.from_state(state).causal
-    assert state["spec"]["version"] == 2
+    assert state["spec"]["version"] == 3
     del state["spec"]["causal"]  # a checkpoint from before causal=: every model was causal
     state["spec"]["version"] = 1
     old = tasks.from_state(state)
     assert old.causal and old.head == "last" and not encoders(old)["gru"].bidirectional
-    state["spec"]["version"] = 3  # a format from a later seqbench: refused, not guessed at
-    with pytest.raises(ValueError, match="reads versions 1, 2"):
+    state["spec"]["version"] = 4  # a format from a later seqbench: refused, not guessed at
+    with pytest.raises(ValueError, match="reads versions 1, 2, 3"):
         tasks.from_state(state)
 
 

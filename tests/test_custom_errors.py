@@ -88,7 +88,7 @@ def test_file_too_short_for_input_length_and_horizon(tmp_path):
 def test_empty_split_of_a_series_and_of_sequences():
     series = pd.DataFrame({"v": np.arange(40.0)})
     message = error_of(file=series, target="v", task="forecast", input_length=20, horizon=7)
-    assert "the valid split is empty: its 6 rows (15% of the series)" in message and "split=" in message
+    assert "the valid split is empty: its 6 rows (in time order) hold no window" in message and "split" in message
     message = error_of(file=frame(n=4), target="label")
     assert "the valid split is empty: 4 sequences split 80%/10%/10% give 4/0/0" in message
 
@@ -107,7 +107,7 @@ def test_structural_mistakes():
 def test_bad_files(tmp_path):
     assert error_of(file=tmp_path / "nope.csv", target="y").startswith("no such file")
     (tmp_path / "d.xlsx").write_bytes(b"x")
-    assert "use a .csv, .tsv, .parquet or .npz" in error_of(file=tmp_path / "d.xlsx", target="y")
+    assert "use a .csv, .tsv, .parquet, .pq, .npz or .ts file" in error_of(file=tmp_path / "d.xlsx", target="y")
     (tmp_path / "empty.csv").write_text("a,b\n")
     assert "has no rows" in error_of(file=tmp_path / "empty.csv", target="a")
     np.savez(tmp_path / "bad.npz", inputs=np.zeros((2, 3, 1)))

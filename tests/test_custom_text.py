@@ -79,10 +79,14 @@ def test_a_text_table_becomes_an_embedding_task_that_sees_the_whole_text(tmp_pat
     assert t.variant["text"] == "review" and t.variant["tokens"] == "word" and t.variant["causal"] is False
     lines = t.describe()
     assert lines[0] == "custom task: classify label into 2 classes (negative, positive), one per text"
-    assert lines[1].startswith("text column 'review': word tokens, vocabulary of 16 from the train split")
-    assert lines[2].startswith("tokens per text (train): min 5, median ") and "none longer than 512" in lines[2]
-    assert lines[3].startswith("unknown tokens on valid: 0.0%")
-    assert "train/valid/test: 160/20/20 texts" in lines
+    # the sizes first, per class too
+    assert lines[1] == "train/valid/test: 160/20/20 texts (random, stratified by class)"
+    assert lines[2] == "classes, train/valid/test: 'negative' 80/10/10, 'positive' 80/10/10"
+    assert lines[3] == "warning: the test split holds only 20 texts: a score moves in steps of 1/20 and " \
+        "differences between models are noise; give more data, a test_file=..., or folds=..."
+    assert lines[4].startswith("text column 'review': word tokens, vocabulary of 16 from the train split")
+    assert lines[5].startswith("tokens per text (train): min 5, median ") and "none longer than 512" in lines[5]
+    assert lines[6].startswith("unknown tokens on valid: 0.0%")
 
 
 def test_the_vocabulary_comes_from_the_train_split_only():
@@ -224,7 +228,8 @@ def test_compare_trains_all_five_models_on_a_text_file_and_predict_labels_new_te
     assert code == 0, err
     head = err.splitlines()
     assert head[0] == "custom task: classify label into 2 classes (negative, positive), one per text"
-    assert head[2].startswith("tokens per text (train): min 5") and "(--max-length)" in head[2]
+    assert head[1].startswith("train/valid/test: ") and "--test-file" in head[3]
+    assert head[5].startswith("tokens per text (train): min 5") and "(--max-length)" in head[5]
     assert any("pass --causal for causal ones" in line for line in head)
     (group,) = (tmp_path / "runs").iterdir()
     for kind in MODEL_KINDS:

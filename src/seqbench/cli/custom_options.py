@@ -12,7 +12,7 @@ from typing import Iterator
 
 import click
 
-from ..tasks.custom import FILL_POLICIES, KINDS, TOKEN_KINDS, DataError
+from ..tasks.custom import FILL_POLICIES, KINDS, MAX_LENGTH_LIMIT, TOKEN_KINDS, DataError, SplitOptions
 
 # option destination -> keyword of tasks.custom (``--task`` is stored as ``problem``: TASK is the argument)
 KEYS = {
@@ -20,6 +20,9 @@ KEYS = {
     "problem": "task", "features": "features", "input_length": "input_length", "horizon": "horizon",
     "fill": "fill", "drop": "drop", "split": "split", "causal": "causal", "text": "text", "tokens": "tokens",
     "max_vocab": "max_vocab", "min_count": "min_count", "max_length": "max_length",
+    "test_file": "test_file", "split_column": "split_column", "test_size": "test_size", "cutoff": "cutoff",
+    "folds": "folds", "resamples": "resamples", "backtest": "backtest", "stride": "stride",
+    "refit_every": "refit_every",
 }
 # options whose False is a choice (``--no-causal``), not "not given"
 _BOOLEAN_CHOICES = {"causal"}
@@ -71,10 +74,6 @@ def _split(ctx, param, value):
     return parts
 
 
-# The most tokens a text may keep: far beyond any text a sequence model here reads whole (a
-# long novel is ~200,000 words; a Transformer's attention over 10**6 tokens alone would need
-# ~4 TB), and a bound that catches a slip such as 10**12 before any text is cut or padded.
-MAX_TEXT_LENGTH = 1_000_000
 # options that apply only with --text, and those that never do (KEYS' names)
 _TEXT_ONLY = ("tokens", "max_vocab", "min_count", "max_length")
 _NOT_WITH_TEXT = ("features", "time_column")
@@ -134,8 +133,30 @@ def custom_options(f):
                      help="custom text: keep the most frequent train-split tokens [default: 20000]."),
         click.option("--min-count", type=click.IntRange(min=1), default=None,
                      help="custom text: keep tokens seen this often in train [default: 1]."),
-        click.option("--max-length", type=click.IntRange(min=1, max=MAX_TEXT_LENGTH), default=None,
-                     help="custom text: tokens kept of each text, its first [default: 512]."),
+        click.option("--max-length", type=click.IntRange(min=1, max=MAX_LENGTH_LIMIT), default=None,
+                     help=f"custom text: tokens kept of each text, its first (at most {MAX_LENGTH_LIMIT}) "
+                          "[default: 512]."),
+        click.option("--test-file", type=click.Path(dir_okay=False), default=None,
+                     help="custom: a second file with the same columns whose sequences (texts; a series' next "
+                          "rows) are the test set, e.g. an archive's official test file; valid comes from --file."),
+        click.option("--split-column", default=None,
+                     help="custom: a column whose values train/valid/test place each sequence (not a feature)."),
+        click.option("--test-size", type=click.IntRange(min=1), default=None,
+                     help="custom series: the last N steps are the test period (valid: as many before them)."),
+        click.option("--cutoff", default=None,
+                     help="custom series: a time value; the steps after it are the test period."),
+        click.option("--folds", type=click.IntRange(min=2), default=None,
+                     help="custom: K folds, every model on the same ones: stratified K-fold over sequences, "
+                          "rolling origins for a series."),
+        click.option("--resamples", type=click.IntRange(min=1), default=None,
+                     help="custom: R random (stratified) splits, each with its own split seed."),
+        click.option("--backtest", type=click.IntRange(min=1), default=None,
+                     help="custom series: N forecast origins at the end of the series, each forecast from the "
+                          "data up to its origin; trained once on the data before them."),
+        click.option("--stride", type=click.IntRange(min=1), default=None,
+                     help="custom series: steps between backtest origins [default: the horizon]."),
+        click.option("--refit-every", type=click.IntRange(min=1), default=None,
+                     help="custom series: train anew every K backtest origins, on the data before them."),
     ]):
         f = decorator(f)
     return f
@@ -159,7 +180,13 @@ def pop_custom(task: str, kwargs: dict) -> dict:
         raise click.UsageError("the custom task needs your data: pass --file data.csv (or .parquet, .npz)")
     _check_combination(given)
     # an absolute path: the run records it, and evaluate re-reads it from anywhere
-    given["file"] = str(Path(given["file"]).expanduser().resolve())
+    for key in ("file", "test_file"):
+        if key in given:
+            given[key] = str(Path(given[key]).expanduser().resolve())
+    try:  # options that conflict are a usage error, found before any file is read
+        SplitOptions.of(given)
+    except DataError as e:
+        raise click.UsageError(as_flags(str(e))) from None
     return given
 
 

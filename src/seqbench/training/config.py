@@ -53,10 +53,12 @@ def _get(name: str, data_dir, variant: dict) -> Task:
 
 
 def variant_parts(variant: dict) -> list[str]:
-    """File-name-safe ``key+value`` words of a variant (a data file is named by its stem)."""
+    """File-name-safe ``key+value`` words of a variant (a data file is named by its stem, a
+    custom task's test file by ``test_file`` and its stem)."""
     words = []
     for k, v in sorted(variant.items()):
-        word = Path(str(v)).stem if k == "file" else f"{k}{v}"
+        word = Path(str(v)).stem if k == "file" else f"test_file={Path(str(v)).stem}" if k == "test_file" \
+            else f"{k}{v}"
         words.append(re.sub(r"[^A-Za-z0-9._=+-]+", "_", word))
     return words
 

@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .errors import DataError, row_list
+from .errors import DataError, cell, row_list
 from .files import pandas
 from .spec import MAX_INFERRED_CLASSES, Layout
 
@@ -40,21 +40,25 @@ def check_numeric(df, columns: Sequence[str], role: str, hint: str) -> None:
         examples = []
         for c in bad[:3]:
             values = df[c].dropna()
-            examples.append(f"{c!r} (e.g. {values.iloc[0]!r})" if len(values) else repr(c))
+            # the example is a value that is no number (a column of numbers read as text shows one)
+            words = values[pd.to_numeric(values, errors="coerce").isna()]
+            values = words if len(words) else values
+            examples.append(f"{c!r} (e.g. {cell(values.iloc[0])})" if len(values) else repr(c))
         raise DataError(f"non-numeric {role} column{'s' if len(bad) > 1 else ''} {', '.join(examples)}: {hint}")
 
 
 def resolve(df, *, target, kind: str | None, id_column: str | None, time_column: str | None, features,
-            per_step: bool | None, notes: list[str]) -> Layout:
+            per_step: bool | None, notes: list[str], split_column: str | None = None) -> Layout:
     """The training table's layout: the given columns checked, the others defaulted, the
     problem inferred (``notes`` says how). ``per_step`` and ``classes`` are left for the
-    reader to settle from the target values."""
+    reader to settle from the target values. The ``split_column`` is no feature."""
     cols = list(df.columns)
     if id_column is None and "sequence_id" in cols:
         id_column = "sequence_id"
     if time_column is None and "time" in cols:
         time_column = "time"
-    for column, role, keyword in ((id_column, "id", "id_column"), (time_column, "time", "time_column")):
+    for column, role, keyword in ((id_column, "id", "id_column"), (time_column, "time", "time_column"),
+                                  (split_column, "split", "split_column")):
         if column is not None:
             require_columns(df, [column], role, keyword)
     if kind is not None and kind != "forecast" and id_column is None:
@@ -62,7 +66,7 @@ def resolve(df, *, target, kind: str | None, id_column: str | None, time_column:
                         f"'sequence_id' column (pass id_column=...), or use task='forecast' for one long series")
     kind = kind or ("forecast" if id_column is None else None)
     targets = as_list(target)
-    structural = {c for c in (id_column, time_column) if c is not None}
+    structural = {c for c in (id_column, time_column, split_column) if c is not None}
     if not targets:
         numeric = [c for c in cols if c not in structural and df[c].dtype.kind in "biuf"]
         if kind == "forecast" and len(numeric) == 1:
@@ -71,7 +75,7 @@ def resolve(df, *, target, kind: str | None, id_column: str | None, time_column:
             raise DataError(f"pass target=...: the column to predict (the file has columns: {', '.join(cols)})")
     require_columns(df, targets, "target", "target")
     if structural & set(targets):
-        raise DataError(f"target column {sorted(structural & set(targets))[0]!r} is also the id or time column")
+        raise DataError(f"target column {sorted(structural & set(targets))[0]!r} is also the id, time or split column")
     kind = target_kind(df, targets, kind, notes)
     if kind == "forecast":
         if per_step:
@@ -84,7 +88,7 @@ def resolve(df, *, target, kind: str | None, id_column: str | None, time_column:
             raise DataError(f"no feature columns: the file has only {', '.join(cols)}")
     require_columns(df, inputs, "feature", "features")
     if set(inputs) & structural:
-        raise DataError(f"feature column {sorted(set(inputs) & structural)[0]!r} is also the id or time column")
+        raise DataError(f"feature column {sorted(set(inputs) & structural)[0]!r} is also the id, time or split column")
     if kind != "forecast" and set(inputs) & set(targets):
         raise DataError(f"target column {sorted(set(inputs) & set(targets))[0]!r} is also a feature")
     check_numeric(df, inputs, "feature",
@@ -96,7 +100,7 @@ def resolve(df, *, target, kind: str | None, id_column: str | None, time_column:
 
 
 def resolve_text(df, *, text: str, target, kind: str | None, id_column: str | None, time_column: str | None,
-                 features, per_step: bool | None, notes: list[str]) -> Layout:
+                 features, per_step: bool | None, notes: list[str], split_column: str | None = None) -> Layout:
     """The layout of a table of texts: one row per text, the ``text`` column the only input,
     ``target`` a label (classify) or number(s) (regress) per text, an optional id column
     (default ``sequence_id`` when present) naming each text."""
@@ -124,7 +128,7 @@ def resolve_text(df, *, text: str, target, kind: str | None, id_column: str | No
         repeated = df[id_column].duplicated(keep=False).to_numpy()
         if repeated.any():
             first = df[id_column][repeated].iloc[0]
-            raise DataError(f"id column {id_column!r} repeats {first!r} ({row_list(df.index[repeated])}): "
+            raise DataError(f"id column {id_column!r} repeats {cell(first)} ({row_list(df.index[repeated])}): "
                             "a table of texts has one row per text")
         if id_column == text:
             raise DataError(f"text column {text!r} is also the id column")
@@ -132,9 +136,13 @@ def resolve_text(df, *, text: str, target, kind: str | None, id_column: str | No
     if not targets:
         raise DataError(f"pass target=...: the column to predict (the file has columns: {', '.join(cols)})")
     require_columns(df, targets, "target", "target")
-    for role, column in (("text", text), ("id", id_column)):
+    if split_column is not None:
+        require_columns(df, [split_column], "split", "split_column")
+    for role, column in (("text", text), ("id", id_column), ("split", split_column)):
         if column in targets:
             raise DataError(f"target column {column!r} is also the {role} column")
+    if split_column is not None and split_column in (text, id_column):
+        raise DataError(f"split column {split_column!r} is also the text or id column")
     kind = target_kind(df, targets, kind, notes)
     if kind == "regress":
         check_numeric(df, targets, "target", "regress needs numbers to predict; use task='classify' for labels")

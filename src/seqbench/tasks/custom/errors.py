@@ -29,3 +29,12 @@ def row_list(rows: Sequence[int], limit: int = 5) -> str:
     shown = ", ".join(str(r) for r in rows[:limit])
     more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
     return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
+
+
+def cell(value, limit: int = 80) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters with its full length said,
+    so a huge cell is never echoed whole."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import DataError, row_list
+from .errors import DataError, cell, row_list
 from .files import pandas
 from .spec import FILL_POLICIES
 
@@ -61,7 +61,7 @@ def repair(x: np.ndarray, fill: str, key, features: Sequence[str], id_column: st
     nothing to fill from (``key``: the sequence's id, for the message)."""
     empty = [features[c] for c in np.flatnonzero(~np.isfinite(x).any(axis=0))]
     if empty and fill != "zero":
-        where = f" in sequence {key!r}" if id_column is not None else ""
+        where = f" in sequence {cell(key)}" if id_column is not None else ""
         raise DataError(f"cannot fill {', '.join(map(repr, empty))}{where}: no valid value to fill from; "
                         "pass drop=True or fill='zero'")
     return fill_array(x, fill)

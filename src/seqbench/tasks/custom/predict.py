@@ -91,9 +91,12 @@ def decode(spec: "CustomSpec", out: torch.Tensor) -> dict:
 
 def future_times(times, horizon: int):
     """The ``horizon`` times after the last of ``times``, at their median spacing (None
-    without times, or with fewer than two)."""
+    without times, or with fewer than two). Whole-number times (years) stay whole numbers."""
     if times is None or len(times) < 2:
         return None
     step = times.diff().iloc[1:].median()
     last = times.iloc[-1]
-    return [last + step * (h + 1) for h in range(horizon)]
+    future = [last + step * (h + 1) for h in range(horizon)]
+    if times.dtype.kind in "iu" and float(step).is_integer():
+        future = [int(t) for t in future]
+    return future

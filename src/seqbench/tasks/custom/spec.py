@@ -30,8 +30,10 @@ MAX_CLASSES = 10_000
 # 2: a state says whether its models see the whole sequence (``causal``) and may hold a text
 # column's vocabulary. Version 1 states (always causal, numeric) still load; a seqbench that
 # reads version 1 only refuses a version 2 state rather than rebuild a causal model from it.
-STATE_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# 3: ``source`` may be "ts" (a UCR/UEA .ts file: prediction reads .ts or .npz files). Versions
+# 1 and 2 mean what they meant.
+STATE_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,7 +42,7 @@ class Layout:
 
     Attributes:
         kind: ``"classify"``, ``"regress"`` or ``"forecast"``.
-        source: ``"table"`` (CSV/TSV/Parquet/DataFrame) or ``"npz"``.
+        source: ``"table"`` (CSV/TSV/Parquet/DataFrame), ``"npz"`` or ``"ts"`` (UCR/UEA).
         features: the input columns, in model input order (``x0, x1, ...`` for an .npz).
         targets: the predicted columns (``y`` or ``y0, y1, ...`` for an .npz); a forecast's
             are among the features too.

@@ -1,8 +1,11 @@
 """Train/valid/test splits that never leak, and the datasets they become.
 
-Many sequences are split at random (seeded); a forecast series is cut in time order (valid
-and test are the later stretches; their windows may look back into the earlier stretch for
-inputs, never for targets). The :class:`~.scaling.Standardizer` of the inputs (and of
+Which sequence goes where (:func:`sequence_parts`): a random split stratified by class, a
+fixed test set (a test file, a split column) with valid drawn stratified from the rest, or a
+fold of a stratified K-fold. A series is cut in time (:func:`series_cut`): by fractions, the
+last ``test_size`` steps, the steps after a cutoff, a test file's rows, rolling-origin folds,
+or backtest origins; valid is the stretch before the test period, and every window reads
+only steps before its targets. The :class:`~.scaling.Standardizer` of the inputs (and of
 regression and forecast targets) is fitted on the train split only, and every split is
 scaled with it; so is the vocabulary of texts (:class:`~.text.Vocabulary`).
 """
@@ -18,7 +21,9 @@ from torch.utils.data import Dataset
 
 from ..base import SPLITS
 from .errors import DataError
+from .spec import DEFAULT_SPLIT
 from .reading import Sequences
+from .resampling import SplitOptions
 from .scaling import Standardizer
 from .text import TextEncoder, TextStats, Vocabulary
 
@@ -104,37 +109,145 @@ class WindowDataset(Dataset):
         return {"x": series[start:end], "y": series[end:end + self.horizon, self.target_index].reshape(-1)}
 
 
-def partition(n: int, fractions: Sequence[float], seed: int) -> dict[str, np.ndarray]:
-    """``{split: indices}``: ``n`` sequences shuffled with ``seed`` and cut by ``fractions``."""
+# -- which sequence goes where ---------------------------------------------------------------
+DEFAULT_VALID_SHARE = 0.2   # of the sequences left for training when the test set is fixed
+
+
+def valid_share(split: Sequence[float] | None) -> float:
+    """The share of the training sequences (those not in test) that valid takes."""
+    return DEFAULT_VALID_SHARE if split is None else split[1] / (split[0] + split[1])
+
+
+def stream(seed, k: int) -> tuple[int, ...]:
+    """A seed for ``numpy.random.default_rng``: ``seed`` (an int or a tuple) with stream ``k``
+    appended, so the draws of one split do not repeat another's."""
+    return (*(seed if isinstance(seed, tuple) else (seed,)), k)
+
+
+def apportion(sizes: np.ndarray, total: int, keep: int = 1, each: bool = False) -> np.ndarray:
+    """How many of each class to take for ``total`` items in proportion to ``sizes``, at most
+    ``size - keep`` of each; classes that would get none come first for the rounding
+    (sklearn's approximate mode, with that bias). ``each``: take at least one of every class
+    that can spare one, even beyond ``total``."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    room = np.maximum(sizes - keep, 0)
+    if each:
+        total = max(total, int((room > 0).sum()))
+    total = int(min(total, room.sum()))
+    exact = total * sizes / max(sizes.sum(), 1)
+    take = np.minimum(np.floor(exact).astype(np.int64), room)
+    for _ in range(total - int(take.sum())):
+        open_ = np.flatnonzero(take < room)
+        # classes with none yet, then the largest remainder; ties to the larger class
+        best = max(open_, key=lambda c: (take[c] == 0, exact[c] - take[c], sizes[c]))
+        take[best] += 1
+    return take
+
+
+def _groups(labels: np.ndarray | None, indices: np.ndarray, rng) -> list[np.ndarray]:
+    """``indices`` shuffled, one array per class of ``labels`` (one array when unlabelled)."""
+    if labels is None:
+        return [rng.permutation(indices)]
+    return [rng.permutation(indices[labels[indices] == c]) for c in np.unique(labels[indices])]
+
+
+def carve(indices: np.ndarray, labels: np.ndarray | None, count: int, seed, keep: int = 1):
+    """``(rest, taken)``: ``count`` of ``indices`` drawn at random, stratified by ``labels``:
+    every class that has more than ``keep`` members gives at least one (so ``taken`` may hold
+    more than ``count``), and keeps ``keep`` in ``rest``."""
+    groups = _groups(labels, np.asarray(indices, dtype=np.int64), np.random.default_rng(seed))
+    take = apportion([len(g) for g in groups], count, keep, each=labels is not None)
+    taken = np.concatenate([g[:k] for g, k in zip(groups, take)])
+    rest = np.concatenate([g[k:] for g, k in zip(groups, take)])
+    return np.sort(rest), np.sort(taken)
+
+
+def random_parts(n: int, labels: np.ndarray | None, fractions: Sequence[float], seed) -> dict[str, np.ndarray]:
+    """``{split: indices}``: a random split of ``n`` sequences by ``fractions``, stratified by
+    ``labels`` (one class index per sequence, or None)."""
     n_valid, n_test = int(round(n * fractions[1])), int(round(n * fractions[2]))
-    counts = {"train": n - n_valid - n_test, "valid": n_valid, "test": n_test}
-    for split, count in counts.items():
+    counts = (n - n_valid - n_test, n_valid, n_test)
+    for split, count in zip(SPLITS, counts):
         if count < 1:
-            raise DataError(
-                f"the {split} split is empty: {n} sequences split {'/'.join(f'{f:.0%}' for f in fractions)} "
-                f"give {counts['train']}/{n_valid}/{n_test} for train/valid/test; give more sequences or change split=..."
-            )
-    order = np.random.default_rng(seed).permutation(n)
-    return {"train": order[: counts["train"]], "valid": order[counts["train"]: counts["train"] + n_valid],
-            "test": order[counts["train"] + n_valid:]}
+            raise DataError(f"the {split} split is empty: {n} sequences split {'/'.join(f'{f:.0%}' for f in fractions)} "
+                            f"give {'/'.join(map(str, counts))} for train/valid/test; give more sequences or change "
+                            "split=...")
+    rest, test = carve(np.arange(n), labels, n_test, stream(seed, 0), keep=2)  # one left for valid, one for train
+    train, valid = carve(rest, labels, n_valid, stream(seed, 1))
+    return {"train": train, "valid": valid, "test": test}
 
 
-def _targets(data: Sequences, kind: str, parts: dict[str, np.ndarray]):
+def fold_of(n: int, labels: np.ndarray | None, folds: int, seed) -> np.ndarray:
+    """(n,) the fold of each sequence: each class shuffled and dealt in turn to the folds,
+    so folds differ in size by at most one and hold each class in proportion."""
+    if n < folds:
+        raise DataError(f"folds={folds} needs at least {folds} sequences, the file has {n}; pass fewer folds=...")
+    rng = np.random.default_rng(stream(seed, 2))
+    order = np.concatenate(_groups(labels, np.arange(n), rng))
+    fold = np.empty(n, dtype=np.int64)
+    fold[order] = np.arange(n) % folds
+    return fold
+
+
+def fixed_parts(test: np.ndarray, rest: np.ndarray, labels: np.ndarray | None, share: float, seed,
+                valid: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """``{split: indices}`` around a fixed ``test``: valid is ``valid`` when given, else carved
+    at random (stratified) from ``rest``, ``share`` of it."""
+    if valid is None:
+        rest, valid = carve(rest, labels, int(round(len(rest) * share)), stream(seed, 1))
+    parts = {"train": np.sort(rest), "valid": np.sort(valid), "test": np.sort(test)}
+    for split, rows in parts.items():
+        if not len(rows):
+            raise DataError(f"the {split} split is empty ({'/'.join(str(len(p)) for p in parts.values())} sequences "
+                            "for train/valid/test); give more sequences or change split=...")
+    return parts
+
+
+def sequence_parts(n: int, labels: np.ndarray | None, options: SplitOptions, marks: Sequence[str] | None = None,
+                   n_test_file: int = 0) -> tuple[dict[str, np.ndarray], str]:
+    """``({split: indices}, how)``: where each of ``n`` sequences goes, and how that was decided
+    (for :meth:`~.task.CustomTask.describe`). The last ``n_test_file`` sequences came from the
+    test file; ``marks`` are the split column's values."""
+    share, seed = valid_share(options.split), options.split_seed
+    if n_test_file:
+        everything = np.arange(n)
+        return (fixed_parts(everything[n - n_test_file:], everything[: n - n_test_file], labels, share, seed),
+                "test: the test file; valid: drawn from the training file")
+    if marks is not None:
+        marks = np.asarray(marks)
+        where = {s: np.flatnonzero(marks == s) for s in SPLITS}
+        carved = not len(where["valid"])
+        parts = fixed_parts(where["test"], where["train"], labels, share, seed, None if carved else where["valid"])
+        return parts, f"from the split column{'; valid: drawn from its train rows' if carved else ''}"
+    if options.folds is not None:
+        fold = fold_of(n, labels, options.folds, seed)
+        i = options.fold or 0
+        rest, test = np.flatnonzero(fold != i), np.flatnonzero(fold == i)
+        how = f"fold {i + 1} of {options.folds}" + (", stratified by class" if labels is not None else "")
+        return fixed_parts(test, rest, labels, share, seed), how
+    fractions = options.split or DEFAULT_SPLIT["sequences"]
+    how = "random" + (", stratified by class" if labels is not None else "")
+    if options.resamples is not None:
+        how += f", resample {(options.resample or 0) + 1} of {options.resamples}"
+    return random_parts(n, labels, fractions, seed), how
+
+
+# -- the datasets of many sequences ----------------------------------------------------------
+def _targets(data: Sequences, classes: bool, train: np.ndarray):
     """``(scaler, y of sequence i)``: class indices as they are; numbers standardised with the
     train split's statistics (the scaler, None for classes)."""
-    if kind == "classify":
+    if classes:
         return None, lambda i: torch.as_tensor(data.y[i], dtype=torch.long)
-    scaler = Standardizer.fit(np.concatenate([data.y[i].reshape(-1, data.y[i].shape[-1]) for i in parts["train"]]))
+    scaler = Standardizer.fit(np.concatenate([data.y[i].reshape(-1, data.y[i].shape[-1]) for i in train]))
     return scaler, lambda i: torch.as_tensor(scaler.transform(data.y[i]), dtype=torch.float32)
 
 
-def split_sequences(data: Sequences, kind: str, fractions: Sequence[float], seed: int,
+def sequence_splits(data: Sequences, classes: bool, parts: dict[str, np.ndarray],
                     input_length: int | None = None) -> Splits:
-    """Sequences shuffled with ``seed`` and cut by ``fractions``; ``kind`` says whether the
-    targets are classes (kept as indices) or numbers (standardised)."""
-    parts = partition(len(data.x), fractions, seed)
+    """The datasets of numeric sequences split by ``parts``: inputs (and numeric targets)
+    standardised with the train split's statistics."""
     inputs = Standardizer.fit(np.concatenate([data.x[i] for i in parts["train"]]))
-    targets, y_of = _targets(data, kind, parts)
+    targets, y_of = _targets(data, classes, parts["train"])
     datasets = {split: ItemDataset([{"x": scaled(data.x[i], inputs), "y": y_of(i)} for i in rows])
                 for split, rows in parts.items()}
     longest = max(len(data.x[i]) for i in parts["train"])
@@ -143,16 +256,15 @@ def split_sequences(data: Sequences, kind: str, fractions: Sequence[float], seed
                   input_scaler=inputs, target_scaler=targets)
 
 
-def split_texts(data: Sequences, kind: str, fractions: Sequence[float], seed: int, *, tokens: str,
-                max_vocab: int, min_count: int, max_length: int, input_length: int | None = None) -> Splits:
-    """Texts (token lists) shuffled and cut like :func:`split_sequences`; the vocabulary is
-    built from the train split's tokens only (each text cut to ``max_length``), and every
-    split's texts become token ids with it."""
-    parts = partition(len(data.x), fractions, seed)
+def text_splits(data: Sequences, classes: bool, parts: dict[str, np.ndarray], *, tokens: str, max_vocab: int,
+                min_count: int, max_length: int, input_length: int | None = None) -> Splits:
+    """The datasets of texts (token lists) split by ``parts``: the vocabulary is built from the
+    train split's tokens only (each text cut to ``max_length``), and every split's texts become
+    token ids with it."""
     train = [data.x[i] for i in parts["train"]]
     vocabulary = Vocabulary.build((t[:max_length] for t in train), max_vocab=max_vocab, min_count=min_count)
     encoder = TextEncoder(tokens=tokens, max_length=max_length, vocabulary=vocabulary)
-    targets, y_of = _targets(data, kind, parts)
+    targets, y_of = _targets(data, classes, parts["train"])
     ids = {split: [encoder.ids(data.x[i]) for i in rows] for split, rows in parts.items()}
     datasets = {split: ItemDataset([{"x": x, "y": y_of(i)} for x, i in zip(ids[split], rows)])
                 for split, rows in parts.items()}
@@ -163,45 +275,92 @@ def split_texts(data: Sequences, kind: str, fractions: Sequence[float], seed: in
                   text_stats=TextStats.of(train, ids["valid"], max_length))
 
 
-def split_series(data: Sequences, target_index: Sequence[int], input_length: int, horizon: int,
-                 fractions: Sequence[float]) -> Splits:
-    """Each series cut in time order by ``fractions`` into windows of ``input_length`` inputs
-    and the ``horizon`` steps after them, of the features at ``target_index``."""
+# -- a series cut in time --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Cut:
+    """Where one series is cut: train is ``[0, valid_start)``, valid ``[valid_start, test_start)``;
+    the test forecasts' first target steps are ``origins`` (each forecast reads the steps
+    before its origin, never a later one)."""
+
+    valid_start: int
+    test_start: int
+    origins: tuple[int, ...]
+
+
+def series_cut(n: int, horizon: int, options: SplitOptions, times=None, test_rows: int | None = None) -> Cut:
+    """The :class:`Cut` of a series of ``n`` steps (``times``: its time values, for a cutoff;
+    ``test_rows``: how many of its last rows came from the test file).
+
+    Without a test period chosen (test_size, cutoff, a test file, folds, backtest) the series
+    is cut by the split fractions. With one, valid is the stretch before the test period, as
+    long as it (a backtest's: the default valid share of the series), unless split=... gives
+    valid's fraction of the series."""
+    every = lambda start, end: tuple(range(start, end - horizon + 1))  # noqa: E731  stride-1 origins
+    if options.backtest is not None:
+        stride = options.stride or horizon
+        first = n - horizon - (options.backtest - 1) * stride
+        if first < 1:
+            raise DataError(f"backtest={options.backtest} origins {stride} steps apart with horizon {horizon} need "
+                            f"{n - first + 1} steps; the series has {n}: lower backtest=..., stride=... or horizon=...")
+        origins = tuple(first + j * stride for j in range(options.backtest))
+        if options.refit_every is not None:  # this training forecasts one block of origins
+            block = options.refit or 0
+            origins = origins[block * options.refit_every:(block + 1) * options.refit_every]
+        # valid: the series' default valid share before the origins (the test period may be long)
+        start, period = origins[0], max(horizon, int(round(n * DEFAULT_SPLIT["forecast"][1])))
+    elif options.folds is not None:
+        period = options.test_size or n // (options.folds + 2)
+        if period < horizon:
+            raise DataError(f"folds={options.folds} of a {n}-step series leave test periods of {period} steps, "
+                            f"shorter than horizon {horizon}; pass fewer folds=... or test_size=...")
+        start = n - (options.folds - (options.fold or 0)) * period
+        origins = every(start, start + period)
+    elif test_rows is not None or options.test_size is not None or options.cutoff is not None:
+        if test_rows is not None:
+            start = n - test_rows
+        elif options.test_size is not None:
+            start = n - options.test_size
+        else:
+            after = np.flatnonzero(np.asarray(times > options.cutoff))
+            start = int(after[0]) if len(after) else n
+        period = n - start
+        origins = every(start, n)
+    else:  # cut by the fractions
+        fractions = options.split or DEFAULT_SPLIT["forecast"]
+        start = int(round(n * (fractions[0] + fractions[1])))
+        return Cut(valid_start=int(round(n * fractions[0])), test_start=start, origins=every(start, n))
+    valid = int(round(n * options.split[1])) if options.split is not None else period
+    return Cut(valid_start=max(start - valid, 0), test_start=start, origins=origins)
+
+
+def series_splits(data: Sequences, target_index: Sequence[int], input_length: int, horizon: int,
+                  cuts: dict[int, Cut], describe_split) -> Splits:
+    """Windows of ``input_length`` inputs and the ``horizon`` steps after them, of the features
+    at ``target_index``: train windows whose targets lie before each series' valid start, valid
+    windows whose targets lie in valid, and one test window per origin. Inputs are standardised
+    with the train stretches' statistics. ``describe_split(split)`` says, for a message, how
+    the split was made."""
     length, need = input_length, input_length + horizon
-    long_enough = [i for i, x in enumerate(data.x) if len(x) >= need]
-    if not long_enough:
-        longest = max(len(x) for x in data.x)
-        what = "the series has" if len(data.x) == 1 else f"the longest of {len(data.x)} series has"
-        raise DataError(f"file too short: {what} {longest} rows, fewer than input_length {length} + "
-                        f"horizon {horizon} = {need}; lower input_length=... or horizon=...")
-    notes = []
-    if len(long_enough) < len(data.x):
-        notes.append(f"skipped {len(data.x) - len(long_enough)} series shorter than "
-                     f"input_length + horizon = {need} rows")
-    # chronological cut of every series: train | valid | test; targets never cross a cut
-    bounds, starts = {}, {"train": [], "valid": [], "test": []}
-    for i in long_enough:
-        n = len(data.x[i])
-        b1, b2 = int(round(n * fractions[0])), int(round(n * (fractions[0] + fractions[1])))
-        bounds[i] = (b1, b2)
-        ranges = {"train": (0, b1), "valid": (b1, b2), "test": (b2, n)}
-        for split, (lo, hi) in ranges.items():
-            # a window starting at s has its targets at s+L .. s+L+H-1, all inside [lo, hi)
-            first = max(lo - length, 0)
-            starts[split] += [(i, s) for s in range(first, hi - need + 1)]
+    starts = {"train": [], "valid": [], "test": []}
+    for i, cut in cuts.items():
+        # a window starting at s has its targets at s+L .. s+L+H-1
+        starts["train"] += [(i, s) for s in range(0, cut.valid_start - need + 1)]
+        starts["valid"] += [(i, s) for s in range(max(cut.valid_start - length, 0), cut.test_start - need + 1)]
+        starts["test"] += [(i, t - length) for t in cut.origins if t - length >= 0]
     for split, found in starts.items():
         if not found:
-            share = {"train": fractions[0], "valid": fractions[1], "test": fractions[2]}[split]
-            rows = sum((b[0] if split == "train" else (b[1] - b[0]) if split == "valid" else len(data.x[i]) - b[1])
-                       for i, b in bounds.items())
             needed = need if split == "train" else horizon
-            raise DataError(f"the {split} split is empty: its {rows} rows ({share:.0%} of the series) hold no "
-                            f"window (it needs {needed} rows); give a longer series, a smaller input_length=... or "
-                            f"horizon=..., or change split=...")
-    inputs = Standardizer.fit(np.concatenate([data.x[i][: bounds[i][0]] for i in long_enough]))
-    series = [scaled(x, inputs) if i in bounds else torch.empty(0) for i, x in enumerate(data.x)]
+            bounds = {"train": lambda c: c.valid_start, "valid": lambda c: c.test_start - c.valid_start,
+                      "test": lambda c: len(data.x[i]) - c.test_start}
+            rows = sum(bounds[split](c) for i, c in cuts.items())
+            raise DataError(f"the {split} split is empty: its {rows} rows ({describe_split(split)}) hold no window "
+                            f"(it needs {needed} rows); give a longer series, a smaller input_length=... or "
+                            "horizon=..., or change the split")
+    train_rows = [data.x[i][: cut.valid_start] for i, cut in cuts.items() if cut.valid_start > 0]
+    inputs = Standardizer.fit(np.concatenate(train_rows))
+    series = [scaled(x, inputs) if i in cuts else torch.empty(0) for i, x in enumerate(data.x)]
     return Splits(datasets={split: WindowDataset(series, found, length, horizon, target_index)
                             for split, found in starts.items()},
                   ids={k: sorted({data.ids[i] for i, _ in v}, key=str) for k, v in starts.items()},
                   sizes=tuple(len(starts[s]) for s in SPLITS), input_length=length, input_scaler=inputs,
-                  target_scaler=inputs.select(target_index), target_index=tuple(target_index), notes=notes)
+                  target_scaler=inputs.select(target_index), target_index=tuple(target_index))

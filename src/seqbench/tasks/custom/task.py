@@ -1,9 +1,12 @@
 """The custom task's contract: :class:`CustomTask` (a :class:`~seqbench.tasks.base.Task`
 built from the user's file) and :func:`custom`, the way to build one.
 
-Reading is :mod:`.reading`'s, splitting and scaling :mod:`.splits`', prediction
-:mod:`.predict`'s; here they become datasets, a loss and metrics, a model-free baseline,
-default models whose receptive field covers the input, and a state a checkpoint carries.
+In the scikit-learn shape: construction stores and checks the settings, :meth:`~CustomTask.fit`
+reads the file, infers what it holds, splits and scales it, :meth:`~CustomTask.from_state`
+restores a fitted task from a checkpoint. Reading is :mod:`.reading`'s, what differs between
+problems the strategies' of :mod:`.kinds`, prediction :mod:`.predict`'s; here they become
+datasets, a loss and metrics, default models whose receptive field covers the input, and a
+state a checkpoint carries.
 """
 
 from __future__ import annotations
@@ -18,16 +21,17 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ...nn import TCNPlan, plan_tcn, receptive_field
-from ..base import Metric, Preset, Task, pad_collate
+from ..base import Preset, Task, pad_collate
 from .errors import DataError, ReceptiveFieldWarning
+from .kinds import problem_of
 from .missing import check_policy
 from .predict import predictions
-from .reading import read_inputs, read_training
-from .spec import DEFAULT_HIDDEN, DEFAULT_INPUT_LENGTH, DEFAULT_SPLIT, KINDS, CustomSpec
-from .splits import check_split, split_sequences, split_series, split_texts
+from .reading import read_inputs, read_test, read_training
+from .resampling import SplitOptions
+from .spec import DEFAULT_HIDDEN, KINDS, CustomSpec
+from .splits import check_split
 from .text import DEFAULT_MAX_LENGTH, DEFAULT_MAX_VOCAB, DEFAULT_MIN_COUNT
 from .text import check_options as check_text_options
-from .text import describe as describe_text
 
 TEXT_DEFAULTS = {"tokens": "word", "max_vocab": DEFAULT_MAX_VOCAB, "min_count": DEFAULT_MIN_COUNT,
                  "max_length": DEFAULT_MAX_LENGTH}
@@ -36,10 +40,14 @@ TEXT_DEFAULTS = {"tokens": "word", "max_vocab": DEFAULT_MAX_VOCAB, "min_count": 
 class CustomTask(Task):
     """A task built from the user's file; see :mod:`seqbench.tasks.custom`. Prefer :func:`custom`.
 
+    Construction stores the settings (and checks them); with ``file`` it also fits, as
+    ``CustomTask(**settings).fit(file)`` does.
+
     Args:
-        file: a ``.csv``/``.tsv``/``.parquet`` table, an ``.npz``, or a pandas DataFrame.
+        file: a ``.csv``/``.tsv``/``.parquet`` table, an ``.npz``, a UCR/UEA ``.ts`` file, or a
+            pandas DataFrame.
         target: the column(s) to predict (a name, a list, or ``"a,b"``); may be left out
-            when forecasting a table with one value column, or for an ``.npz`` (its ``y``).
+            when forecasting a table with one value column, or for an ``.npz``/``.ts`` (its ``y``).
         task: ``"classify"``, ``"regress"`` or ``"forecast"``; inferred when left out (no id
             column: forecast; a text, bool, or integer target with at most 20 values:
             classify; otherwise regress). :meth:`describe` says what was inferred.
@@ -51,8 +59,27 @@ class CustomTask(Task):
         horizon: steps to forecast (default 1).
         fill: repair NaN/inf in inputs: ``"ffill"``, ``"interpolate"`` or ``"zero"``.
         drop: drop rows (``.npz``: sequences) with NaN/inf instead.
-        split: train/valid/test fractions (default 0.8/0.1/0.1 of sequences, 0.7/0.15/0.15 of a series).
-        seed: the seed of the random sequence split.
+        split: train/valid/test fractions (default 0.8/0.1/0.1 of sequences, 0.7/0.15/0.15 of a
+            series). With a fixed test set only train:valid counts (default: valid is 20% of
+            the rest; of a series, as long as the test period).
+        seed: the seed of the random sequence split (and of the folds).
+        test_file: a second file with the training file's columns: its sequences (texts; a
+            series' following rows) are the test set; valid is drawn from ``file``.
+        split_column: a column whose values ``train``/``valid``/``test`` place each sequence
+            (or text); without ``valid`` rows, valid is drawn from ``train``. Not a feature.
+        test_size: a series: the last ``test_size`` steps are the test period.
+        cutoff: a series: the steps after this time value are the test period.
+        folds, fold: K-fold resampling; ``fold`` (0..K-1, default 0) is this training's. Many
+            sequences: stratified folds, fold ``fold`` the test set. A series: rolling origins,
+            K test periods (``test_size`` steps each, default a (K+2)-th of it) at its end.
+        resamples, resample: repeated random (stratified) splits, each drawn with its own seed.
+        backtest, stride: a series: ``backtest`` forecast origins ``stride`` steps apart
+            (default: the horizon) ending at the series' end; each forecast reads the steps
+            before its origin; the model is trained once on the steps before the first.
+        refit_every, refit: a backtest trained anew every ``refit_every`` origins; ``refit``
+            says which block of origins this training forecasts.
+        label: how a report names this training (from :func:`~.resampling.resampling_plan`); not
+            part of the variant.
         per_step: force (or forbid) one target per step; inferred by default.
         hidden_size: channels of the default TCN.
         causal: ``True`` for causal models (each output sees only earlier steps: a causal
@@ -72,7 +99,7 @@ class CustomTask(Task):
         max_length: text only: a text keeps its first ``max_length`` tokens (default 512).
 
     Attributes:
-        spec: the :class:`~.spec.CustomSpec`: what was read, inferred and fitted.
+        spec: the :class:`~.spec.CustomSpec`: what was read, inferred and fitted (None before :meth:`fit`).
         split_ids: ``{split: [sequence id, ...]}``.
         notes: what was inferred or repaired, for :meth:`describe`.
     """
@@ -82,12 +109,14 @@ class CustomTask(Task):
     def __init__(self, data_dir=None, *, file=None, target=None, task: str | None = None,
                  id_column: str | None = None, time_column: str | None = None, features=None,
                  input_length: int | None = None, horizon: int = 1, fill: str | None = None,
-                 drop: bool = False, split=None, seed: int = 0, per_step: bool | None = None,
+                 drop: bool = False, split=None, seed: int = 0, test_file=None, split_column: str | None = None,
+                 test_size: int | None = None, cutoff=None, folds: int | None = None, fold: int | None = None,
+                 resamples: int | None = None, resample: int | None = None, backtest: int | None = None,
+                 stride: int | None = None, refit_every: int | None = None, refit: int | None = None,
+                 label: str | None = None, per_step: bool | None = None,
                  hidden_size: int = DEFAULT_HIDDEN, causal: bool | None = None, text: str | None = None,
                  tokens: str | None = None, max_vocab: int | None = None, min_count: int | None = None,
                  max_length: int | None = None) -> None:
-        if file is None:
-            raise DataError("the custom task needs a file (file=...): a .csv, .parquet or .npz")
         if task is not None and task not in KINDS:
             raise DataError(f"task must be one of {', '.join(KINDS)}, got {task!r}")
         for name, value in (("horizon", horizon), ("hidden_size", hidden_size)) + \
@@ -105,47 +134,94 @@ class CustomTask(Task):
         else:
             text_options = {k: TEXT_DEFAULTS[k] if v is None else v for k, v in text_options.items()}
             check_text_options(**text_options)
-        label = str(file) if not hasattr(file, "columns") else "<DataFrame>"
-        super().__init__(data_dir)
-        layout, data = read_training(file, target=target, task=task, id_column=id_column, time_column=time_column,
-                                     features=features, per_step=per_step, fill=fill, drop=drop, text=text,
-                                     tokens=text_options["tokens"] or "word")
-        self.notes: list[str] = list(data.notes)
-        kind = layout.kind
-        fractions = check_split(split if split is not None else
-                                DEFAULT_SPLIT["forecast" if kind == "forecast" else "sequences"])
-        if kind == "forecast":
-            index = [layout.features.index(t) for t in layout.targets]
-            splits = split_series(data, index, input_length or DEFAULT_INPUT_LENGTH, horizon, fractions)
-        elif text is not None:
-            splits = split_texts(data, kind, fractions, seed, input_length=input_length, **text_options)
-        else:
-            splits = split_sequences(data, kind, fractions, seed, input_length)
+        self.split_options = SplitOptions(
+            split=check_split(split) if split is not None else None, seed=seed, test_file=test_file,
+            split_column=split_column, test_size=test_size, cutoff=cutoff, folds=folds, fold=fold,
+            resamples=resamples, resample=resample, backtest=backtest, stride=stride, refit_every=refit_every,
+            refit=refit)
+        self.settings = dict(target=target, task=task, id_column=id_column, time_column=time_column,
+                             features=features, input_length=input_length, horizon=horizon, fill=fill, drop=drop,
+                             per_step=per_step, hidden_size=hidden_size, causal=causal, text=text,
+                             text_options=text_options, split=split)
+        super().__init__(data_dir, **{k: v for k, v in dict(
+            target=target, task=task, split=split, seed=seed or None, horizon=horizon).items() if v is not None})
+        self.label = label
+        self.spec: CustomSpec | None = None
+        self.problem = None
+        self.notes: list[str] = []
+        self._datasets, self.split_ids, self.text_stats, self._how = None, {}, None, None
+        if file is not None:
+            self.fit(file)
+
+    def fit(self, file) -> "CustomTask":
+        """Read ``file`` (and the test file), infer what it holds, split it and fit the scaling
+        (and a text vocabulary) on the train split; returns the task, ready to train on.
+
+        Raises:
+            DataError: a problem with the data, in one line.
+        """
+        o, options = self.settings, self.split_options
+        text, text_options = o["text"], o["text_options"]
+        tokens = text_options["tokens"] or "word"
+        layout, data = read_training(file, target=o["target"], task=o["task"], id_column=o["id_column"],
+                                     time_column=o["time_column"], features=o["features"], per_step=o["per_step"],
+                                     fill=o["fill"], drop=o["drop"], text=text, tokens=tokens,
+                                     split_column=options.split_column)
+        test = None
+        if options.test_file is not None:
+            test = read_test(options.test_file, layout, fill=o["fill"], drop=o["drop"], tokens=tokens)
+        self.notes = list(data.notes) + ([] if test is None else list(test.notes))
+        self.problem = problem_of(layout)
+        splits, self._how = self.problem.split(data, test, layout, options, input_length=o["input_length"],
+                                               horizon=o["horizon"], text_options=text_options)
         self.notes += splits.notes
+        for count, index in (("folds", "fold"), ("resamples", "resample"), ("refit_every", "refit")):
+            if getattr(options, count) is not None and getattr(options, index) is None:
+                self.notes.append(f"{count}={getattr(options, count)} without {index}=...: this is the first "
+                                  "training of several (resampling_plan lists them all; compare runs each)")
         self._datasets, self.split_ids, self.text_stats = splits.datasets, splits.ids, splits.text_stats
+        kind = layout.kind
         # the whole sequence is seen before a per-sequence target; a forecast or a per-step
         # target is given as the steps arrive
-        causal = (kind == "forecast" or layout.per_step) if causal is None else causal
+        causal = (kind == "forecast" or layout.per_step) if o["causal"] is None else o["causal"]
         self._setup(CustomSpec(
-            **dataclasses.asdict(layout), fill=fill, drop=bool(drop), hidden_size=hidden_size, causal=causal,
-            horizon=horizon, input_length=splits.input_length, input_scaler=splits.input_scaler,
+            **dataclasses.asdict(layout), fill=o["fill"], drop=bool(o["drop"]), hidden_size=o["hidden_size"],
+            causal=causal, horizon=o["horizon"], input_length=splits.input_length, input_scaler=splits.input_scaler,
             target_scaler=splits.target_scaler, target_index=splits.target_index, split_sizes=splits.sizes,
-            text_encoder=splits.text_encoder))
-        # the variant as resolved (what was inferred included), without the unset options
+            text_encoder=splits.text_encoder), self.problem)
+        self.variant = self._variant(file, layout, splits.input_length, causal)
+        return self
+
+    def _variant(self, file, layout, input_length: int, causal: bool) -> dict:
+        """The variant as resolved (what was inferred included), without the unset options;
+        a resampled training's index (fold, resample, refit) is in it, so its runs are named apart."""
+        o, options = self.settings, self.split_options
+        text, text_options = o["text"], o["text_options"]
         text_variant = {} if text is None else dict(
             text=text, tokens=text_options["tokens"],
             **{k: v for k, v in text_options.items() if k != "tokens" and v != TEXT_DEFAULTS[k]})
-        self.variant = {k: v for k, v in dict(
-            file=label, target=",".join(layout.targets), task=kind, id_column=layout.id_column,
-            time_column=layout.time_column, features=features, input_length=splits.input_length,
-            horizon=horizon if kind == "forecast" else None, fill=fill, drop=drop or None,
-            split=list(split) if split is not None else None, seed=seed or None, per_step=per_step,
-            hidden_size=hidden_size if hidden_size != DEFAULT_HIDDEN else None, causal=causal,
+        kind = layout.kind
+        resampled = dict(fold=0 if options.folds is not None and options.fold is None else options.fold,
+                         resample=0 if options.resamples is not None and options.resample is None else options.resample,
+                         refit=0 if options.refit_every is not None and options.refit is None else options.refit)
+        return {k: v for k, v in dict(
+            file=_label(file), target=",".join(layout.targets), task=kind, id_column=layout.id_column,
+            time_column=layout.time_column, features=o["features"], input_length=input_length,
+            horizon=o["horizon"] if kind == "forecast" else None, fill=o["fill"], drop=o["drop"] or None,
+            split=list(o["split"]) if o["split"] is not None else None, seed=options.seed or None,
+            test_file=None if options.test_file is None else _label(options.test_file),
+            split_column=options.split_column, test_size=options.test_size,
+            cutoff=None if options.cutoff is None else str(options.cutoff), folds=options.folds,
+            resamples=options.resamples, backtest=options.backtest, stride=options.stride,
+            refit_every=options.refit_every, **resampled, per_step=o["per_step"],
+            hidden_size=o["hidden_size"] if o["hidden_size"] != DEFAULT_HIDDEN else None, causal=causal,
             **text_variant).items() if v is not None}
 
-    def _setup(self, spec: CustomSpec) -> None:
-        """The Task attributes (sizes, head, metrics, presets) from ``spec``."""
+    def _setup(self, spec: CustomSpec, problem=None) -> None:
+        """The Task attributes (sizes, head, metrics, presets) from ``spec`` (and the strategy
+        of its problem that split the data, when there is one)."""
         self.spec = spec
+        self.problem = problem or problem_of(spec)
         self.causal = spec.causal
         if spec.text_encoder is not None:  # token ids in, embedded
             self.input_size, self.input_adapter = len(spec.text_encoder.vocabulary), "embedding"
@@ -154,16 +230,9 @@ class CustomTask(Task):
         # a causal model's last valid step has seen the whole sequence; a non-causal model's
         # steps each see their neighbourhood, so all of them are pooled (masked: never padding)
         self.head = "per_step" if spec.per_step else "last" if spec.causal else "mean"
-        if spec.kind == "classify":
-            self.output_size = len(spec.classes)
-            self.metrics = (Metric("accuracy", higher_is_better=True), Metric("nll"))
-        else:
-            self.output_size = len(spec.targets) * (spec.horizon if spec.kind == "forecast" else 1)
-            # nmse is what the loss measures (the same units as the training curve); rmse
-            # and mae are in the target's own units
-            self.metrics = (Metric("nmse"), Metric("rmse"), Metric("mae"))
-            std = torch.tensor(spec.target_scaler.std, dtype=torch.float32)
-            self._target_std = std.repeat(spec.horizon) if spec.kind == "forecast" else std
+        self.output_size = self.problem.output_size(spec)
+        self.metrics = self.problem.metrics()
+        self._target_std = self.problem.target_std(spec)
         self.paper_results = {}
         history = spec.input_length
         try:
@@ -185,8 +254,8 @@ class CustomTask(Task):
     def dataset(self, split: str) -> Dataset:
         self.check_split(split)
         if self._datasets is None:
-            raise DataError("this custom task was restored from a checkpoint and holds no data; "
-                            "use predict, or build it from the file again")
+            raise DataError("this custom task holds no data: fit(file) reads it (a task restored from a "
+                            "checkpoint predicts only)")
         return self._datasets[split]
 
     def collate(self, items):
@@ -206,21 +275,10 @@ class CustomTask(Task):
         return output[valid], y[valid]
 
     def loss(self, output, batch):
-        out, y = self._scored(output, batch)
-        if self.spec.kind == "classify":
-            return F.cross_entropy(out, y)
-        return F.mse_loss(out, y)
+        return self.problem.loss(*self._scored(output, batch))
 
     def statistics(self, output, batch):
-        out, y = self._scored(output.detach(), batch)
-        if self.spec.kind == "classify":
-            n = torch.tensor(float(y.numel()), device=out.device)
-            correct = (out.argmax(-1) == y).sum().float()
-            return {"accuracy": (correct, n), "nll": (F.cross_entropy(out, y, reduction="sum"), n)}
-        scaled = out - y
-        err = scaled * self._target_std.to(out.device)  # back in the target's own units
-        n = torch.tensor(float(err.numel()), device=out.device)
-        return {"nmse": (scaled.pow(2).sum(), n), "rmse": (err.pow(2).sum(), n), "mae": (err.abs().sum(), n)}
+        return self.problem.statistics(*self._scored(output.detach(), batch), self._target_std)
 
     def compute_metrics(self, totals):
         metrics = super().compute_metrics(totals)
@@ -235,20 +293,9 @@ class CustomTask(Task):
         Classes: always the train split's most frequent class (for NLL: the train class
         frequencies). Regression: always the train mean (``nmse`` near 1 by construction).
         """
-        s, train, ds = self.spec, self.dataset("train"), self.dataset(split)
+        ds = self.dataset(split)
         batch = self.collate([ds[i] for i in range(len(ds))])
-        y = batch["y"]
-        if s.kind == "forecast":
-            last = batch["x"][:, -1, list(s.target_index)]                 # (N, K), scaled
-            name, guess = "last value", last.repeat(1, s.horizon)
-        elif s.kind == "classify":
-            counts = torch.bincount(torch.cat([train[i]["y"].reshape(-1) for i in range(len(train))]),
-                                    minlength=self.output_size)
-            name = f"always {s.classes[int(counts.argmax())]!r}, with the train class frequencies"
-            prior = (counts.double() + 1.0) / (counts.sum() + self.output_size)  # +1: no class impossible
-            guess = prior.log().float().expand(y.shape + (self.output_size,))
-        else:
-            name, guess = "train mean", torch.zeros(y.shape)
+        name, guess = self.problem.baseline(self.spec, self.dataset("train"), batch, self.output_size)
         return name, self.metrics_of(guess, batch)
 
     # -- models ---------------------------------------------------------------------------
@@ -301,7 +348,8 @@ class CustomTask(Task):
         spec = CustomSpec.from_dict(state["spec"])
         task = cls.__new__(cls)
         Task.__init__(task, None, **state.get("variant", {}))
-        task.notes, task._datasets, task.split_ids, task.text_stats = [], None, {}, None
+        task.notes, task._datasets, task.split_ids, task.text_stats, task._how = [], None, {}, None, None
+        task.label = None
         task._setup(spec)
         return task
 
@@ -319,28 +367,16 @@ class CustomTask(Task):
         return predictions(self.spec, model, data, batch_size)
 
     def describe(self) -> list[str]:
-        """What the task is, in a few lines for the command line (including what was inferred)."""
-        s = self.spec
-        targets = ", ".join(s.targets)
-        unit = "windows" if s.kind == "forecast" else "texts" if s.text else "sequences"
-        one = "text" if s.text else "sequence"
-        if s.kind == "forecast":
-            what = f"forecast {targets}: the next {s.horizon} step(s) from the last {s.input_length}"
-        elif s.kind == "classify":
-            shown = ", ".join(map(str, s.classes[:8])) + (", ..." if len(s.classes) > 8 else "")
-            what = f"classify {targets} into {len(s.classes)} classes ({shown}), " + \
-                ("one per step" if s.per_step else f"one per {one}")
-        else:
-            what = f"regress {targets}, " + ("one value per step" if s.per_step else f"one value per {one}")
-        lines = [f"custom task: {what}"]
-        if s.text is not None:
-            lines += describe_text(s.text, s.text_encoder, self.text_stats)
-        else:
-            feats = s.features
-            lines.append(f"{len(feats)} input feature(s): {', '.join(feats[:10])}{', ...' if len(feats) > 10 else ''} "
-                         "(standardised with train-split statistics)")
-        lines.append(f"train/valid/test: {'/'.join(map(str, s.split_sizes))} {unit}")
-        whole = "window" if s.kind == "forecast" else one
+        """What the task is, in a few lines for the command line: first the problem and the
+        split sizes (per class, for classes) with warnings where a split is too small, then
+        the inputs, the models and what was inferred."""
+        s, problem = self.spec, self.problem
+        if s is None:
+            return ["custom task: not fitted yet (fit(file) reads the data)"]
+        first = f"custom task: {problem.what(s)}" + (f" [{self.label}]" if self.label else "")
+        lines = [first] + problem.split_lines(self._datasets, s.split_sizes, self._how)
+        lines += problem.input_lines(s, self.text_stats)
+        whole = "window" if s.kind == "forecast" else problem.unit[:-1]
         if s.causal:
             lines.append("models: causal (each output sees only earlier steps; head: the last valid step); "
                          f"pass causal=False for models that see the whole {whole}")
@@ -355,6 +391,11 @@ class CustomTask(Task):
             name, values = self.baseline("test")
             lines.append(f"baseline on test ({name}): " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
         return lines + [f"note: {n}" for n in self.notes]
+
+
+def _label(file) -> str:
+    """A file for the variant: its path, or ``<DataFrame>``."""
+    return str(file) if not hasattr(file, "columns") else "<DataFrame>"
 
 
 def custom(file, *, target=None, task: str | None = None, **options) -> CustomTask:

@@ -33,7 +33,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import torch
 
-from .errors import DataError
+from .errors import DataError, cell
 
 TOKEN_KINDS = ("word", "char")
 PAD_ID, UNK_ID = 0, 1
@@ -42,6 +42,7 @@ RESERVED = 2                   # ids before the vocabulary's own: padding and un
 DEFAULT_MAX_VOCAB = 20_000
 DEFAULT_MIN_COUNT = 1
 DEFAULT_MAX_LENGTH = 512
+MAX_LENGTH_LIMIT = 65_536      # tokens a text may keep: beyond this no model here fits a batch in memory
 DEFAULT_EMBEDDING = 64         # embedding size of every model on text: the same for all, so matched counts stay fair
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -184,7 +185,9 @@ def check_options(tokens, max_vocab, min_count, max_length) -> None:
         raise DataError(f"tokens must be one of {', '.join(TOKEN_KINDS)}, got {tokens!r}")
     for name, value in (("max_vocab", max_vocab), ("min_count", min_count), ("max_length", max_length)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise DataError(f"{name} must be a positive integer, got {value!r}")
+            raise DataError(f"{name} must be a positive integer, got {cell(value)}")
+    if max_length > MAX_LENGTH_LIMIT:
+        raise DataError(f"max_length must be at most {MAX_LENGTH_LIMIT} tokens, got {max_length}")
 
 
 def describe(column: str, encoder: TextEncoder, stats: TextStats | None) -> list[str]:
