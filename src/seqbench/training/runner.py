@@ -194,7 +194,7 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
                           mode="max" if metric.higher_is_better else "min", save_top_k=1,
                           enable_version_counter=False, auto_insert_metric_name=False)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only|logging interval|litlogger).*")
+        warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only|logging interval|litlogger|exists and is not empty).*")
         trainer = pl.Trainer(
             default_root_dir=str(run_dir), max_epochs=training.epochs,
             val_check_interval=cfg.val_every, check_val_every_n_epoch=None if cfg.val_every else 1,
