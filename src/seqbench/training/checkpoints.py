@@ -93,7 +93,9 @@ class ResumeCheckpoint(Checkpoint):
         loop = trainer.fit_loop.epoch_loop
         if loop.batch_progress.is_last_batch:
             return  # the epoch's end writes it
-        self._save_and_stop(trainer) if self._stop else trainer.save_checkpoint(self.path)
+        if self._stop:
+            self._save_and_stop(trainer)
+        trainer.save_checkpoint(self.path)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         if self._stop or trainer.received_sigterm:
