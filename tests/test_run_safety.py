@@ -108,7 +108,7 @@ def test_a_resume_of_nothing_and_a_failure_before_the_first_checkpoint_leave_no_
         seqbench.train("adding", "tcn", out=str(out), name="r", resume=True, **TINY)
     assert not (out / "r").exists()
 
-    from seqbench.training.module import TrainingDiverged
+    from seqbench.training import TrainingDiverged
 
     task, cfg = _tiny_task_and_config(out, "n")
     real = task.loss
@@ -133,7 +133,7 @@ class NaNLossFrom(Callback):
 
 
 def test_a_non_finite_training_loss_stops_the_run_at_that_step_and_keeps_it_resumable(tmp_path):
-    from seqbench.training.module import TrainingDiverged
+    from seqbench.training import TrainingDiverged
 
     out = tmp_path / "runs"
     with pytest.raises(TrainingDiverged) as stop:
@@ -171,10 +171,15 @@ def test_ctrl_c_stops_with_exit_130_and_says_how_to_go_on(tmp_path, cli, monkeyp
         return real(cfg, callbacks=[CtrlCAt(5)], task=task)
 
     monkeypatch.setattr("seqbench.training.run", with_ctrl_c)
-    code, _, err = cli(["train", "adding", "--out", str(out), "--name", "c", *CLI_TINY])
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # what Python starts with
+    try:
+        code, _, err = cli(["train", "adding", "--out", str(out), "--name", "c", *CLI_TINY])
+        handler = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert code == 130, err
     assert err.count("\n") == 1 and "interrupted (Ctrl-C)" in err and "at step 4" in err and "--resume" in err
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Lightning had left it ignored
+    assert handler is signal.default_int_handler  # Lightning leaves Ctrl-C ignored
     monkeypatch.setattr("seqbench.training.run", real)
     code, _, err = cli(["train", "adding", "--out", str(out), "--name", "c", "--resume", *CLI_TINY])
     assert code == 0, err

@@ -109,7 +109,8 @@ def _prepare_run_dir(cfg: RunConfig, training: Training, run_dir: Path) -> tuple
         return None
     if holds_a_run(run_dir) and not cfg.overwrite:
         if (run_dir / RESULT).exists():
-            raise FileExistsError(f"{run_dir} already holds a finished run; pass --overwrite to train it again")
+            extend = "--resume with more --epochs to extend it or " if existing is not None else ""
+            raise FileExistsError(f"{run_dir} already holds a finished run; pass {extend}--overwrite to train it again")
         raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or "
                               "--overwrite to start over")
     # start over: nothing of the earlier run stays (overwritten, or stopped before its first checkpoint)
@@ -258,7 +259,8 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
                           mode="max" if metric.higher_is_better else "min", save_top_k=1,
                           enable_version_counter=False, auto_insert_metric_name=False)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only|logging interval|litlogger|exists and is not empty).*")
+        warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only"
+                                "|logging interval|litlogger|exists and is not empty).*")
         trainer = pl.Trainer(
             default_root_dir=str(run_dir), max_epochs=training.epochs,
             val_check_interval=cfg.val_every, check_val_every_n_epoch=None if cfg.val_every else 1,
