@@ -127,3 +127,26 @@ def test_sigterm_on_a_validating_step_checkpoints_after_that_validation(tmp_path
     assert stop.value.exit_code == 143
     ckpt = read_checkpoint(tmp_path / "r" / "checkpoints" / "last.ckpt")
     assert ckpt["global_step"] == 4 and [h["step"] for h in ckpt["seqbench"]["history"]] == [2, 4]
+
+
+class TimeLimitAt(Callback):
+    """Stops the run after step ``step`` as ``--max-time``'s timer does (``trainer.should_stop``)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step == self.step:
+            trainer.should_stop = True
+
+
+def test_a_run_stopped_by_its_time_limit_mid_epoch_resumes_where_it_stopped(tmp_path, one_thread, straight):
+    # the reproduction queue resumes time-limited runs: the rest of the epoch must not be skipped
+    torch.manual_seed(0)
+    stopped = seqbench.train("adding", "tcn", out=str(tmp_path), name="r", callbacks=[TimeLimitAt(3)], **TINY)
+    assert stopped["stopped_by_time_limit"] and stopped["steps"] == 3
+    resumed = seqbench.train("adding", "tcn", out=str(tmp_path), name="r", resume=True, **TINY)
+    # the stop validated at step 3 too; every other validation saw the uninterrupted run's weights
+    assert [h["step"] for h in resumed["history"]] == [2, 3, 4, 6, 8, 10, 12]
+    valid = {h["step"]: h["valid_mse"] for h in resumed["history"] if h["step"] != 3}
+    assert valid == {h["step"]: h["valid_mse"] for h in straight[0]["history"]}

@@ -67,20 +67,23 @@ class ResumeCheckpoint(Checkpoint):
         self.stopped_at_step: int | None = None
         self._after_validation = False  # checkpoint this step once its validation is done
         self._stop = False              # SIGTERM seen: stop once the checkpoint is written
+        self._cut_short = False         # the epoch ends before its last batch (--max-time)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self._stop = self._stop or trainer.received_sigterm
+        last_batch = batch_idx + 1 >= trainer.num_training_batches
+        self._cut_short = trainer.should_stop and not last_batch
         periodic = bool(self.every_n_steps) and trainer.global_step % self.every_n_steps == 0
         if _validates_after_this_batch(trainer):
-            self._after_validation = periodic or self._stop
+            self._after_validation = periodic or self._stop or self._cut_short
             # Lightning abandons a validation at its first batch once it has seen SIGTERM;
             # this one must finish so the checkpoint after it holds it
             _forget_sigterm(trainer)
-        elif batch_idx + 1 >= trainer.num_training_batches:
+        elif last_batch:
             return  # the epoch's end writes it
         elif self._stop:
             self._save_and_stop(trainer)
-        elif periodic:
+        elif periodic or self._cut_short:
             trainer.save_checkpoint(self.path)
 
     def on_validation_end(self, trainer, pl_module) -> None:
@@ -98,6 +101,10 @@ class ResumeCheckpoint(Checkpoint):
         trainer.save_checkpoint(self.path)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if self._cut_short:
+            # the checkpoint of the step it stopped at stands: one written here would look like
+            # the epoch's end, and a resume would skip the rest of the epoch
+            return
         if self._stop or trainer.received_sigterm:
             self._save_and_stop(trainer)
         trainer.save_checkpoint(self.path)
