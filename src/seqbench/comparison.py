@@ -66,7 +66,8 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
     planned = [(seed, kind, group / f"{kind}-seed{seed}") for seed in range(seeds) for kind in models]
     held = [run_dir.name for _, _, run_dir in planned if holds_a_run(run_dir)]
     if held and not (resume or overwrite) and not is_launched_child():
-        raise FileExistsError(f"{group} already holds runs of this comparison ({', '.join(held)}); pass --resume "
+        names = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        raise FileExistsError(f"{group} already holds runs of this comparison ({names}); pass --resume "
                               "to finish it or --overwrite to start it over")
     results = []
     for n, (seed, kind, run_dir) in enumerate(planned, 1):
