@@ -41,12 +41,19 @@ class Outcome:
     ok: bool
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """In the child: Ctrl-C's default (a shell's background job starts with it ignored, and
+    Python then never turns it into KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def seqbench(args: list[str], wait: bool = True, timeout: float = 600):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
                OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "seqbench.cli", *args]
     if not wait:
-        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=_ctrl_c_as_in_a_terminal)
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -404,26 +411,165 @@ def bad_inputs(work: Path) -> list[Outcome]:
     return outcomes + _run_file_cases(work)
 
 
+# -- interruptions on a validation, comparisons, leftovers (issue 35) -----------------------------
+# a validation and a checkpoint every 10 steps: every checkpoint falls on a validation, as the
+# README's --val-every 200 with the default --checkpoint-every 100
+VALIDATING = [*TRAIN[:TRAIN.index("--checkpoint-every")], "--val-every", "10", "--checkpoint-every", "10",
+              "--no-progress", "--threads", "1"]
+COMPARE = ["compare", "adding", "--models", "tcn,gru,rnn", "--seq-len", "20", "--variant", "train_size=640",
+           "--variant", "valid_size=64", "--variant", "test_size=64", "--checkpoint-every", "5", "--no-progress",
+           "--threads", "1"]
+
+
+def same_history(a: dict, b: dict) -> bool:
+    """Every history row (its time aside), the best epoch and the metrics agree."""
+    rows = lambda r: [{k: v for k, v in h.items() if k != "elapsed_s"} for h in r["history"]]  # noqa: E731
+    return rows(a) == rows(b) and a["best_epoch"] == b["best_epoch"] and a["metrics"] == b["metrics"]
+
+
+def stopped_on_validations(work: Path, straight: dict, signals: list[int], label: str) -> Outcome:
+    """``signals`` one after another (each after a resume got going), then ``--resume`` to the end."""
+    out = work / f"validating-{label}"
+    run_dir, min_step = out / "r", 30
+    codes = []
+    for n, sig in enumerate(signals):
+        proc = seqbench([*VALIDATING, "--out", str(out), "--name", "r"] + (["--resume"] if n else []), wait=False)
+        wait_for_checkpoint(run_dir, proc, min_step=min_step)
+        proc.send_signal(sig)
+        proc.wait(timeout=120)
+        codes.append(proc.returncode)
+        min_step += 40
+    again = seqbench([*VALIDATING, "--out", str(out), "--name", "r", "--resume"])
+    same = again.returncode == 0 and same_history(result_of(run_dir), straight)
+    expected = [-9 if s == signal.SIGKILL else 143 for s in signals]
+    return Outcome(f"{label} with --val-every 10 --checkpoint-every 10, then --resume",
+                   "resume has the uninterrupted run's every history row, best epoch and metrics",
+                   f"exits {codes}; --resume exit {again.returncode}, {'same' if same else 'DIFFERENT'} history",
+                   codes == expected and same)
+
+
+def ctrl_c_train(work: Path, straight: dict) -> Outcome:
+    out = work / "ctrl-c"
+    proc = seqbench([*TRAIN, "--out", str(out), "--name", "r"], wait=False)
+    wait_for_checkpoint(out / "r", proc)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=120)
+    err = proc.stderr.read().strip()
+    again = seqbench([*TRAIN, "--out", str(out), "--name", "r", "--resume"])
+    same = again.returncode == 0 and same_training(result_of(out / "r"), straight)
+    ok = proc.returncode == 130 and "\n" not in err and "--resume" in err and same
+    return Outcome("Ctrl-C during train, then --resume", "exit 130, one line naming --resume; resume equals "
+                   "an uninterrupted run", f"exit {proc.returncode} ({err[:100]}); --resume exit {again.returncode}, "
+                   f"{'same' if same else 'DIFFERENT'} metrics and losses", ok)
+
+
+def comparison_stopped(work: Path, sig: int) -> Outcome:
+    """A comparison stopped in its second model: refused without --resume, finished with it."""
+    name = signal.Signals(sig).name
+    out = work / f"compare-{name.lower()}"
+    proc = seqbench([*COMPARE, "--out", str(out)], wait=False)
+    sys.path.insert(0, str(ROOT / "src"))
+    from seqbench.comparison import group_dir
+
+    group = group_dir(out, "adding", {"seq_len": 20, "train_size": 640, "valid_size": 64, "test_size": 64}, "small")
+    wait_for_checkpoint(group / "gru-seed0", proc, min_step=10)
+    proc.send_signal(sig)
+    proc.wait(timeout=120)
+    first = (group / "tcn-seed0" / "result.json").read_bytes()
+    plain = seqbench([*COMPARE, "--out", str(out)])
+    refused = plain.returncode == 1 and "--resume" in plain.stderr and "--overwrite" in plain.stderr
+    again = seqbench([*COMPARE, "--out", str(out), "--resume"])
+    finished = again.returncode == 0 and (group / "report.md").is_file() and \
+        all((group / f"{m}-seed0" / "result.json").is_file() for m in ("tcn", "gru", "rnn")) and \
+        (group / "tcn-seed0" / "result.json").read_bytes() == first
+    expected = {signal.SIGKILL: -9, signal.SIGTERM: 143, signal.SIGINT: 130}[sig]
+    return Outcome(f"compare: {name} in its second model, again without, then with --resume",
+                   f"exit {expected}; refused without --resume; --resume keeps the finished model, resumes the "
+                   "stopped one, trains the last and writes the report",
+                   f"exit {proc.returncode}; without --resume exit {plain.returncode}; --resume exit "
+                   f"{again.returncode}, {'all finished, report written' if finished else 'NOT FINISHED'}",
+                   proc.returncode == expected and refused and finished)
+
+
+def run_directory_kept(work: Path) -> list[Outcome]:
+    """A finished run is replaced only with --overwrite; a name cannot leave the runs directory."""
+    out = work / "kept"
+    first = seqbench([*TRAIN, "--epochs", "1", "--out", str(out / "runs"), "--name", "r"])
+    (out / "runs" / "r" / "checkpoints" / "last.ckpt").unlink()
+    again = seqbench([*TRAIN, "--epochs", "1", "--out", str(out / "runs"), "--name", "r"])
+    run_dir = out / "runs" / "r"
+    kept = (run_dir / "result.json").is_file() and (run_dir / "checkpoints" / "best.ckpt").is_file()
+    outcomes = [Outcome("train over a finished run whose last.ckpt was deleted", "exit 1, the run kept",
+                        f"exit {again.returncode} ({again.stderr.strip()[:90]}); {'kept' if kept else 'DELETED'}",
+                        first.returncode == 0 and again.returncode == 1 and one_line_error(again) and kept)]
+    (out / "checkpoints").mkdir()
+    (out / "result.json").write_text("{}")  # the user's own, one level above the runs directory
+    for name in ("..", "a/b"):
+        proc = seqbench([*TRAIN, "--out", str(out / "runs"), "--name", name, "--overwrite"])
+        intact = (out / "result.json").is_file() and (out / "checkpoints").is_dir()
+        outcomes.append(Outcome(f"train --name {name} --overwrite", "exit 2, nothing written or deleted",
+                                f"exit {proc.returncode}; {'intact' if intact else 'FILES DELETED'}",
+                                proc.returncode == 2 and intact))
+    return outcomes
+
+
+def diverging(work: Path) -> Outcome:
+    proc = seqbench([*TRAIN, "--lr", "1e30", "--optimizer", "sgd", "--out", str(work / "diverging"), "--name", "r"])
+    return Outcome("train --lr 1e30 --optimizer sgd (the loss becomes non-finite)", "exit 1, one line naming the step",
+                   f"exit {proc.returncode}: {proc.stderr.strip()[:110]}",
+                   proc.returncode == 1 and one_line_error(proc) and "training loss is" in proc.stderr)
+
+
+def no_leftovers(work: Path) -> Outcome:
+    """After every fault above: no run directory without a checkpoint or a result."""
+    bare = [str(d.relative_to(work)) for d in work.rglob("*") if d.is_dir() and (d / ".lock").exists()
+            and not (d / "result.json").exists() and not list((d / "checkpoints").glob("*.ckpt"))]
+    return Outcome("run directories left without a checkpoint after all the faults", "none",
+                   f"{len(bare)}" + (f": {', '.join(bare[:4])}" if bare else ""), not bare)
+
+
+def interruptions(work: Path, straight: dict) -> list[Outcome]:
+    validating = seqbench([*VALIDATING, "--out", str(work / "validating-straight"), "--name", "r"])
+    if validating.returncode != 0:
+        raise RuntimeError(f"the reference run failed: {validating.stderr[-1000:]}")
+    reference = result_of(work / "validating-straight" / "r")
+    outcomes = [stopped_on_validations(work, reference, [signal.SIGKILL], "kill -9"),
+                stopped_on_validations(work, reference, [signal.SIGTERM], "SIGTERM"),
+                stopped_on_validations(work, reference, [signal.SIGKILL, signal.SIGKILL], "kill -9 twice"),
+                ctrl_c_train(work, straight)]
+    outcomes += [comparison_stopped(work, sig) for sig in (signal.SIGKILL, signal.SIGINT)]
+    outcomes += run_directory_kept(work)
+    outcomes.append(diverging(work))
+    return outcomes
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, default=None, help="real datasets, to truncate a real file too")
     ap.add_argument("--json", type=Path, default=None, help="also write the outcomes here")
-    ap.add_argument("--inputs-only", action="store_true",
-                    help="only the malformed options, data and run files (a minute or two)")
+    sections = ap.add_mutually_exclusive_group()
+    sections.add_argument("--inputs-only", action="store_true",
+                          help="only the malformed options, data and run files (a minute or two)")
+    sections.add_argument("--interruptions-only", action="store_true",
+                          help="only the interruption, comparison, run-directory and divergence faults")
     a = ap.parse_args(argv)
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="seqbench-faults-") as tmp:
         work = Path(tmp)
         if not a.inputs_only:
             straight = reference(work)
-            outcomes.append(killed_then_resumed(work, straight, signal.SIGKILL))
-            outcomes.append(killed_then_resumed(work, straight, signal.SIGTERM))
-            outcomes.append(two_processes(work))
-            for extra in (read_only(work), full_disk(work, straight)):
-                if extra is not None:
-                    outcomes.append(extra)
-            outcomes.extend(corrupt_data(work, a.data_dir))
-        outcomes.extend(bad_inputs(work))
+            if not a.interruptions_only:
+                outcomes.append(killed_then_resumed(work, straight, signal.SIGKILL))
+                outcomes.append(killed_then_resumed(work, straight, signal.SIGTERM))
+                outcomes.append(two_processes(work))
+                for extra in (read_only(work), full_disk(work, straight)):
+                    if extra is not None:
+                        outcomes.append(extra)
+                outcomes.extend(corrupt_data(work, a.data_dir))
+            outcomes.extend(interruptions(work, straight))
+        if not a.interruptions_only:
+            outcomes.extend(bad_inputs(work))
+        outcomes.append(no_leftovers(work))  # last: after every case that could leave one
         shutil.rmtree(work, ignore_errors=True)
     width = max(len(o.fault) for o in outcomes)
     for o in outcomes:

@@ -2,7 +2,9 @@
 runs in one directory, an output directory that cannot be written. Each gives a clear
 one-line error and a non-zero exit status, runs no code from a file, and loses nothing.
 
-(Kill -9 and SIGTERM mid-epoch, then ``--resume``: tests/test_train_run.py.
+(Kill -9 and SIGTERM mid-epoch, then ``--resume``: tests/test_train_run.py; on or near a
+validation, and twice: tests/test_resume_exact.py; Ctrl-C, a stopped comparison, run directories
+kept and names checked, a diverging loss: tests/test_run_safety.py.
 ``scripts/fault_suite.py`` tries the slow ones for real: kill -9 and SIGTERM from outside,
 a full disk on a small tmpfs, a read-only mount, corrupt data files of every format.)
 """

@@ -71,14 +71,21 @@ def main(argv=None) -> None:
     except click.ClickException as e:  # usage errors (bad option, unknown task, malformed value)
         e.show()
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+    except KeyboardInterrupt:  # outside training (training's own: RunInterrupted, below)
+        hint = "; run the same command with --resume to continue" if _resumable(args) else ""
+        click.echo(f"interrupted{hint}", err=True)
         sys.exit(130)
     except Exception as e:  # runtime errors: one line unless --debug
         if debug:
             raise
         click.echo(f"error: {one_line(e, ERROR_LIMIT)}", err=True)
         sys.exit(getattr(e, "exit_code", 1))  # an interrupted run says 143
+
+
+def _resumable(args: list[str]) -> bool:
+    """Whether the command line is one that ``--resume`` continues (train, compare)."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    return command in ("train", "compare")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ _EXPORTS = {
     "evaluate": "evaluation",
     "load_run": "load", "read_checkpoint": "load", "CheckpointError": "load", "UnsafeCheckpointError": "load",
     "RESULT": "runner", "paper_reference": "runner", "run": "runner", "RunInterrupted": "runner",
+    "TrainingDiverged": "module",
 }
 
 

@@ -45,9 +45,17 @@ class ResumeCheckpoint(Checkpoint):
     """Writes ``last.ckpt`` at the end of every epoch and every ``every_n_steps`` optimizer
     steps, so a killed run loses at most that many steps (``--resume`` replays them).
 
-    On SIGTERM (a scheduler's or ``kill``'s polite stop) it writes ``last.ckpt`` after the
-    batch in flight and stops the run (:class:`~seqbench.training.runner.RunInterrupted`), so
-    nothing is lost. Lightning alone would only notice at the end of the epoch.
+    A step that validates (``--val-every``, the end of an epoch, a stop by ``--max-time``) is
+    checkpointed once its validation is done, never before: the checkpoint then holds that
+    validation's history row, best score and learning-rate change, and a run killed during
+    the validation resumes from the checkpoint before it and validates again. (A checkpoint
+    written between a step and its validation would resume after the step and never validate
+    it: Lightning skips that validation.)
+
+    On SIGTERM (a scheduler's or ``kill``'s polite stop) it writes ``last.ckpt`` once the step
+    in flight is done, its validation included, and stops the run
+    (:class:`~seqbench.training.runner.RunInterrupted`), so nothing is lost. Lightning alone
+    would only notice at the end of the epoch.
 
     A :class:`~lightning.pytorch.callbacks.Checkpoint` subclass, so Lightning calls its
     epoch-end hook after the LightningModule's (which closes the epoch's history row).
@@ -57,19 +65,68 @@ class ResumeCheckpoint(Checkpoint):
         self.path = Path(dirpath) / LAST
         self.every_n_steps = every_n_steps
         self.stopped_at_step: int | None = None
+        self._after_validation = False  # checkpoint this step once its validation is done
+        self._stop = False              # SIGTERM seen: stop once the checkpoint is written
+        self._cut_short = False         # the epoch ends before its last batch (--max-time)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.received_sigterm:
-            trainer.save_checkpoint(self.path)
-            self.stopped_at_step = trainer.global_step
-            trainer.should_stop = True
-            raise Terminated()
-        if self.every_n_steps and trainer.global_step % self.every_n_steps == 0 \
-                and batch_idx + 1 < trainer.num_training_batches:
+        self._stop = self._stop or trainer.received_sigterm
+        last_batch = batch_idx + 1 >= trainer.num_training_batches
+        self._cut_short = trainer.should_stop and not last_batch
+        periodic = bool(self.every_n_steps) and trainer.global_step % self.every_n_steps == 0
+        if _validates_after_this_batch(trainer):
+            self._after_validation = periodic or self._stop or self._cut_short
+            # Lightning abandons a validation at its first batch once it has seen SIGTERM;
+            # this one must finish so the checkpoint after it holds it
+            _forget_sigterm(trainer)
+        elif last_batch:
+            return  # the epoch's end writes it
+        elif self._stop:
+            self._save_and_stop(trainer)
+        elif periodic or self._cut_short:
             trainer.save_checkpoint(self.path)
 
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking or trainer.state.fn != "fit":
+            return
+        self._stop = self._stop or trainer.received_sigterm  # it came during the validation's last batch
+        if not (self._after_validation or self._stop):
+            return
+        self._after_validation = False
+        loop = trainer.fit_loop.epoch_loop
+        if loop.batch_progress.is_last_batch:
+            return  # the epoch's end writes it
+        if self._stop:
+            self._save_and_stop(trainer)
         trainer.save_checkpoint(self.path)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if self._cut_short:
+            # the checkpoint of the step it stopped at stands: one written here would look like
+            # the epoch's end, and a resume would skip the rest of the epoch
+            return
+        if self._stop or trainer.received_sigterm:
+            self._save_and_stop(trainer)
+        trainer.save_checkpoint(self.path)
+
+    def _save_and_stop(self, trainer) -> None:
+        trainer.save_checkpoint(self.path)
+        self.stopped_at_step = trainer.global_step
+        trainer.should_stop = True
+        raise Terminated()
+
+
+def _validates_after_this_batch(trainer) -> bool:
+    """Whether Lightning validates once the training batch that just ended is done: Lightning's
+    own test (``val_check_interval`` steps, the end of an epoch, a requested stop), asked from
+    ``on_train_batch_end``, where its answer is already settled."""
+    return trainer.fit_loop.epoch_loop._should_check_val_fx(trainer.fit_loop._data_fetcher)
+
+
+def _forget_sigterm(trainer) -> None:
+    """Clear Lightning's SIGTERM flag (read-only as ``trainer.received_sigterm``); a second
+    SIGTERM sets it again."""
+    trainer._signal_connector.received_sigterm = False
 
 
 class BestCheckpoint(ModelCheckpoint):

@@ -63,6 +63,16 @@ def variant_parts(variant: dict) -> list[str]:
     return words
 
 
+def check_run_name(name) -> str:
+    """``name`` if it names one directory inside the runs directory: not empty, no path
+    separator, not ``.`` or ``..`` (an overwrite deletes what a run directory holds)."""
+    if not isinstance(name, str) or not name.strip() or name in (".", "..") \
+            or any(c in name for c in ("/", "\\", "\0")):
+        raise ValueError(f"name must be one directory name inside the runs directory (no '/', '\\', "
+                         f"'.' or '..'), got {name!r}")
+    return name
+
+
 @dataclass
 class RunConfig:
     """One training run. ``None`` means "the preset's value".
@@ -177,6 +187,8 @@ class RunConfig:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose from {NO_SCHEDULE}, {', '.join(SCHEDULES)}")
         if self.resume and self.overwrite:
             raise ValueError("resume and overwrite exclude each other")
+        if self.name is not None:
+            check_run_name(self.name)
 
     def model_overrides(self) -> dict:
         return {k: getattr(self, k) for k in MODEL_OVERRIDES if getattr(self, k) is not None}

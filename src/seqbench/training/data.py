@@ -74,4 +74,8 @@ def make_loader(task: Task, split: str, batch_size: int, seed: int, rank: int = 
     ds = task.dataset(split)
     sampler = ResumableBatchSampler(len(ds), batch_size, shuffle=(split == "train"), seed=seed,
                                     rank=rank, world_size=world_size)
-    return DataLoader(ds, batch_sampler=sampler, collate_fn=task.collate, num_workers=0)
+    # Its own generator: a DataLoader otherwise draws from torch's global RNG each time it starts
+    # a pass, and that RNG is the model's (dropout), saved in every checkpoint. A run resumed at
+    # an epoch's end would miss the draw the uninterrupted run makes as the next epoch starts.
+    return DataLoader(ds, batch_sampler=sampler, collate_fn=task.collate, num_workers=0,
+                      generator=torch.Generator().manual_seed(seed))

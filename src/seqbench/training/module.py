@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 
 import lightning.pytorch as pl
@@ -13,6 +14,10 @@ from ..tasks import Task
 from .config import Training
 from .schedules import SCHEDULES
 from .totals import StatisticTotals
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite: every step after it would be wasted."""
 
 
 class SequenceTaskModule(pl.LightningModule):
@@ -66,7 +71,11 @@ class SequenceTaskModule(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss = self.task.loss(self(batch), batch)
-        self._train_loss[0] += float(loss.detach())
+        value = float(loss.detach())
+        if not math.isfinite(value):  # stop before the step writes NaN into the weights
+            raise TrainingDiverged(f"the training loss is {value} at step {self.global_step + 1} "
+                                   f"(epoch {self.current_epoch + 1}); training stopped there")
+        self._train_loss[0] += value
         self._train_loss[1] += 1
         self._batches_done = batch_idx + 1
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=len(batch["x"]))

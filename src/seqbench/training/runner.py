@@ -11,6 +11,8 @@ import math
 import os
 import platform
 import shutil
+import signal
+import threading
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -24,20 +26,24 @@ from ..files import write_json
 from ..results import RESULT, RunResult
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from ..tasks.base import SPLITS
 from .checkpoints import BEST, AtomicCheckpointIO, BestCheckpoint, ResumeCheckpoint, Terminated, newest_checkpoint
 from .config import RunConfig, Training, build_task
 from .csv_log import ResumableCSVLogger
 from .data import make_loader
 from .load import CheckpointError, changed_training, read_checkpoint, run_config, same_run
-from .locking import RunLock
-from .module import SequenceTaskModule
+from .locking import LOCK, RunLock
+from .module import SequenceTaskModule, TrainingDiverged
 
 
 
 class RunInterrupted(Exception):
-    """Training stopped by SIGTERM; the run's ``last.ckpt`` holds it and ``--resume`` continues."""
+    """Training stopped by SIGTERM (``exit_code`` 143, what a shell reports for a terminated
+    process) or Ctrl-C (130); the run's ``last.ckpt`` holds it and ``--resume`` continues."""
 
-    exit_code = 143  # 128 + SIGTERM, what a shell reports for a terminated process
+    def __init__(self, message: str, exit_code: int = 143) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class TaskData(pl.LightningDataModule):
@@ -101,14 +107,44 @@ def _prepare_run_dir(cfg: RunConfig, training: Training, run_dir: Path) -> tuple
         return existing, int(checkpoint["global_step"])
     if is_launched_child():
         return None
-    if existing is not None and not cfg.overwrite:
+    if holds_a_run(run_dir) and not cfg.overwrite:
+        if (run_dir / RESULT).exists():
+            extend = "--resume with more --epochs to extend it or " if existing is not None else ""
+            raise FileExistsError(f"{run_dir} already holds a finished run; pass {extend}--overwrite to train it again")
         raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or "
                               "--overwrite to start over")
-    if run_dir.exists():  # start over: nothing of an earlier (overwritten or aborted) run stays
-        for sub in ("checkpoints", "logs", "ranks"):
-            shutil.rmtree(run_dir / sub, ignore_errors=True)
-        (run_dir / RESULT).unlink(missing_ok=True)
+    # start over: nothing of the earlier run stays (overwritten, or stopped before its first checkpoint)
+    for sub in ("checkpoints", "logs", "ranks"):
+        shutil.rmtree(run_dir / sub, ignore_errors=True)
+    (run_dir / RESULT).unlink(missing_ok=True)
     return None
+
+
+def holds_a_run(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a run that only ``--overwrite`` may replace: a result or any
+    checkpoint. (A run stopped before its first checkpoint leaves only logs: nothing to resume
+    and nothing lost when it starts again.)"""
+    ckpt_dir = run_dir / "checkpoints"
+    return (run_dir / RESULT).exists() or \
+        (ckpt_dir.is_dir() and any(not p.name.startswith(".") for p in ckpt_dir.iterdir()))  # not a kill's .tmp
+
+
+def run_directory(cfg: RunConfig) -> Path:
+    """``cfg``'s run directory, checked to lie in ``cfg.out`` (a symbolic link could lead out)."""
+    out = Path(cfg.out)
+    run_dir = out / cfg.run_name()
+    if run_dir.resolve().parent != out.resolve():
+        raise ValueError(f"run directory {run_dir} resolves to {run_dir.resolve()}, outside {out}; "
+                         "choose another --name")
+    return run_dir
+
+
+def read_data(task) -> None:
+    """Read every split of ``task`` now (the task keeps them), so that a missing, broken or
+    empty data file is an error before a run directory is made."""
+    for split in SPLITS:
+        if len(task.dataset(split)) == 0:
+            raise ValueError(f"task {task.name}: its {split} split is empty")
 
 
 def paper_reference(task) -> tuple[dict[str, float], str]:
@@ -176,10 +212,39 @@ def run(cfg: RunConfig, callbacks=(), task=None) -> dict:
         torch.set_num_threads(cfg.threads)
     task = build_task(cfg.task, cfg.data_dir, cfg.preset, built=task, **cfg.variant)
     training = Training.resolve(task, cfg)
-    run_dir = Path(cfg.out) / cfg.run_name()
-    # one process per run directory (the DDP processes of one run share the first one's lock)
-    with RunLock(run_dir, enabled=not is_launched_child() and _is_first_node()):
-        return _run_locked(cfg, task, training, run_dir, callbacks)
+    run_dir = run_directory(cfg)
+    read_data(task)
+    if cfg.resume and newest_checkpoint(run_dir / "checkpoints") is None:  # before a directory is made
+        raise FileNotFoundError(f"nothing to resume: {run_dir / 'checkpoints'} holds no checkpoint")
+    first = not is_launched_child() and _is_first_node()
+    made_here = first and not run_dir.exists()
+    emptied = False
+    try:
+        # one process per run directory (the DDP processes of one run share the first one's lock)
+        with RunLock(run_dir, enabled=first):
+            try:
+                return _run_locked(cfg, task, training, run_dir, callbacks)
+            except BaseException:
+                # a run that failed before its first checkpoint leaves no directory it made
+                emptied = made_here and not holds_a_run(run_dir)
+                if emptied:
+                    _empty(run_dir)
+                raise
+    finally:
+        if emptied:
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()  # fails, as it should, when another process has begun there since
+
+
+def _empty(run_dir: Path) -> None:
+    """Delete what a run wrote in ``run_dir``, its lock last (while it is held: a process that
+    opens it before finds it taken, one after makes its own and keeps the directory)."""
+    for path in run_dir.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.name != LOCK:
+            path.unlink()
+    (run_dir / LOCK).unlink(missing_ok=True)
 
 
 def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbacks) -> dict:
@@ -194,7 +259,8 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
                           mode="max" if metric.higher_is_better else "min", save_top_k=1,
                           enable_version_counter=False, auto_insert_metric_name=False)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only|logging interval|litlogger).*")
+        warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only"
+                                "|logging interval|litlogger|exists and is not empty).*")
         trainer = pl.Trainer(
             default_root_dir=str(run_dir), max_epochs=training.epochs,
             val_check_interval=cfg.val_every, check_val_every_n_epoch=None if cfg.val_every else 1,
@@ -209,15 +275,9 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
             plugins=[AtomicCheckpointIO()], use_distributed_sampler=False, log_every_n_steps=10,
         )
         resumer = next(c for c in trainer.callbacks if isinstance(c, ResumeCheckpoint))
-        with flush_denormal(cfg.flush_denormal):
-            try:
-                trainer.fit(module, datamodule=data, ckpt_path=str(resume_from) if resume_from else None,
-                            weights_only=True)
-            except (Terminated, SIGTERMException):
-                at = f"after step {resumer.stopped_at_step}, saved in {resumer.path}" if resumer.stopped_at_step \
-                    else f"during validation; {resumer.path} holds the last checkpoint"
-                raise RunInterrupted(f"{run_dir.name}: stopped by SIGTERM {at}; run the same command with "
-                                     "--resume to continue") from None
+        with flush_denormal(cfg.flush_denormal), _stops_reported(trainer, resumer, run_dir):
+            trainer.fit(module, datamodule=data, ckpt_path=str(resume_from) if resume_from else None,
+                        weights_only=True)
             history, wall_time = list(module.history), module.elapsed()
             trained = sum(float(p.detach().double().sum()) for p in model.parameters())
             best_path = best.best_model_path or None
@@ -269,6 +329,48 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
     if trainer.is_global_zero:
         result.save(run_dir / RESULT)
     return result.to_dict()
+
+
+@contextlib.contextmanager
+def _stops_reported(trainer: pl.Trainer, resumer: ResumeCheckpoint, run_dir: Path):
+    """Turn the ways training stops early into one-line errors that say how to go on.
+
+    SIGTERM: :class:`RunInterrupted` (exit 143). Ctrl-C: Lightning catches the
+    ``KeyboardInterrupt``, marks the trainer interrupted and exits with status 1; this makes it
+    :class:`RunInterrupted` (exit 130) and gives Ctrl-C back its handler (Lightning leaves it
+    ignored). A non-finite training loss: :class:`TrainingDiverged`.
+    """
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    sigint = signal.getsignal(signal.SIGINT) if on_main_thread else None
+    resume = "run the same command with --resume to continue"
+    try:
+        yield
+    except (Terminated, SIGTERMException):
+        at = f"after step {resumer.stopped_at_step}, saved in {resumer.path}" if resumer.stopped_at_step \
+            else f"during validation; {resumer.path} holds the last checkpoint"
+        raise RunInterrupted(f"{run_dir.name}: stopped by SIGTERM {at}; {resume}") from None
+    except SystemExit:
+        if not trainer.interrupted:
+            raise
+        step = _checkpointed_step(resumer.path)
+        go_on = f"{resumer.path} holds it at step {step}; {resume}" if step is not None \
+            else "it had no checkpoint yet; run the same command to start it again"
+        raise RunInterrupted(f"{run_dir.name}: interrupted (Ctrl-C); {go_on}", exit_code=130) from None
+    except TrainingDiverged as e:
+        step = _checkpointed_step(resumer.path)
+        kept = f"{resumer.path} holds the run at step {step}" if step is not None else "no checkpoint was written"
+        raise TrainingDiverged(f"{run_dir}: {e}; {kept} (a lower --lr or a --clip may help)") from None
+    finally:
+        if on_main_thread and sigint is not None:
+            signal.signal(signal.SIGINT, sigint)
+
+
+def _checkpointed_step(path: Path) -> int | None:
+    """The optimizer step of the checkpoint at ``path``, None when there is none."""
+    try:
+        return int(read_checkpoint(path)["global_step"])
+    except (OSError, CheckpointError):
+        return None
 
 
 def cpu_name() -> str:
