@@ -1,10 +1,13 @@
-"""Every model kind on one task over the same seeds and budget: what ``seqbench compare`` runs.
+"""Every model kind on one task over the same folds, seeds and budget: what ``seqbench compare`` runs.
 
 The models are parameter-matched to the task's TCN (the task builds them), every model
-trains the same seeds ``0 .. seeds-1`` with the same preset and the same ``max_time``, and
-the comparison reports mean ± std over seeds with Welch's test of the TCN against each
-baseline (``seqbench.stats``). Seeds run in order, all models of a seed before the next
-seed, so a comparison stopped half-way still has whole seeds.
+trains on the same variants (one per fold, resample or backtest group) with the same seeds
+``0 .. seeds-1``, the same preset and the same budget (``epochs``, ``steps``, ``max_time``),
+and the comparison reports mean ± std over folds and seeds with an interval and a test of
+the TCN against each baseline (``seqbench.stats``). Reference predictors whose results lie in
+the comparison's directory are rows beside the models. Folds run in order, and within a fold
+seeds, all models of a seed before the next, so a comparison stopped half-way still has whole
+folds and seeds.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from .choices import MODEL_KINDS
-from .results import RunResult
 
 
 def group_dir(out: str | Path, task: str, variant: dict, budget: str) -> Path:
@@ -23,28 +25,33 @@ def group_dir(out: str | Path, task: str, variant: dict, budget: str) -> Path:
 
 
 def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small", variant: dict | None = None,
-            out: str | Path = "runs", resume: bool = False, task_object=None, announce=None, **run_options) -> dict:
-    """Train each of ``models`` on ``task`` for seeds ``0 .. seeds - 1``; write the report.
+            out: str | Path = "runs", resume: bool = False, task_object=None, announce=None,
+            variants: list[dict] | None = None, **run_options) -> dict:
+    """Train each of ``models`` on ``task`` for seeds ``0 .. seeds - 1`` on each of ``variants``; write the report.
 
     Args:
         task: a task name (``"copy_memory"``), or ``"custom"`` with ``variant={"file": ...}``.
         models: model kinds; recurrent ones are matched to the TCN's parameter count.
         seeds: seeds per model (3 or more to say anything about spread).
-        budget: the task preset every model trains with (``"small"``, ``"paper"``).
-        variant: task variant (``{"seq_len": 100}``).
+        budget: the task preset every model trains with (``"small"``, ``"paper"``; your own data ``"default"``).
+        variant: task variant (``{"seq_len": 100}``): it names the comparison's directory.
         out: the directory that holds the comparison's directory.
         resume: continue runs that have checkpoints (otherwise a re-run starts over).
-        task_object: the task, when the caller built it already (read once for every run).
+        task_object: the task of ``variant``, when the caller built it already (read once for its runs).
         announce: called with a line before each run starts (the CLI's progress).
+        variants: the task variants every model and seed trains on, one per fold (or resample,
+            or backtest group), each optionally with a ``"label"`` naming it in run names (the
+            label is not passed to the task); default ``[variant]``. Their runs share the
+            comparison's directory, and the report takes the mean over them.
         run_options: further :class:`~seqbench.training.RunConfig` fields for every run
-            (``max_time``, ``threads``, ``data_dir``, ``progress``, ...).
+            (``epochs``, ``steps``, ``max_time``, ``select``, ``threads``, ``data_dir``, ``progress``, ...).
 
     Returns:
-        The report's summary (``summary.json``): per run its metrics; per model its seeds'
-        test values, mean, std, 95% confidence interval and the test against the TCN;
+        The report's summary (``summary.json``): per run its metrics; per model (and reference)
+        its folds' and seeds' test values, mean, std, interval and the test against the TCN;
         plus ``"group"`` (the comparison's directory) and ``"paths"`` of the report's files.
     """
-    from .report import summary, write_report
+    from .report import load_results, summary, write_report
     from .training import RunConfig, run
     from .training.runner import is_launched_child
 
@@ -54,16 +61,34 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
     if unknown or not models:
         raise ValueError(f"models must be some of {', '.join(MODEL_KINDS)}, got {list(models)!r}")
     variant = dict(variant or {})
+    plan = [dict(v) for v in (variants if variants is not None else [variant])]
+    if not plan:
+        raise ValueError("variants must hold at least one task variant")
+    labels = [str(v.pop("label", "")) or (fold_name(v, variant) if len(plan) > 1 else "") for v in plan]
+    if len(set(labels)) < len(labels):
+        raise ValueError(f"the variants of a comparison must differ; got labels {labels}")
     group = group_dir(out, task, variant, budget)
-    results, total = [], seeds * len(models)
-    for seed in range(seeds):
-        for i, kind in enumerate(models):
-            if announce is not None:
-                announce(f"== {task} / {kind}, seed {seed} ({seed * len(models) + i + 1} of {total}; {budget} budget)")
-            cfg = RunConfig(task=task, model=kind, preset=budget, variant=variant, out=str(group),
-                            name=f"{kind}-seed{seed}", seed=seed, resume=resume, overwrite=not resume, **run_options)
-            results.append(RunResult.from_dict(run(cfg, task=task_object)))
+    total, done = seeds * len(models) * len(plan), 0
+    for fold, label in zip(plan, labels):
+        built = task_object if fold == variant else None  # another fold's task is built from its variant
+        for seed in range(seeds):
+            for kind in models:
+                done += 1
+                if announce is not None:
+                    where = f", {label}" if label else ""
+                    announce(f"== {task} / {kind}{where}, seed {seed} ({done} of {total}; {budget} budget)")
+                name = "-".join([kind] + ([label.replace(" ", "")] if label else []) + [f"seed{seed}"])
+                cfg = RunConfig(task=task, model=kind, preset=budget, variant=fold, out=str(group), name=name,
+                                seed=seed, resume=resume, overwrite=not resume, **run_options)
+                run(cfg, task=built)
     if is_launched_child():  # DDP's extra processes train; the first one reports
         return {}
-    paths = write_report(group)
-    return {**summary(results), "group": str(group), "paths": {k: str(v) for k, v in paths.items()}}
+    paths = write_report(group)  # every result in the group: the references' too
+    return {**summary(load_results(group)), "group": str(group), "paths": {k: str(v) for k, v in paths.items()}}
+
+
+def fold_name(variant: dict, base: dict) -> str:
+    """Words naming a variant of a comparison by what differs from its base variant (``"seed3"``)."""
+    from .training.config import variant_parts
+
+    return "-".join(variant_parts({k: v for k, v in variant.items() if base.get(k) != v})) or "base"

@@ -180,15 +180,15 @@ def seed_plot(results: list[RunResult], path: str | Path) -> Path | None:
             jitter = [x - 0.08 + 0.16 * i / max(len(cell.values) - 1, 1) for i in range(len(cell.values))]
             ax.scatter(jitter, cell.values, color=color, s=18, alpha=0.8, zorder=3)
             if s.ci is not None:
-                ax.errorbar([x + 0.25], [s.mean], yerr=[[s.mean - s.ci[0]], [s.ci[1] - s.mean]], fmt="s",
+                ax.errorbar([x + 0.25], [s.mean], yerr=[[max(s.mean - s.ci[0], 0)], [max(s.ci[1] - s.mean, 0)]], fmt="s",
                             color=color, capsize=4, markersize=5)
             else:
                 ax.plot([x + 0.25], [s.mean], "s", color=color, markersize=5)
-        ax.set_xticks(range(len(models)), [f"{model_label(m)} ({len(by_model[m].values)})" for m in models])
+        ax.set_xticks(range(len(models)), [f"{by_model[m].label} ({len(by_model[m].values)})" for m in models])
         metric = next(iter(by_model.values())).first.primary_metric
         ax.set_title(title)
         ax.set_ylabel(f"test {metric}")
         ax.grid(True, axis="y", alpha=0.3)
-    fig.suptitle("each seed (dots), mean and 95% confidence interval (squares)", fontsize=9)
+    fig.suptitle("each run (dots: folds and seeds), mean and 95% interval (squares)", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)

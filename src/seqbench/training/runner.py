@@ -1,5 +1,5 @@
-"""``run(config)``: train one model on one task, test its best-validation checkpoint, and
-write the run's results JSON. The CLI's ``train`` and ``compare`` and ``seqbench.train``
+"""``run(config)``: train one model on one task, test the checkpoint its selection rule
+picks on the validation split, and write the run's results JSON. The CLI's ``train`` and ``compare`` and ``seqbench.train``
 all come here."""
 
 from __future__ import annotations
@@ -162,8 +162,10 @@ def flush_denormal(enabled: bool):
 def run(cfg: RunConfig, callbacks=(), task=None) -> dict:
     """Train ``cfg``'s model on its task; return the results record (also ``result.json``).
 
-    Model selection is on the validation split: the reported test metrics are those of
-    the checkpoint with the best validation primary metric.
+    Model selection is on the validation split: the reported test metrics (and each test
+    item's statistics) are those of the checkpoint that ``cfg.select`` (else the task's
+    ``selection``) picks: the lowest validation loss, the best validation primary metric, or
+    the last validation, ties going to the later one. The result's ``selection`` says which.
 
     Args:
         cfg: the run.
@@ -189,14 +191,17 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
     model = task.build_model(cfg.model, cfg.preset, **cfg.model_overrides())
     module = SequenceTaskModule(task, model, training, run_config=cfg.to_dict(), track_test=cfg.test_every_epoch)
     data = TaskData(task, training.batch_size, cfg.seed, module)
-    metric = task.primary_metric
-    best = BestCheckpoint(dirpath=run_dir / "checkpoints", filename=BEST[:-5], monitor=f"valid/{metric.name}",
-                          mode="max" if metric.higher_is_better else "min", save_top_k=1,
+    metric, monitored = task.primary_metric, task.selection_metric(training.select)
+    best = BestCheckpoint(dirpath=run_dir / "checkpoints", filename=BEST[:-5],
+                          monitor=f"valid/{monitored.name}" if monitored else None,
+                          mode="max" if monitored and monitored.higher_is_better else "min", save_top_k=1,
                           enable_version_counter=False, auto_insert_metric_name=False)
+    # --steps alone bounds the run by steps: the epochs are then unbounded (-1)
+    max_epochs = -1 if cfg.steps is not None and cfg.epochs is None else training.epochs
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only|logging interval|litlogger).*")
         trainer = pl.Trainer(
-            default_root_dir=str(run_dir), max_epochs=training.epochs,
+            default_root_dir=str(run_dir), max_epochs=max_epochs, max_steps=cfg.steps or -1,
             val_check_interval=cfg.val_every, check_val_every_n_epoch=None if cfg.val_every else 1,
             max_time=timedelta(seconds=cfg.max_time) if cfg.max_time else None,
             gradient_clip_val=training.clip, gradient_clip_algorithm="norm",
@@ -223,11 +228,10 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
             best_path = best.best_model_path or None
             trainer.test(module, datamodule=data, ckpt_path=best_path, verbose=False, weights_only=True)
 
-    key = f"valid_{metric.name}"
-    best_row = None
-    for row in history:
-        if key in row and (best_row is None or metric.better(row[key], best_row[key])):
-            best_row = row
+    best_row = selected_row(history, best.best_step) if best_path else None
+    items = module.test_items.to_dict() if module.test_items is not None and trainer.world_size == 1 else None
+    epochs_done, steps_done = history[-1]["epoch"] if history else 0, trainer.global_step
+    by_budget = (cfg.steps is not None and steps_done >= cfg.steps) or (cfg.epochs is not None and epochs_done >= cfg.epochs)
     paper_values, paper_note = paper_reference(task)
     rf = model.receptive_field
     result = RunResult(
@@ -244,16 +248,20 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
                  "test": dict(module.test_metrics)},
         test_last3_mean=last_epochs_mean(history, "test_", 3),
         best_epoch=best_row["epoch"] if best_row else None,
-        epochs=history[-1]["epoch"] if history else 0,
-        steps=history[-1]["step"] if history else 0,
+        selection={"rule": training.select, "metric": monitored.name if monitored else None,
+                   "epoch": best_row["epoch"] if best_row else None, "step": best_row["step"] if best_row else None},
+        epochs=epochs_done,
+        steps=steps_done,
         epochs_planned=training.epochs,
-        stopped_by_time_limit=(history[-1]["epoch"] if history else 0) < training.epochs,
+        stopped_by_time_limit=epochs_done < training.epochs and not by_budget,
         wall_time_s=round(wall_time, 3),
         seed=cfg.seed,
         world_size=trainer.world_size,
         paper={"value": paper_values.get(cfg.model), "variant": paper_note},
         baseline=baseline_reference(task),
         checkpoint=str(best_path) if best_path else None,
+        test_items=items,
+        primary_statistic=ratio_statistic(metric.name, module.test_metrics, items),
         run_dir=str(run_dir),
         history=history,
         versions={"seqbench": __version__, "torch": torch.__version__, "lightning": pl.__version__,
@@ -269,6 +277,27 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
     if trainer.is_global_zero:
         result.save(run_dir / RESULT)
     return result.to_dict()
+
+
+def selected_row(history: list[dict], step: int | None) -> dict | None:
+    """The history row of the validation at optimizer ``step`` (the delivered checkpoint's); the
+    last such row when several validations share the step."""
+    rows = [row for row in history if row["step"] == step]
+    return rows[-1] if rows else None
+
+
+def ratio_statistic(metric: str, test_metrics: dict, items: dict | None) -> str | None:
+    """``metric`` when the test value of ``metric`` is the ratio of its item statistic's sums
+    (sum over items / count over items: accuracy, NLL, MSE), else None (a perplexity, an RMSE).
+
+    Checked on the whole test split, whatever the task: it is what lets a report resample test
+    items and recompute the metric from the result file alone (:mod:`seqbench.stats`).
+    """
+    if not items or metric not in items or test_metrics.get(metric) is None:
+        return None
+    total, count = math.fsum(items[metric]["sum"]), math.fsum(items[metric]["count"])
+    value = test_metrics[metric]
+    return metric if count > 0 and math.isclose(total / count, value, rel_tol=1e-6, abs_tol=1e-9) else None
 
 
 def cpu_name() -> str:
