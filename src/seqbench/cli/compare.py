@@ -4,8 +4,11 @@ with an interval and a test against the TCN per row, and a report (Markdown, fig
 
 from __future__ import annotations
 
+import json
+
 import click
 
+from ..stats import MIN_TEST_ITEMS
 from ..tasks.base import SELECTIONS
 from .custom_options import announce_custom, custom_options, pop_custom
 from ._options import MODELS, check_task, parse_devices, pop_variant, runtime_options, variant_options
@@ -114,10 +117,12 @@ def comparison_table(result: dict) -> str:
     folds = max((len(e.get("folds") or [None]) for e in entries), default=1)
     seeds = max((len(e["seeds"]) for e in entries if not e.get("reference")), default=1)
     over = " x ".join(([f"{folds} folds"] if folds > 1 else []) + [f"{seeds} seed{'s' if seeds > 1 else ''}"])
-    lines = [f"\n{r0['task']} {_variant_text(r0['variant'])}  (test {metric}, {better} is better; mean over {over}"
+    common = {k: v for k, v in r0["variant"].items() if all(r["variant"].get(k) == v for r in runs)}
+    width = max([11] + [len(_row_name(e)) for e in entries])
+    lines = [f"\n{r0['task']} {_variant_text(common)}  (test {metric}, {better} is better; mean over {over}"
              + (f"; paper{' at ' + note if note else ''}" if paper else "") + ")",
-             f"{'model':28s} {'parameters':>10s} {'runs':>4s} {'epochs':>6s} {'steps':>6s} {'time':>7s} "
-             f"{'mean':>9s} {'± std':>9s} " + (f"{'paper':>9s} " if paper else "")
+             f"{'model':{width}s} {'parameters':>10s} {'runs':>4s} {'epochs':>6s} {'steps':>6s} {'time':>7s} "
+             f"{'ours':>9s} {'± std':>9s} " + (f"{'paper':>9s} " if paper else "")
              + "".join(f"{m:>9s} " for m in others) + f"{'95% interval':>21s}  vs TCN"]
     intervals, tests = {}, {}
     for e in entries:
@@ -127,28 +132,37 @@ def comparison_table(result: dict) -> str:
             intervals.setdefault(s["ci_method"], []).append(e["label"])
         against = e.get("against_tcn")
         verdict = "-" if against is None else _verdict(against, r0["higher_is_better"], e["label"])
-        if against is not None:
+        if against is not None and against.get("p") is not None:
             tests.setdefault(against["method"], []).append(e["label"])
         trained = not e.get("reference")
-        lines.append(f"{e['label'][:28]:28s} {e['parameters']:10,d} {e['runs']:4d} "
+        lines.append(f"{_row_name(e):{width}s} {e['parameters']:10,d} {e['runs']:4d} "
                      f"{format_epochs(e['epochs']) if trained else '-':>6s} "
                      f"{_steps(e) if trained else '-':>6s} "
                      f"{e['wall_time_s']:6.0f}s {_num(s.get('mean')):>9s} {_num(s.get('std')):>9s} "
                      + (f"{_num(e.get('paper')):>9s} " if paper else "")
                      + "".join(f"{_num(e.get('other_metrics', {}).get(m)):>9s} " for m in others)
                      + f"{ci:>21s}  {verdict}")
-    if r0.get("baseline"):  # what "learned nothing" scores, so the table reads on its own
-        ref = r0["baseline"]
-        lines.append(f"baseline on test ({ref['name']}): " + ", ".join(f"{m} {_num(v)}" for m, v in ref["test"].items()))
+    baselines = {json.dumps(r["variant"], sort_keys=True, default=str): r["baseline"] for r in runs if r.get("baseline")}
+    if baselines:  # what "learned nothing" scores, so the table reads on its own
+        ref = next(iter(baselines.values()))
+        mean = {m: sum(b["test"][m] for b in baselines.values()) / len(baselines) for m in ref["test"]}
+        lines.append(f"baseline on test ({ref['name']}{', mean over folds' if len(baselines) > 1 else ''}): "
+                     + ", ".join(f"{m} {_num(v)}" for m, v in mean.items()))
     rules = sorted({selection_text({**(r.get("selection") or {}), "epoch": None}) for r in runs
                     if r.get("selection") and r.get("preset") != "reference"})
-    lines.append("mean and sample std over " + ("folds and seeds" if folds > 1 else "seeds")
+    lines.append("ours: mean and sample std over " + ("folds and seeds" if folds > 1 else "seeds")
                  + "; epochs, steps and time: mean per run" + (f"; checkpoint: {', '.join(rules)}" if rules else ""))
     lines += [f"interval: {method}" + (f" ({', '.join(who)})" if len(intervals) > 1 else "")
               for method, who in intervals.items()]
     lines += [f"vs TCN: {method}, p < 0.05" + (f" ({', '.join(who)})" if len(tests) > 1 else "")
               for method, who in tests.items()]
+    lines.append(f"no test below {MIN_TEST_ITEMS} test items (all folds together)")
     return "\n".join(lines)
+
+
+def _row_name(entry: dict) -> str:
+    """A model by its kind, as --models names it; a reference by its label."""
+    return entry["label"] if entry.get("reference") else entry["model"]
 
 
 def _steps(entry: dict) -> str:

@@ -150,7 +150,8 @@ class Task:
             ("same" padding), bidirectional recurrent baselines and a non-causal Transformer.
         presets: ``{"paper": Preset, ...}``.
         default_preset: the preset ``train`` uses when none is named; ``compare_preset`` the
-            one ``compare`` uses (the quick look).
+            one ``compare`` uses (the quick look); ``renamed_presets`` old preset names a saved
+            run may carry, and their names now.
         selection: how a run chooses its delivered checkpoint when the run does not say
             (one of :data:`SELECTIONS`): the benchmark tasks keep the paper's protocol, the
             best validation primary metric; a task whose primary metric can tie for many
@@ -168,6 +169,7 @@ class Task:
     presets: dict[str, Preset]
     default_preset: str = "paper"
     compare_preset: str = "small"
+    renamed_presets: dict[str, str] = {}
     selection: str = "metric"
     paper_results: dict[str, float] = {}
 

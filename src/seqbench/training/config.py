@@ -53,11 +53,10 @@ def _get(name: str, data_dir, variant: dict) -> Task:
         raise ValueError(f"task {name} does not take {sorted(variant)}: {e}") from e
 
 
-def default_preset(name: str) -> str:
-    """The preset a run of task ``name`` uses when it names none: its class's ``default_preset``
-    (read from the class: no data is loaded)."""
-    cls = tasks._REGISTRY.get(name) or tasks._USER_TASKS.get(name) or Task
-    return cls.default_preset
+def task_class(name: str) -> type[Task]:
+    """The class of task ``name`` (``Task`` for an unknown name), for its declarations (default
+    preset, renamed presets) without building it: no data is loaded."""
+    return tasks._REGISTRY.get(name) or tasks._USER_TASKS.get(name) or Task
 
 
 def variant_parts(variant: dict) -> list[str]:
@@ -160,8 +159,8 @@ class RunConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.preset is None:
-            self.preset = default_preset(self.task)
+        cls = task_class(self.task)
+        self.preset = cls.renamed_presets.get(self.preset, self.preset) if self.preset else cls.default_preset
         if self.model not in MODEL_KINDS:
             raise ValueError(f"unknown model {self.model!r}; choose from {', '.join(MODEL_KINDS)}")
         if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
