@@ -195,7 +195,10 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
     best = BestCheckpoint(dirpath=run_dir / "checkpoints", filename=BEST[:-5],
                           monitor=f"valid/{monitored.name}" if monitored else None,
                           mode="max" if monitored and monitored.higher_is_better else "min", save_top_k=1,
-                          enable_version_counter=False, auto_insert_metric_name=False)
+                          enable_version_counter=False, auto_insert_metric_name=False,
+                          # after each validation only: an epoch cut short by --steps or --max-time ends
+                          # unvalidated, and its weights must not pass for the validated ones
+                          save_on_train_epoch_end=False)
     # --steps alone bounds the run by steps: the epochs are then unbounded (-1)
     max_epochs = -1 if cfg.steps is not None and cfg.epochs is None else training.epochs
     with warnings.catch_warnings():
