@@ -75,7 +75,6 @@ def test_a_reference_result_in_the_group_is_a_row_beside_the_models(group):
     assert row["reference"] and row["label"] == "always one class" and row["runs"] == 2
     assert row["test"]["mean"] == 0.5 and row["against_tcn"]["method"].startswith("paired bootstrap")
     table = comparison_table({**data, "paths": {}})
-    print(table)
     line = next(line for line in table.splitlines() if line.startswith("always one class"))
     assert line.split()[3:7] == ["0", "2", "-", "-"]  # parameters, runs, no epochs or steps
     page = write_report(group_dir)["markdown"].read_text()

@@ -52,7 +52,7 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
         plus ``"group"`` (the comparison's directory) and ``"paths"`` of the report's files.
     """
     from .report import load_results, summary, write_report
-    from .training import RunConfig, run
+    from .training import RunConfig, build_task, run
     from .training.runner import is_launched_child
 
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
@@ -70,7 +70,8 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
     group = group_dir(out, task, variant, budget)
     total, done = seeds * len(models) * len(plan), 0
     for fold, label in zip(plan, labels):
-        built = task_object if fold == variant else None  # another fold's task is built from its variant
+        # each fold's task is built once, for all its runs (your own data: its file is read once)
+        built = task_object if fold == variant else build_task(task, run_options.get("data_dir"), None, **fold)
         for seed in range(seeds):
             for kind in models:
                 done += 1

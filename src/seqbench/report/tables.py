@@ -9,7 +9,7 @@ from ..choices import MODEL_KINDS, model_label
 from ..results import RunResult
 from ..run_settings import BY_FIELD
 from ..stats import ALPHA, MIN_TEST_ITEMS, paired_test
-from .runs import Cell, baseline_of, by_task, is_reference, protocol_cells, run_label, schedule_override
+from .runs import Cell, baseline_of, by_task, is_reference, model_name, protocol_cells, run_label, schedule_override
 
 
 def fmt(x) -> str:
@@ -94,7 +94,7 @@ def headline_table(results: list[RunResult]) -> str:
     models = [m for m in MODEL_KINDS if any(r.model == m and not is_reference(r) for r in results)]
     references = list(dict.fromkeys(r.model for r in results if is_reference(r)))
     labels = {m: model_label(m) for m in models}
-    labels.update({m: run_label(next(r for r in results if r.model == m and is_reference(r))) for m in references})
+    labels.update({m: model_name(next(r for r in results if r.model == m and is_reference(r))) for m in references})
     paper = has_paper(results)
     lines = ["| task | " + " | ".join(labels[m] for m in models + references) + " | budget |",
              "|---|" + "---:|" * (len(models) + len(references)) + "---|"]
@@ -109,7 +109,8 @@ def headline_table(results: list[RunResult]) -> str:
             text = cell_text(cell, most)
             cells.append(f"{text} ({fmt(cell.first.paper_value)})" if paper and not cell.is_reference else text)
         lines.append(f"| {title} | " + " | ".join(cells) + f" | {budget_text(by_model, paper)} |")
-    rule = "; ".join(sorted({selection_text((r.selection or {"rule": "metric", "metric": r.primary_metric}))
+    rule = "; ".join(sorted({selection_text({**(r.selection or {"rule": "metric", "metric": r.primary_metric}),
+                                             "epoch": None})
                              for r in results if not is_reference(r)}))
     return ("\n".join(lines) + "\n\nMean ± sample standard deviation over folds and seeds, the number of runs in "
             "brackets" + (", then the paper's figure" if paper else "") + "; † a run stopped by its time budget "
@@ -184,17 +185,22 @@ def every_run_table(results: list[RunResult]) -> str:
         paper_txt = fmt(r.paper_value)
         if r.paper_value is not None and r.paper.get("variant"):
             paper_txt += f" ({r.paper['variant']})"
-        rf = r.receptive_field
         last3 = (r.test_last3_mean or {}).get(r.primary_metric)
         metric = f"{r.primary_metric} {'(higher better)' if r.higher_is_better else ''}".rstrip()
         chosen = "reference (no training)" if is_reference(r) else \
             f"{selection_text(r.selection or {'rule': 'metric', 'metric': r.primary_metric, 'epoch': r.best_epoch})}" \
             f" / {format_epochs(r.epochs)}"
         lines.append(
-            f"| {r.task_label} | {run_label(r)} | {r.parameters:,} | {'unbounded' if rf is None else f'{rf:,}'} | "
+            f"| {r.task_label} | {run_label(r)} | {r.parameters:,} | {_receptive_field(r)} | "
             f"{metric} | {fmt(r.test_value)} | {fmt(last3)} | " + (f"{paper_txt} | " if paper else "")
             + f"{chosen} | {r.steps:,} | {r.wall_time_s:.0f} s{' (budget-limited)' if r.stopped_by_time_limit else ''} |")
     return "\n".join(lines) + "\n"
+
+
+def _receptive_field(r: RunResult) -> str:
+    if is_reference(r):
+        return "-"
+    return "unbounded" if r.receptive_field is None else f"{r.receptive_field:,}"
 
 
 # the settings a reproduce command spells out, in its order (the schedule last: see schedule_override)
