@@ -63,7 +63,7 @@ def test_a_reference_result_in_the_group_is_a_row_beside_the_models(group):
         ref = RunResult(task=r.task, model="majority", seed=0, primary_metric="accuracy",
                         metrics={"valid": {"accuracy": 0.5}, "test": {"accuracy": 0.5, "nll": 0.69}},
                         parameters=0, epochs=0, steps=0, wall_time_s=0.01, variant=r.variant, preset="reference",
-                        higher_is_better=True, primary_statistic="accuracy",
+                        higher_is_better=True,  # no primary_statistic: a reference does not name it
                         test_items={"accuracy": {"sum": [float(i % 2) for i in range(len(items))],
                                                  "count": [1.0] * len(items)}},
                         config={"reference": {"name": "majority", "label": "always one class", "settings": {}}})

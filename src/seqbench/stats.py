@@ -174,6 +174,20 @@ class Unit:
         return self.sums is not None and len(self.sums) > 0
 
 
+def ratio_statistic(metric: str, test_metrics: dict, items: dict | None) -> str | None:
+    """``metric`` when its test value is the ratio of its item statistic's sums (sum over items /
+    count over items: accuracy, NLL, MSE), else None (a perplexity, an RMSE, no items).
+
+    Checked on the whole test split, whatever the task: it is what lets a report resample test
+    items and recompute the metric from a result file alone.
+    """
+    if not items or metric not in items or test_metrics.get(metric) is None:
+        return None
+    total, count = math.fsum(items[metric]["sum"]), math.fsum(items[metric]["count"])
+    value = test_metrics[metric]
+    return metric if count > 0 and math.isclose(total / count, value, rel_tol=1e-6, abs_tol=1e-9) else None
+
+
 def _folds(units: Sequence[Unit]) -> dict[str, int] | None:
     """Items per fold when every unit has items and the units of a fold agree on their count."""
     if not units or not all(u.has_items for u in units):

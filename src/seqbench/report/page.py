@@ -53,7 +53,8 @@ def cell_entry(title: str, model: str, cell: Cell) -> dict:
     mean = lambda key: sum(getattr(r, key) or 0 for r in cell.runs) / len(cell.runs)  # noqa: E731
     folds = {}
     for r in cell.runs:
-        fold = folds.setdefault(fold_key(r), {"fold": fold_label(r), "variant": r.variant, "seeds": [], "values": []})
+        fold = folds.setdefault(fold_key(r), {"fold": fold_label(r) or fold_key(r), "variant": r.variant, "seeds": [],
+                                              "values": []})
         fold["seeds"].append(r.seed)
         fold["values"].append(r.test_value)
     for fold in folds.values():

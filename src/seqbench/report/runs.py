@@ -14,7 +14,7 @@ import numpy as np
 from ..choices import MODEL_KINDS, model_label
 from ..results import RunResult
 from ..run_settings import NAMED_SETTINGS
-from ..stats import Summary, Unit, summarize_units
+from ..stats import Summary, Unit, ratio_statistic, summarize_units
 
 MODEL_ORDER = {kind: i for i, kind in enumerate(MODEL_KINDS)}
 REFERENCE = "reference"  # the preset a reference predictor's result names
@@ -37,17 +37,26 @@ def fold_key(r: RunResult) -> str:
     return json.dumps(r.variant, sort_keys=True, default=str)
 
 
+# a resampled training's index in its variant, and the count beside it (seqbench.tasks.custom.resampling_plan)
+RESAMPLING = (("resample", "resamples"), ("fold", "folds"), ("refit", None))
+
+
 def fold_label(r: RunResult) -> str:
-    """A short name of the run's fold: the variant's ``fold`` (1-based), else its test-set words."""
-    if "fold" in r.variant:
-        return f"fold {r.variant['fold'] + 1}" + (f" of {r.variant['folds']}" if "folds" in r.variant else "")
-    return fold_key(r)
+    """A short name of the run's training among its resampling plan's (``"resample 1, fold 2 of 5"``,
+    1-based), or ``""`` for a run that is the only one."""
+    words = []
+    for index, count in RESAMPLING:
+        if index in r.variant:
+            words.append(f"{index} {r.variant[index] + 1}" + (f" of {r.variant[count]}" if count in r.variant else ""))
+    return ", ".join(words)
 
 
 def unit_of(r: RunResult) -> Unit:
     """The run as a unit of the statistics: its test value and, when recorded, its test items'
     primary statistic (:mod:`seqbench.stats`)."""
-    items = (r.test_items or {}).get(r.primary_statistic) if r.primary_statistic else None
+    # a result that does not name its statistic (a reference's) is checked the same way the runner checks
+    statistic = r.primary_statistic or ratio_statistic(r.primary_metric, r.metrics.get("test", {}), r.test_items)
+    items = (r.test_items or {}).get(statistic) if statistic else None
     if not items:
         return Unit(fold_key(r), r.test_value)
     return Unit(fold_key(r), r.test_value, np.asarray(items["sum"], dtype=float), np.asarray(items["count"], dtype=float))
@@ -103,7 +112,7 @@ def config_label(r: RunResult) -> str:
 
 def run_label(r: RunResult) -> str:
     """The model, plus what sets this run apart from the protocol run: fold, seed, options."""
-    extras = ([fold_label(r)] if "fold" in r.variant else []) + ([f"seed {r.seed}"] if r.seed != 0 else []) \
+    extras = ([fold_label(r)] if fold_label(r) else []) + ([f"seed {r.seed}"] if r.seed != 0 else []) \
         + ([options_label(r)] if options_label(r) else [])
     return model_name(r) + (f" ({', '.join(extras)})" if extras else "")
 

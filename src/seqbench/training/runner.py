@@ -22,6 +22,7 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from .. import __version__, paper
 from ..files import write_json
 from ..results import RESULT, RunResult
+from ..stats import ratio_statistic
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from .checkpoints import BEST, AtomicCheckpointIO, BestCheckpoint, ResumeCheckpoint, Terminated, newest_checkpoint
@@ -287,20 +288,6 @@ def selected_row(history: list[dict], step: int | None) -> dict | None:
     last such row when several validations share the step."""
     rows = [row for row in history if row["step"] == step]
     return rows[-1] if rows else None
-
-
-def ratio_statistic(metric: str, test_metrics: dict, items: dict | None) -> str | None:
-    """``metric`` when the test value of ``metric`` is the ratio of its item statistic's sums
-    (sum over items / count over items: accuracy, NLL, MSE), else None (a perplexity, an RMSE).
-
-    Checked on the whole test split, whatever the task: it is what lets a report resample test
-    items and recompute the metric from the result file alone (:mod:`seqbench.stats`).
-    """
-    if not items or metric not in items or test_metrics.get(metric) is None:
-        return None
-    total, count = math.fsum(items[metric]["sum"]), math.fsum(items[metric]["count"])
-    value = test_metrics[metric]
-    return metric if count > 0 and math.isclose(total / count, value, rel_tol=1e-6, abs_tol=1e-9) else None
 
 
 def cpu_name() -> str:
