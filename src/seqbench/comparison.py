@@ -26,7 +26,7 @@ def group_dir(out: str | Path, task: str, variant: dict, budget: str) -> Path:
 
 def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small", variant: dict | None = None,
             out: str | Path = "runs", resume: bool = False, task_object=None, announce=None,
-            variants: list[dict] | None = None, **run_options) -> dict:
+            variants: list[dict] | None = None, references: bool = True, **run_options) -> dict:
     """Train each of ``models`` on ``task`` for seeds ``0 .. seeds - 1`` on each of ``variants``; write the report.
 
     Args:
@@ -43,6 +43,9 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
             or backtest group), each optionally with a ``"label"`` naming it in run names (the
             label is not passed to the task); default ``[variant]``. Their runs share the
             comparison's directory, and the report takes the mean over them.
+        references: your own data: also fit the reference predictors that apply
+            (``seqbench.references``) on each variant and write them into the group, where the
+            report shows them as rows beside the models.
         run_options: further :class:`~seqbench.training.RunConfig` fields for every run
             (``epochs``, ``steps``, ``max_time``, ``select``, ``threads``, ``data_dir``, ``progress``, ...).
 
@@ -71,7 +74,10 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
     total, done = seeds * len(models) * len(plan), 0
     for fold, label in zip(plan, labels):
         # each fold's task is built once, for all its runs (your own data: its file is read once)
-        built = task_object if fold == variant else build_task(task, run_options.get("data_dir"), None, **fold)
+        built = task_object if task_object is not None and fold == variant else \
+            build_task(task, run_options.get("data_dir"), None, **fold)
+        if references and task == "custom" and not is_launched_child():
+            write_references(built, group, "-" + label.replace(" ", "") if label else "", announce)
         for seed in range(seeds):
             for kind in models:
                 done += 1
@@ -86,6 +92,16 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
         return {}
     paths = write_report(group)  # every result in the group: the references' too
     return {**summary(load_results(group)), "group": str(group), "paths": {k: str(v) for k, v in paths.items()}}
+
+
+def write_references(task, group: Path, suffix: str, announce=None) -> None:
+    """Fit and write the references that apply to ``task`` (one variant) into ``group``, with
+    ``suffix`` naming the variant; nothing when this seqbench has no references."""
+    try:
+        from .references import run_references
+    except ImportError:  # a seqbench without reference predictors
+        return
+    run_references(task, group, suffix=suffix, announce=announce)
 
 
 def fold_name(variant: dict, base: dict) -> str:
