@@ -30,16 +30,20 @@ def test_seed_values_alone_get_an_interval_clipped_to_the_range():
     assert summarize([0.25, 0.75]).ci[0] < 0  # a metric of unknown range keeps it
 
 
-def test_one_run_of_an_accuracy_gets_wilsons_interval():
+def test_an_accuracy_gets_wilsons_interval_on_its_distinct_test_items():
     from statsmodels.stats.proportion import proportion_confint
 
     unit = _accuracy_unit([1] * 30 + [0] * 10)
     (low, high), method = item_interval([unit], "accuracy")
     assert (low, high) == pytest.approx(proportion_confint(30, 40, method="wilson"))
     assert method == stats.WILSON_METHOD
+    # three folds, every item right: not the point [1, 1] a bootstrap collapses to
+    folds = [_accuracy_unit([1] * 20, fold=f"f{k}") for k in range(3)]
+    (low, high), _ = item_interval(folds, "accuracy")
+    assert (low, high) == pytest.approx(proportion_confint(60, 60, method="wilson")) and low < 0.95
 
 
-def test_the_bootstrap_repeats_and_covers_the_mean():
+def test_the_bootstrap_of_a_loss_repeats_and_covers_the_mean():
     rng = np.random.default_rng(1)
     units = [Unit(f"f{k}", 0.0, rng.exponential(size=50), np.full(50, 3.0)) for k in range(3)]
     units = [Unit(u.fold, u.sums.sum() / u.counts.sum(), u.sums, u.counts) for u in units]

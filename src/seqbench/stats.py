@@ -14,9 +14,10 @@ set scored by one seed's model, and a model's value is the mean over its units):
 * :func:`item_interval`: a percentile bootstrap over test items, each fold's items resampled
   within that fold (seeds of a fold see the same resampled items), the mean over units taken
   per resample. It measures how much the score depends on which test items were drawn, for
-  these trained models; the seeds' spread is the std beside it. One run of a proportion on
-  one test set (accuracy with one item per sequence) gets the Wilson score interval instead.
-  Both stay within the metric's range.
+  these trained models; the seeds' spread is the std beside it. A proportion (accuracy with
+  one item per sequence) gets the Wilson score interval on the distinct test items instead
+  (every fold's test set together, at the mean over seeds): a bootstrap of a model right on
+  every item collapses to a point. Both stay within the metric's range.
 * :func:`paired_test`: the TCN against another model scored on the same test items: a paired
   bootstrap over items (the same resampled items for both models, folds and seeds as the
   outer level: the statistic is the difference of the means over units), two-sided, or the
@@ -42,7 +43,7 @@ ALPHA = 0.05
 CI_METHOD = "Student t interval of the mean over seeds"
 TEST_METHOD = "Welch's t-test over seeds (two-sided)"
 BOOTSTRAP_METHOD = "percentile bootstrap over test items (resampled within each fold; mean over folds and seeds)"
-WILSON_METHOD = "Wilson score interval (one run on one test set)"
+WILSON_METHOD = "Wilson score interval over the distinct test items (all folds together, at the mean over seeds)"
 PAIRED_METHOD = "paired bootstrap over test items (two-sided; folds and seeds as the outer level)"
 MCNEMAR_METHOD = "exact McNemar test over test items (two-sided)"
 MIN_TEST_ITEMS = 30  # below this many test items (all folds together) no test is made
@@ -227,20 +228,28 @@ def item_interval(units: Sequence[Unit], metric: str | None = None, confidence: 
                   resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
                   ) -> tuple[tuple[float, float], str] | None:
     """The ``confidence`` interval of the mean over ``units`` from their test items, and its
-    method (Wilson for one run of a proportion, else the bootstrap; see the module); None when
-    some unit has no item statistics."""
+    method (Wilson for a proportion, else the bootstrap; see the module); None when some unit
+    has no item statistics."""
     sizes = _folds(units)
     if sizes is None:
         return None
-    if len(units) == 1 and _is_proportion(units[0]):
-        from scipy.stats import binomtest
-
-        u = units[0]
-        ci = binomtest(int(u.sums.sum()), len(u.sums)).proportion_ci(confidence, method="wilson")
-        return (float(ci.low), float(ci.high)), WILSON_METHOD
+    if all(_is_proportion(u) for u in units):
+        mean = math.fsum(float(u.sums.sum() / len(u.sums)) for u in units) / len(units)
+        return wilson(mean, sum(sizes.values()), confidence), WILSON_METHOD
     means = _resampled_means([units], sizes, resamples, seed)[0]
     low, high = np.nanpercentile(means, [50 * (1 - confidence), 50 * (1 + confidence)])
     return clip((float(low), float(high)), metric), BOOTSTRAP_METHOD
+
+
+def wilson(proportion: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The Wilson score interval of a ``proportion`` observed on ``n`` trials (inside [0, 1], and
+    not of zero width at 0 or 1, where a bootstrap of all-correct items collapses to a point)."""
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + confidence / 2))
+    centre = (proportion + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(proportion * (1 - proportion) / n + z * z / (4 * n * n))
+    return max(centre - half, 0.0), min(centre + half, 1.0)
 
 
 def summarize_units(units: Sequence[Unit], metric: str | None = None, confidence: float = CONFIDENCE) -> Summary:

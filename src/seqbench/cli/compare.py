@@ -70,7 +70,8 @@ def compare(task, models, seeds, budget, devices, **kw):
     test against the TCN per model and reference.
 
     The table gives per model the mean and sample std of the test metric over folds and seeds, a
-    95% interval that stays in the metric's range (from the test items: Wilson or a bootstrap),
+    95% interval that stays in the metric's range (from the test items: Wilson for an accuracy,
+    a bootstrap otherwise),
     and the TCN against it, paired over test items (McNemar or a paired bootstrap; Welch over
     seeds for results without items; no test below 30 test items). summary.json holds every
     fold's and seed's values; seeds.png draws them.
