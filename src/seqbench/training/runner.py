@@ -1,6 +1,6 @@
-"""``run(config)``: train one model on one task, test the checkpoint its selection rule
-picks on the validation split, and write the run's results JSON. The CLI's ``train`` and ``compare`` and ``seqbench.train``
-all come here."""
+"""``run(config)``: train one model on one task, test the checkpoint its selection rule picks
+on the validation split, and write the run's results JSON. The CLI's ``train`` and
+``compare`` and ``seqbench.train`` all come here."""
 
 from __future__ import annotations
 
@@ -232,7 +232,10 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
             best_path = best.best_model_path or None
             trainer.test(module, datamodule=data, ckpt_path=best_path, verbose=False, weights_only=True)
 
-    best_row = selected_row(history, best.best_step) if best_path else None
+    # a run resumed from a checkpoint older than best_step: the tested checkpoint's own history
+    # (loaded into the module by the test) ends with the validation it was saved at
+    step = best.best_step if best.best_step is not None else (module.history or [{}])[-1].get("step")
+    best_row = selected_row(history, step) if best_path else None
     items = module.test_items.to_dict() if module.test_items is not None and trainer.world_size == 1 else None
     epochs_done, steps_done = history[-1]["epoch"] if history else 0, trainer.global_step
     by_budget = (cfg.steps is not None and steps_done >= cfg.steps) or (cfg.epochs is not None and epochs_done >= cfg.epochs)
