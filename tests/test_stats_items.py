@@ -86,3 +86,11 @@ def test_the_paired_bootstrap_sees_what_welch_over_seeds_cannot():
 def test_results_without_items_fall_back_to_welch():
     d = paired_test([Unit("f", 0.5), Unit("f", 0.6)], [Unit("f", 0.2), Unit("f", 0.3)])
     assert d.method == stats.TEST_METHOD and d.p == pytest.approx(stats.welch([0.5, 0.6], [0.2, 0.3]).p)
+
+
+def test_a_forecast_of_one_window_gets_no_interval():
+    # the "187/1/1 windows": one test item, a bootstrap of it is a point
+    one = Unit("f0", 0.7, np.array([0.7 * 30]), np.array([30.0]))
+    s = summarize_units([one], "nmse")
+    assert s.ci is None and s.ci_method == "too few test items for an interval (1 < 30)"
+    assert paired_test([one], [Unit("f0", 0.9, np.array([27.0]), np.array([30.0]))]).p is None

@@ -225,17 +225,22 @@ def _resampled_means(groups: Sequence[Sequence[Unit]], sizes: dict[str, int], re
 
 
 def item_interval(units: Sequence[Unit], metric: str | None = None, confidence: float = CONFIDENCE,
-                  resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
-                  ) -> tuple[tuple[float, float], str] | None:
+                  resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                  min_items: int = MIN_TEST_ITEMS) -> tuple[tuple[float, float] | None, str] | None:
     """The ``confidence`` interval of the mean over ``units`` from their test items, and its
     method (Wilson for a proportion, else the bootstrap; see the module); None when some unit
-    has no item statistics."""
+    has no item statistics. The interval is None (and the method says why) when a bootstrap
+    would resample fewer than ``min_items`` items: a percentile bootstrap of a few items (one
+    forecast window) is a point or nearly one, and claims a precision the test set lacks."""
     sizes = _folds(units)
     if sizes is None:
         return None
+    items = sum(sizes.values())
     if all(_is_proportion(u) for u in units):
         mean = math.fsum(float(u.sums.sum() / len(u.sums)) for u in units) / len(units)
-        return wilson(mean, sum(sizes.values()), confidence), WILSON_METHOD
+        return wilson(mean, items, confidence), WILSON_METHOD
+    if items < min_items:
+        return None, f"too few test items for an interval ({items} < {min_items})"
     means = _resampled_means([units], sizes, resamples, seed)[0]
     low, high = np.nanpercentile(means, [50 * (1 - confidence), 50 * (1 + confidence)])
     return clip((float(low), float(high)), metric), BOOTSTRAP_METHOD
@@ -253,8 +258,9 @@ def wilson(proportion: float, n: int, confidence: float = CONFIDENCE) -> tuple[f
 
 
 def summarize_units(units: Sequence[Unit], metric: str | None = None, confidence: float = CONFIDENCE) -> Summary:
-    """Mean and std over ``units`` (folds and seeds) and the interval :func:`item_interval` gives,
-    or, without item statistics, the Student-t interval over the units' values."""
+    """Mean and std over ``units`` (folds and seeds) and the interval :func:`item_interval` gives
+    (None with a reason for too few items), or, without item statistics, the Student-t interval
+    over the units' values."""
     s = summarize([u.value for u in units], confidence, metric)
     interval = item_interval(units, metric, confidence)
     return s if interval is None else replace(s, ci=interval[0], ci_method=interval[1])

@@ -129,7 +129,7 @@ def comparison_table(result: dict) -> str:
     for e in entries:
         s = e["test"] or {}
         ci = f"[{_num(s['ci'][0])}, {_num(s['ci'][1])}]" if s.get("ci") else "-"
-        if s.get("ci"):
+        if s.get("ci") or s.get("ci_method", "").startswith("too few"):
             intervals.setdefault(s["ci_method"], []).append(e["label"])
         against = e.get("against_tcn")
         verdict = "-" if against is None else _verdict(against, r0["higher_is_better"], e["label"])
