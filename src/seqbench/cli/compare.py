@@ -107,8 +107,6 @@ def comparison_table(result: dict) -> str:
     """The printed table: per model and reference the mean ± std over folds and seeds, its
     interval, the paper's figure (benchmarks), the other metrics' means, the budget used, and the
     test against the TCN; then the methods used."""
-    from ..report import format_epochs, selection_text
-
     runs, entries = result["runs"], result["models"]
     r0 = next((r for r in runs if r["model"] == "tcn"), runs[0])
     metric, better = r0["primary_metric"], "higher" if r0["higher_is_better"] else "lower"
@@ -125,24 +123,30 @@ def comparison_table(result: dict) -> str:
              f"{'model':{width}s} {'parameters':>10s} {'runs':>4s} {'epochs':>6s} {'steps':>6s} {'time':>7s} "
              f"{'ours':>9s} {'± std':>9s} " + (f"{'paper':>9s} " if paper else "")
              + "".join(f"{m:>9s} " for m in others) + f"{'95% interval':>21s}  vs TCN"]
-    intervals, tests = {}, {}
-    for e in entries:
-        s = e["test"] or {}
-        ci = f"[{_num(s['ci'][0])}, {_num(s['ci'][1])}]" if s.get("ci") else "-"
-        if s.get("ci") or s.get("ci_method", "").startswith("too few"):
-            intervals.setdefault(s["ci_method"], []).append(e["label"])
-        against = e.get("against_tcn")
-        verdict = "-" if against is None else _verdict(against, r0["higher_is_better"], e["label"])
-        if against is not None and against.get("p") is not None:
-            tests.setdefault(against["method"], []).append(e["label"])
-        trained = not e.get("reference")
-        lines.append(f"{_row_name(e):{width}s} {e['parameters']:10,d} {e['runs']:4d} "
-                     f"{format_epochs(e['epochs']) if trained else '-':>6s} "
-                     f"{_steps(e) if trained else '-':>6s} "
-                     f"{e['wall_time_s']:6.0f}s {_num(s.get('mean')):>9s} {_num(s.get('std')):>9s} "
-                     + (f"{_num(e.get('paper')):>9s} " if paper else "")
-                     + "".join(f"{_num(e.get('other_metrics', {}).get(m)):>9s} " for m in others)
-                     + f"{ci:>21s}  {verdict}")
+    lines += [_row(e, width, paper, others, r0["higher_is_better"]) for e in entries]
+    return "\n".join(lines + _footer(runs, entries, folds))
+
+
+def _row(e: dict, width: int, paper: bool, others: list[str], higher_is_better: bool) -> str:
+    """One model's (or reference's) line of the table."""
+    from ..report import format_epochs
+
+    s, trained, against = e["test"] or {}, not e.get("reference"), e.get("against_tcn")
+    ci = f"[{_num(s['ci'][0])}, {_num(s['ci'][1])}]" if s.get("ci") else "-"
+    verdict = "-" if against is None else _verdict(against, higher_is_better, e["label"])
+    return (f"{_row_name(e):{width}s} {e['parameters']:10,d} {e['runs']:4d} "
+            f"{format_epochs(e['epochs']) if trained else '-':>6s} {_steps(e) if trained else '-':>6s} "
+            f"{e['wall_time_s']:6.0f}s {_num(s.get('mean')):>9s} {_num(s.get('std')):>9s} "
+            + (f"{_num(e.get('paper')):>9s} " if paper else "")
+            + "".join(f"{_num(e.get('other_metrics', {}).get(m)):>9s} " for m in others) + f"{ci:>21s}  {verdict}")
+
+
+def _footer(runs: list[dict], entries: list[dict], folds: int) -> list[str]:
+    """What the table's numbers are: the model-free baseline, the checkpoint rule, and the
+    interval and test each row got (the rows named where they differ)."""
+    from ..report import selection_text
+
+    lines = []
     baselines = {json.dumps(r["variant"], sort_keys=True, default=str): r["baseline"] for r in runs if r.get("baseline")}
     if baselines:  # what "learned nothing" scores, so the table reads on its own
         ref = next(iter(baselines.values()))
@@ -153,12 +157,18 @@ def comparison_table(result: dict) -> str:
                     if r.get("selection") and r.get("preset") != "reference"})
     lines.append("ours: mean and sample std over " + ("folds and seeds" if folds > 1 else "seeds")
                  + "; epochs, steps and time: mean per run" + (f"; checkpoint: {', '.join(rules)}" if rules else ""))
+    intervals, tests = {}, {}
+    for e in entries:
+        s, against = e["test"] or {}, e.get("against_tcn")
+        if s.get("ci") or s.get("ci_method", "").startswith("too few"):
+            intervals.setdefault(s["ci_method"], []).append(e["label"])
+        if against is not None and against.get("p") is not None:
+            tests.setdefault(against["method"], []).append(e["label"])
     lines += [f"interval: {method}" + (f" ({', '.join(who)})" if len(intervals) > 1 else "")
               for method, who in intervals.items()]
     lines += [f"vs TCN: {method}, p < 0.05" + (f" ({', '.join(who)})" if len(tests) > 1 else "")
               for method, who in tests.items()]
-    lines.append(f"no test below {MIN_TEST_ITEMS} test items (all folds together)")
-    return "\n".join(lines)
+    return lines + [f"no test below {MIN_TEST_ITEMS} test items (all folds together)"]
 
 
 def _row_name(entry: dict) -> str:
