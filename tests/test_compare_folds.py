@@ -82,3 +82,11 @@ def test_a_reference_result_in_the_group_is_a_row_beside_the_models(group):
     # the report recomputes the comparison's numbers from the files alone
     again = json.loads((group_dir / "summary.json").read_text())
     assert again["models"] == json.loads(json.dumps(data["models"]))
+
+
+def test_a_test_file_names_the_group_by_its_stem():
+    from seqbench.comparison import group_dir
+
+    variant = {"file": "/data/GunPoint_TRAIN.ts", "test_file": "/data/GunPoint_TEST.ts", "target": "label"}
+    assert group_dir("runs", "custom", variant, "default").name == \
+        "compare-custom-GunPoint_TRAIN-targetlabel-test_fileGunPoint_TEST-default"

@@ -60,10 +60,11 @@ def task_class(name: str) -> type[Task]:
 
 
 def variant_parts(variant: dict) -> list[str]:
-    """File-name-safe ``key+value`` words of a variant (a data file is named by its stem)."""
+    """File-name-safe ``key+value`` words of a variant (a data file is named by its stem:
+    ``file`` by the stem alone, ``test_file`` as ``test_file`` + the stem, not its whole path)."""
     words = []
     for k, v in sorted(variant.items()):
-        word = Path(str(v)).stem if k == "file" else f"{k}{v}"
+        word = Path(str(v)).stem if k == "file" else f"{k}{Path(str(v)).stem}" if k.endswith("_file") else f"{k}{v}"
         words.append(re.sub(r"[^A-Za-z0-9._=+-]+", "_", word))
     return words
 
