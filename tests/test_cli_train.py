@@ -142,10 +142,10 @@ def test_clip_zero_turns_the_presets_clipping_off(tmp_path, capsys):
 
 def test_compare_over_seeds_prints_mean_std_and_a_verdict_and_saves_every_seed(tmp_path, capsys):
     main(["compare", "adding", "--models", "tcn,gru", "--seeds", "3", "--out", str(tmp_path), "--seq-len", "12",
-          "--variant", "train_size=64", "--variant", "valid_size=8", "--variant", "test_size=8", "--no-progress"])
+          "--variant", "train_size=64", "--variant", "valid_size=8", "--variant", "test_size=32", "--no-progress"])
     out = capsys.readouterr().out
     rows = {line.split()[0]: line for line in out.splitlines() if line.startswith(("tcn ", "gru "))}
-    assert rows["tcn"].split()[2] == "3" and rows["gru"].split()[2] == "3"  # seeds per model
+    assert rows["tcn"].split()[2] == "3" and rows["gru"].split()[2] == "3"  # runs (seeds) per model
     assert "[" in rows["gru"] and ("better (p=" in rows["gru"] or "no significant difference (p=" in rows["gru"])
     (group,) = tmp_path.iterdir()
     assert sorted(p.name for p in group.iterdir() if p.is_dir()) == [f"{m}-seed{s}" for m in ("gru", "tcn")
@@ -153,7 +153,8 @@ def test_compare_over_seeds_prints_mean_std_and_a_verdict_and_saves_every_seed(t
     summary = json.loads((group / "summary.json").read_text())
     by_model = {m["model"]: m for m in summary["models"]}
     assert by_model["tcn"]["seeds"] == [0, 1, 2] and len(by_model["tcn"]["test"]["values"]) == 3
-    assert by_model["gru"]["against_tcn"]["method"] == "Welch's t-test (two-sided)"
+    # the seeds were scored on the same 32 test items: paired over them
+    assert by_model["gru"]["against_tcn"]["method"].startswith("paired bootstrap over test items")
     assert (group / "seeds.png").stat().st_size > 0 and "![seeds](seeds.png)" in (group / "report.md").read_text()
     code, _, err = _run(["compare", "adding", "--seed", "3"], capsys)
     assert code == 2 and "--seeds" in err

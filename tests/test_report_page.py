@@ -64,7 +64,7 @@ def test_headline_is_the_mean_over_the_protocol_seeds_and_marks_budgets_and_fewe
     # the two protocol seeds of the TCN: 8.125 ± 0.106; the channel-dropout run is not the protocol's model;
     # the LSTM has one seed (fewer than the TCN's) and stopped at its budget
     assert "| jsb: nll, lower is better | 8.12 ± 0.11 (2) (8.10) | 8.40 (1) † § (8.10) |" in text
-    assert "Not tested (fewer than two seeds on a side): jsb LSTM (2 vs 1 seeds)" in text
+    assert "Not tested: jsb LSTM (2 vs 1 runs): not testable (needs 2+ seeds each, with spread)" in text
     assert "| TCN: protocol; LSTM: 1 min |" in text  # every row says what budget its numbers had ("each" for 2+ runs)
     assert "| jsb | TCN (channel dropout) |" in text and "| jsb | TCN (seed 1) |" in text
     assert "| jsb | TCN (summed loss) |" in text

@@ -54,7 +54,7 @@ def test_masked_per_step_task_trains_with_sgd_clip_and_schedule(tmp_path, monkey
     for kind in ("tcn", "lstm"):
         r = seqbench.train("running_mean", kind, out=str(tmp_path), progress=False)
         assert r["config"]["training"] == {"optimizer": "sgd", "lr": 0.05, "batch_size": 6, "epochs": 3,
-                                           "clip": 1.0, "lr_schedule": "halve_on_plateau"}
+                                           "clip": 1.0, "lr_schedule": "halve_on_plateau", "select": "metric"}
         assert all(math.isfinite(v) for split in r["metrics"].values() for v in split.values())
         # a row's lr is the rate its epoch trained at; it halves after an epoch whose
         # validation did not beat the best so far

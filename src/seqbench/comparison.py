@@ -1,11 +1,14 @@
-"""Every model kind on one task over the same seeds and budget: what ``seqbench compare`` runs.
+"""Every model kind on one task over the same folds, seeds and budget: what ``seqbench compare`` runs.
 
 The models are parameter-matched to the task's TCN (the task builds them), every model
-trains the same seeds ``0 .. seeds-1`` with the same preset and the same ``max_time``, and
-the comparison reports mean ± std over seeds with Welch's test of the TCN against each
-baseline (``seqbench.stats``). Seeds run in order, all models of a seed before the next
-seed, so a comparison stopped half-way still has whole seeds, and ``resume=True`` finishes it:
-finished runs are kept, stopped ones resumed, the others started.
+trains on the same variants (one per fold, resample or backtest group) with the same seeds
+``0 .. seeds-1``, the same preset and the same budget (``epochs``, ``steps``, ``max_time``),
+and the comparison reports mean ± std over folds and seeds with an interval and a test of
+the TCN against each baseline (``seqbench.stats``). Reference predictors whose results lie in
+the comparison's directory are rows beside the models. Folds run in order, and within a fold
+seeds, all models of a seed before the next, so a comparison stopped half-way still has whole
+folds and seeds, and ``resume=True`` finishes it: finished runs are kept, stopped ones
+resumed, the others started.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from .choices import MODEL_KINDS
-from .results import RunResult
 
 
 def group_dir(out: str | Path, task: str, variant: dict, budget: str) -> Path:
@@ -25,32 +27,40 @@ def group_dir(out: str | Path, task: str, variant: dict, budget: str) -> Path:
 
 def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small", variant: dict | None = None,
             out: str | Path = "runs", resume: bool = False, overwrite: bool = False, task_object=None, announce=None,
+            variants: list[dict] | None = None, references: bool = True, season: int | None = None,
             **run_options) -> dict:
-    """Train each of ``models`` on ``task`` for seeds ``0 .. seeds - 1``; write the report.
+    """Train each of ``models`` on ``task`` for seeds ``0 .. seeds - 1`` on each of ``variants``; write the report.
 
     Args:
         task: a task name (``"copy_memory"``), or ``"custom"`` with ``variant={"file": ...}``.
         models: model kinds; recurrent ones are matched to the TCN's parameter count.
         seeds: seeds per model (3 or more to say anything about spread).
-        budget: the task preset every model trains with (``"small"``, ``"paper"``).
-        variant: task variant (``{"seq_len": 100}``).
+        budget: the task preset every model trains with (``"small"``, ``"paper"``; your own data ``"default"``).
+        variant: task variant (``{"seq_len": 100}``): it names the comparison's directory.
         out: the directory that holds the comparison's directory.
         resume: finish a comparison that stopped: keep its finished runs (``result.json``),
             resume those with a checkpoint, start the others.
         overwrite: start every run over. Without ``resume`` or ``overwrite`` a comparison
             whose directory already holds runs is refused (FileExistsError).
-        task_object: the task, when the caller built it already (read once for every run).
+        task_object: the task of ``variant``, when the caller built it already (read once for its runs).
         announce: called with a line before each run starts (the CLI's progress).
+        variants: the task variants every model and seed trains on, one per fold (or resample,
+            or backtest group), each optionally with a ``"label"`` naming it in run names (the
+            label is not passed to the task); default ``[variant]``. Their runs share the
+            comparison's directory, and the report takes the mean over them.
+        references: your own data: also fit the reference predictors that apply
+            (``seqbench.references``) on each variant and write them into the group, where the
+            report shows them as rows beside the models.
         run_options: further :class:`~seqbench.training.RunConfig` fields for every run
-            (``max_time``, ``threads``, ``data_dir``, ``progress``, ...).
+            (``epochs``, ``steps``, ``max_time``, ``select``, ``threads``, ``data_dir``, ``progress``, ...).
 
     Returns:
-        The report's summary (``summary.json``): per run its metrics; per model its seeds'
-        test values, mean, std, 95% confidence interval and the test against the TCN;
+        The report's summary (``summary.json``): per run its metrics; per model (and reference)
+        its folds' and seeds' test values, mean, std, interval and the test against the TCN;
         plus ``"group"`` (the comparison's directory) and ``"paths"`` of the report's files.
     """
-    from .report import summary, write_report
-    from .training import RESULT, RunConfig, run
+    from .report import load_results, summary, write_report
+    from .training import RESULT, RunConfig, build_task, run
     from .training.checkpoints import newest_checkpoint
     from .training.runner import holds_a_run, is_launched_child
 
@@ -62,31 +72,50 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
     if resume and overwrite:
         raise ValueError("resume and overwrite exclude each other")
     variant = dict(variant or {})
+    plan = [dict(v) for v in (variants if variants is not None else [variant])]
+    if not plan:
+        raise ValueError("variants must hold at least one task variant")
+    labels = [str(v.pop("label", "")) or (fold_name(v, variant) if len(plan) > 1 else "") for v in plan]
+    if len(set(labels)) < len(labels):
+        raise ValueError(f"the variants of a comparison must differ; got labels {labels}")
     group = group_dir(out, task, variant, budget)
-    planned = [(seed, kind, group / f"{kind}-seed{seed}") for seed in range(seeds) for kind in models]
-    held = [run_dir.name for _, _, run_dir in planned if holds_a_run(run_dir)]
+    planned = [(fold, label, seed, kind, group / "-".join([kind] + ([_slug(label)] if label else []) + [f"seed{seed}"]))
+               for fold, label in zip(plan, labels) for seed in range(seeds) for kind in models]
+    held = [run_dir.name for *_, run_dir in planned if holds_a_run(run_dir)]
     if held and not (resume or overwrite) and not is_launched_child():
         names = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
         raise FileExistsError(f"{group} already holds runs of this comparison ({names}); pass --resume "
                               "to finish it or --overwrite to start it over")
-    results = []
-    for n, (seed, kind, run_dir) in enumerate(planned, 1):
-        line = f"== {task} / {kind}, seed {seed} ({n} of {len(planned)}; {budget} budget)"
+    built, built_for = None, None
+    for n, (fold, label, seed, kind, run_dir) in enumerate(planned, 1):
+        if fold is not built_for:
+            # each fold's task is built once, for all its runs (your own data: its file is read once)
+            built, built_for = (task_object if task_object is not None and fold == variant else
+                                build_task(task, run_options.get("data_dir"), None, **fold)), fold
+            if references and task == "custom" and not is_launched_child():
+                write_references(built, group, "-" + _slug(label) if label else "", season, announce)
+        where = f", {label}" if label else ""
+        line = f"== {task} / {kind}{where}, seed {seed} ({n} of {len(planned)}; {budget} budget)"
         if resume and (run_dir / RESULT).is_file():
-            results.append(_finished(run_dir / RESULT, kind, seed))
+            _finished(run_dir / RESULT, kind, seed)
             if announce is not None:
                 announce(f"{line}: finished already")
             continue
         if announce is not None:
             announce(line)
-        cfg = RunConfig(task=task, model=kind, preset=budget, variant=variant, out=str(group), name=run_dir.name,
+        cfg = RunConfig(task=task, model=kind, preset=budget, variant=fold, out=str(group), name=run_dir.name,
                         seed=seed, resume=resume and newest_checkpoint(run_dir / "checkpoints") is not None,
                         overwrite=overwrite, **run_options)
-        results.append(RunResult.from_dict(run(cfg, task=task_object)))
+        run(cfg, task=built)
     if is_launched_child():  # DDP's extra processes train; the first one reports
         return {}
-    paths = write_report(group)
-    return {**summary(results), "group": str(group), "paths": {k: str(v) for k, v in paths.items()}}
+    paths = write_report(group)  # every result in the group: the references' too
+    return {**summary(load_results(group)), "group": str(group), "paths": {k: str(v) for k, v in paths.items()}}
+
+
+def _slug(label: str) -> str:
+    """A fold's label as a word of run names (``"fold 2 of 5"`` -> ``"fold2of5"``)."""
+    return label.replace(" ", "")
 
 
 def _finished(path: Path, model: str, seed: int) -> RunResult:
@@ -95,3 +124,20 @@ def _finished(path: Path, model: str, seed: int) -> RunResult:
     if (result.model, result.seed) != (model, seed):
         raise ValueError(f"{path} holds a {result.model} run of seed {result.seed}, not {model} seed {seed}")
     return result
+
+
+def write_references(task, group: Path, suffix: str, season: int | None = None, announce=None) -> None:
+    """Fit and write the references that apply to ``task`` (one variant) into ``group``, with
+    ``suffix`` naming the variant; nothing when this seqbench has no references."""
+    try:
+        from .references import run_references
+    except ImportError:  # a seqbench without reference predictors
+        return
+    run_references(task, group, season=season, suffix=suffix, announce=announce)
+
+
+def fold_name(variant: dict, base: dict) -> str:
+    """Words naming a variant of a comparison by what differs from its base variant (``"seed3"``)."""
+    from .training.config import variant_parts
+
+    return "-".join(variant_parts({k: v for k, v in variant.items() if base.get(k) != v})) or "base"

@@ -32,7 +32,10 @@ class RunResult:
         config: ``{"run": RunConfig as a dict, "training": the resolved settings, "model": its shape}``.
         parameters, receptive_field: the model's size; ``receptive_field`` None when unbounded.
         primary_metric, higher_is_better: the metric the paper reports, and its direction.
-        metrics: ``{"valid": {...}, "test": {...}}`` of the best-validation checkpoint.
+        metrics: ``{"valid": {...}, "test": {...}}`` of the delivered checkpoint (see ``selection``).
+        selection: which checkpoint that is: ``{"rule": "loss" | "metric" | "last", "metric": the
+            validation metric the rule monitored (None for "last"), "epoch": ..., "step": ...}``;
+            None in files from before it was recorded (they selected on the primary metric).
         test_last3_mean: mean test metrics of the last 3 validations (``--test-every-epoch``).
         best_epoch, epochs, steps, epochs_planned, stopped_by_time_limit, wall_time_s: the budget used.
         paper: ``{"value": the paper's number for this model, "variant": which variant it is for}``.
@@ -42,6 +45,9 @@ class RunResult:
         test_items: every test item's statistics at the reported checkpoint, in the test split's
             order: ``{statistic: {"sum": [...], "count": [...]}}`` (``ItemTotals.to_dict``), for
             paired tests and resampled intervals over items; None when not recorded.
+        primary_statistic: the statistic of ``test_items`` whose ratio of sums (sum over items /
+            count over items) is the primary metric, so resampled items give resampled metric
+            values; None when the metric is no such ratio (a perplexity) or items are missing.
         versions, machine, world_size: what it ran on.
     """
 
@@ -70,6 +76,8 @@ class RunResult:
     run_dir: str | None = None
     history: list = field(default_factory=list)
     test_items: dict | None = None
+    primary_statistic: str | None = None
+    selection: dict | None = None
     versions: dict = field(default_factory=dict)
     machine: dict = field(default_factory=dict)
 

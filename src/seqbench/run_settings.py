@@ -86,7 +86,9 @@ NAMED_SETTINGS: tuple[Setting, ...] = (
 
 BUDGET_SETTINGS: tuple[Setting, ...] = (
     Setting("epochs", "--epochs", int),
+    Setting("steps", "--steps", int),
     Setting("max_time", "--max-time", float),
+    Setting("select", "--select", str),  # which checkpoint is delivered: not what is trained
     Setting("val_every", "--val-every", int),
     Setting("test_every_epoch", "--test-every-epoch", bool),
 )

@@ -1,12 +1,15 @@
-"""``seqbench compare TASK``: every model kind, parameter-matched, over the same seeds and budget;
-a table of mean ± std beside the paper's numbers with a significance verdict per baseline,
-and a report (Markdown, figures, JSON)."""
+"""``seqbench compare TASK``: every model kind, parameter-matched, over the same folds, seeds and
+budget, beside the reference predictors written into the comparison; a table of mean ± std
+with an interval and a test against the TCN per row, and a report (Markdown, figures, JSON)."""
 
 from __future__ import annotations
 
+import json
+
 import click
 
-from ..choices import model_label
+from ..stats import MIN_TEST_ITEMS
+from ..tasks.base import SELECTIONS
 from .custom_options import announce_custom, custom_options, pop_custom
 from ._options import MODELS, check_task, check_models, pop_variant, runtime_options, variant_options
 
@@ -19,23 +22,59 @@ def _models(ctx, param, value: str):
     return kinds
 
 
+def budget_options(f):
+    """How long every model trains and which checkpoint it delivers (``train`` and ``compare``)."""
+    for decorator in reversed([
+        click.option("--epochs", type=click.IntRange(min=1), default=None,
+                     help="Train this many epochs (instead of the preset's, and of its step floor)."),
+        click.option("--steps", type=click.IntRange(min=1), default=None,
+                     help="Stop after this many optimizer steps (with --epochs too: whichever comes first). "
+                          "Validation runs at the end of each epoch (or --val-every)."),
+        click.option("--select", type=click.Choice(SELECTIONS), default=None,
+                     help="The checkpoint delivered and tested: lowest validation loss, best validation metric, or "
+                          "the last; ties go to the later one (default: the task's: loss for your own data, the "
+                          "primary metric for a benchmark, as the paper did)."),
+    ]):
+        f = decorator(f)
+    return f
+
+
+def resampling_variants(task: str, variant: dict) -> list[dict]:
+    """The variants a comparison trains every model on: for your own data the resampling plan of
+    its variant (folds, resamples, backtests: ``seqbench.tasks.custom.resampling_plan``), one
+    variant per fold; else the variant itself."""
+    if task != "custom":
+        return [variant]
+    try:
+        from ..tasks.custom import resampling_plan
+    except ImportError:  # a seqbench without resampling: the one split
+        return [variant]
+    return resampling_plan(variant)
+
+
 @click.command()
 @click.argument("task")
 @click.option("--models", default=",".join(MODELS), show_default=True, callback=_models,
               help="Comma-separated model kinds; recurrent ones are matched to the TCN's parameter count.")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
               help="Seeds per model (0..N-1), the same for every model; 3 or more to measure the spread.")
-@click.option("--budget", default="small", show_default=True,
-              help="The task preset to train with: small (minutes on a laptop) or paper.")
+@click.option("--budget", default=None,
+              help="The task preset to train with (default: the task's quick one: small for a benchmark, "
+                   "default for your own data); benchmarks have small and paper, your own data default and small.")
+@budget_options
 @variant_options
 @custom_options
 @runtime_options
 def compare(task, models, seeds, budget, devices, **kw):
-    """Train each model on TASK over the same seeds; print mean ± std beside the paper's numbers.
+    """Train each model on TASK over the same folds and seeds; print mean ± std, an interval and a
+    test against the TCN per model and reference.
 
-    The table gives per model the mean and sample std of the test metric over seeds, a 95%
-    Student-t confidence interval, and Welch's t-test of the TCN against it (p < 0.05:
-    significant). summary.json holds every seed's values; seeds.png draws them.
+    The table gives per model the mean and sample std of the test metric over folds and seeds, a
+    95% interval that stays in the metric's range (from the test items: Wilson for an accuracy,
+    a bootstrap otherwise),
+    and the TCN against it, paired over test items (McNemar or a paired bootstrap; Welch over
+    seeds for results without items; no test below 30 test items). summary.json holds every
+    fold's and seed's values; seeds.png draws them.
     """
     from ..comparison import compare as run_comparison
     from ..training import build_task
@@ -48,6 +87,7 @@ def compare(task, models, seeds, budget, devices, **kw):
         probe = build_task(task, kw["data_dir"], None, built=built, **variant)
     except ValueError as e:
         raise click.UsageError(str(e)) from e
+    budget = budget or probe.compare_preset
     if budget not in probe.presets:
         raise click.BadParameter(f"task {task} has no budget {budget!r}; it has {', '.join(probe.presets)}",
                                  param_hint="--budget")
@@ -56,9 +96,9 @@ def compare(task, models, seeds, budget, devices, **kw):
         raise click.UsageError("compare trains seeds 0..N-1 of every model: use --seeds N (--seed is train's)")
     if kw["resume"] and kw["overwrite"]:
         raise click.UsageError("--resume and --overwrite exclude each other")
-    result = run_comparison(task, models, seeds=seeds, budget=budget, variant=variant, out=kw.pop("out"),
-                            task_object=probe, announce=lambda line: click.echo(line, err=True),
-                            devices=devices, **kw)
+    result = run_comparison(task, models, seeds=seeds, budget=budget, variant=variant,
+                            variants=resampling_variants(task, variant), out=kw.pop("out"), task_object=probe,
+                            announce=lambda line: click.echo(line, err=True), devices=devices, **kw)
     if result:
         click.echo(comparison_table(result))
         paths = result["paths"]
@@ -66,51 +106,91 @@ def compare(task, models, seeds, budget, devices, **kw):
 
 
 def comparison_table(result: dict) -> str:
-    """The printed table: per model the seeds' mean ± std, 95% CI, the paper's figure, the other
-    metrics' means, the budget used, and the verdict of the test against the TCN."""
+    """The printed table: per model and reference the mean ± std over folds and seeds, its
+    interval, the paper's figure (benchmarks), the other metrics' means, the budget used, and the
+    test against the TCN; then the methods used."""
+    runs, entries = result["runs"], result["models"]
+    r0 = next((r for r in runs if r["model"] == "tcn"), runs[0])
+    metric, better = r0["primary_metric"], "higher" if r0["higher_is_better"] else "lower"
+    others = list(dict.fromkeys(m for e in entries for m in e.get("other_metrics", {})))
+    paper = any(e.get("paper") is not None for e in entries)
+    note = r0["paper"].get("variant") if paper else None
+    folds = max((len(e.get("folds") or [None]) for e in entries), default=1)
+    seeds = max((len(e["seeds"]) for e in entries if not e.get("reference")), default=1)
+    over = " x ".join(([f"{folds} folds"] if folds > 1 else []) + [f"{seeds} seed{'s' if seeds > 1 else ''}"])
+    common = {k: v for k, v in r0["variant"].items() if all(r["variant"].get(k) == v for r in runs)}
+    width = max([11] + [len(_row_name(e)) for e in entries])
+    lines = [f"\n{r0['task']} {_variant_text(common)}  (test {metric}, {better} is better; mean over {over}"
+             + (f"; paper{' at ' + note if note else ''}" if paper else "") + ")",
+             f"{'model':{width}s} {'parameters':>10s} {'runs':>4s} {'epochs':>6s} {'steps':>6s} {'time':>7s} "
+             f"{'ours':>9s} {'± std':>9s} " + (f"{'paper':>9s} " if paper else "")
+             + "".join(f"{m:>9s} " for m in others) + f"{'95% interval':>21s}  vs TCN"]
+    lines += [_row(e, width, paper, others, r0["higher_is_better"]) for e in entries]
+    return "\n".join(lines + _footer(runs, entries, folds))
+
+
+def _row(e: dict, width: int, paper: bool, others: list[str], higher_is_better: bool) -> str:
+    """One model's (or reference's) line of the table."""
     from ..report import format_epochs
-    from ..stats import summarize
 
-    runs = result["runs"]
-    r0 = runs[0]
-    metric, others = r0["primary_metric"], [m for m in r0["metrics"]["test"] if m != r0["primary_metric"]]
-    note = r0["paper"].get("variant")
-    lines = [f"\n{r0['task']} {r0['variant']}  (test {metric} over seeds; paper{' at ' + note if note else ''})",
-             f"{'model':11s} {'parameters':>10s} {'seeds':>5s} {'epochs':>6s} {'steps':>6s} {'time':>7s} "
-             f"{'ours':>11s} {'± std':>9s} {'paper':>11s} " + "".join(f"{m:>11s} " for m in others)
-             + f"{'95% CI':>23s}  vs TCN"]
-    for entry in result["models"]:
-        mine = [r for r in runs if r["model"] == entry["model"]]
-        s = entry["test"] or {}
-        ci = f"[{_num(s['ci'][0])}, {_num(s['ci'][1])}]" if s.get("ci") else "-"
-        means = [summarize([r["metrics"]["test"].get(m) for r in mine]).mean
-                 if any(r["metrics"]["test"].get(m) is not None for r in mine) else None for m in others]
-        against = entry.get("against_tcn")
-        verdict = "-" if against is None else _verdict(against, r0["higher_is_better"], entry["model"])
-        lines.append(f"{entry['model']:11s} {mine[0]['parameters']:10,d} {len(mine):5d} "
-                     f"{format_epochs(_mean(r['epochs'] for r in mine)):>6s} "
-                     f"{round(_mean(r.get('steps') or 0 for r in mine)):6d} "
-                     f"{_mean(r['wall_time_s'] for r in mine):6.0f}s "
-                     f"{_num(s.get('mean')):>11s} {_num(s.get('std')):>9s} {_num(entry['paper']):>11s} "
-                     + "".join(f"{_num(v):>11s} " for v in means) + f"{ci:>23s}  {verdict}")
-    if r0.get("baseline"):  # what "learned nothing" scores, so the table reads on its own
-        ref = r0["baseline"]
-        lines.append(f"baseline on test ({ref['name']}): " + ", ".join(f"{m} {_num(v)}" for m, v in ref["test"].items()))
-    lines.append("mean and sample std over seeds, Student-t 95% CI; vs TCN: Welch's t-test, two-sided, p < 0.05; "
-                 "epochs, steps and time: per seed")
-    return "\n".join(lines)
+    s, trained, against = e["test"] or {}, not e.get("reference"), e.get("against_tcn")
+    ci = f"[{_num(s['ci'][0])}, {_num(s['ci'][1])}]" if s.get("ci") else "-"
+    verdict = "-" if against is None else _verdict(against, higher_is_better, e["label"])
+    return (f"{_row_name(e):{width}s} {e['parameters']:10,d} {e['runs']:4d} "
+            f"{format_epochs(e['epochs']) if trained else '-':>6s} {_steps(e) if trained else '-':>6s} "
+            f"{e['wall_time_s']:6.0f}s {_num(s.get('mean')):>9s} {_num(s.get('std')):>9s} "
+            + (f"{_num(e.get('paper')):>9s} " if paper else "")
+            + "".join(f"{_num(e.get('other_metrics', {}).get(m)):>9s} " for m in others) + f"{ci:>21s}  {verdict}")
 
 
-def _verdict(against: dict, higher_is_better: bool, model: str) -> str:
+def _footer(runs: list[dict], entries: list[dict], folds: int) -> list[str]:
+    """What the table's numbers are: the model-free baseline, the checkpoint rule, and the
+    interval and test each row got (the rows named where they differ)."""
+    from ..report import selection_text
+
+    lines = []
+    baselines = {json.dumps(r["variant"], sort_keys=True, default=str): r["baseline"] for r in runs if r.get("baseline")}
+    if baselines:  # what "learned nothing" scores, so the table reads on its own
+        ref = next(iter(baselines.values()))
+        mean = {m: sum(b["test"][m] for b in baselines.values()) / len(baselines) for m in ref["test"]}
+        lines.append(f"baseline on test ({ref['name']}{', mean over folds' if len(baselines) > 1 else ''}): "
+                     + ", ".join(f"{m} {_num(v)}" for m, v in mean.items()))
+    rules = sorted({selection_text({**(r.get("selection") or {}), "epoch": None}) for r in runs
+                    if r.get("selection") and r.get("preset") != "reference"})
+    lines.append("ours: mean and sample std over " + ("folds and seeds" if folds > 1 else "seeds")
+                 + "; epochs, steps and time: mean per run" + (f"; checkpoint: {', '.join(rules)}" if rules else ""))
+    intervals, tests = {}, {}
+    for e in entries:
+        s, against = e["test"] or {}, e.get("against_tcn")
+        if s.get("ci") or s.get("ci_method", "").startswith("too few"):
+            intervals.setdefault(s["ci_method"], []).append(e["label"])
+        if against is not None and against.get("p") is not None:
+            tests.setdefault(against["method"], []).append(e["label"])
+    lines += [f"interval: {method}" + (f" ({', '.join(who)})" if len(intervals) > 1 else "")
+              for method, who in intervals.items()]
+    lines += [f"vs TCN: {method}, p < 0.05" + (f" ({', '.join(who)})" if len(tests) > 1 else "")
+              for method, who in tests.items()]
+    return lines + [f"no test below {MIN_TEST_ITEMS} test items (all folds together)"]
+
+
+def _row_name(entry: dict) -> str:
+    """A model by its kind, as --models names it; a reference by its label."""
+    return entry["label"] if entry.get("reference") else entry["model"]
+
+
+def _steps(entry: dict) -> str:
+    return f"{round(entry['steps']):d}"
+
+
+def _variant_text(variant: dict) -> str:
+    """The variant without the fold (the table spans every fold), as ``key=value`` words."""
+    return " ".join(f"{k}={v}" for k, v in variant.items() if k not in ("fold", "label"))
+
+
+def _verdict(against: dict, higher_is_better: bool, label: str) -> str:
     from ..stats import Difference
 
-    d = Difference(against["mean_a"], against["mean_b"], against["t"], against["df"], against["p"])
-    return d.verdict(higher_is_better, "TCN", model_label(model))
-
-
-def _mean(values) -> float:
-    values = list(values)
-    return sum(values) / len(values)
+    return Difference.from_dict(against).verdict(higher_is_better, "TCN", label)
 
 
 def _num(x) -> str:

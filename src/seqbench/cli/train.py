@@ -8,16 +8,19 @@ from ..choices import DROPOUT_MODES, INITS, NO_SCHEDULE, OPTIMIZERS, SCHEDULES
 from .custom_options import announce_custom, custom_options, pop_custom
 from ._options import (MODELS, FiniteFloatRange, check_models, check_task, pop_variant, runtime_options,
                        variant_options)
+from .compare import budget_options
 
 
 @click.command()
 @click.argument("task")
 @click.option("--model", type=click.Choice(MODELS), default="tcn", show_default=True,
               help="TCN, or a recurrent baseline matched to the TCN's parameter count.")
-@click.option("--preset", default="paper", show_default=True, help="The task's preset: paper, small, ...")
+@click.option("--preset", default=None,
+              help="The task's preset (default: the task's own; benchmarks: paper, small, ...; your own data: "
+                   "default, small); `seqbench models TASK` lists them.")
 @variant_options
 @custom_options
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the preset's epochs.")
+@budget_options
 @click.option("--batch-size", type=click.IntRange(min=1), default=None)
 @click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=None)
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None)
@@ -42,6 +45,7 @@ from ._options import (MODELS, FiniteFloatRange, check_models, check_task, pop_v
 @runtime_options
 def train(task, devices, **kw):
     """Train a model on TASK; writes checkpoints, logs and result.json under --out."""
+    from ..report import selection_text
     from ..results import RESULT, RunResult
     from ..training import RunConfig, run
     from ..training.runner import is_launched_child
@@ -58,8 +62,9 @@ def train(task, devices, **kw):
     record = run(cfg, task=built)
     if record is not None and not is_launched_child():
         r = RunResult.from_dict(record)
-        click.echo(f"{r.task} {r.model}: test {r.primary_metric} {r.test_value} (valid {r.valid_value}, best epoch "
-                   f"{r.best_epoch}/{r.epochs}, {r.parameters:,} parameters, {r.wall_time_s:.0f} s)")
+        click.echo(f"{r.task} {r.model}: test {r.primary_metric} {r.test_value} (valid {r.valid_value}; "
+                   f"{selection_text(r.selection)}; {r.epochs} epochs, {r.steps} steps; {r.parameters:,} parameters, "
+                   f"{r.wall_time_s:.0f} s)")
         click.echo(f"results: {r.run_dir}/{RESULT}")
 
 

@@ -9,7 +9,7 @@ from ..choices import model_label
 from ..files import atomic_path
 from ..results import RunResult
 from ..units import bits_per_character, perplexity
-from .runs import MODEL_ORDER, baseline_of, by_task, config_label, is_protocol, protocol_cells
+from .runs import MODEL_ORDER, baseline_of, by_task, config_label, is_protocol, is_reference, protocol_cells
 
 # The training loss (mean NLL in nats, or the task's loss) in the units of the validation
 # metric beside it; metrics of another kind (accuracy) get no training curve.
@@ -87,9 +87,9 @@ def learning_curves(results: list[RunResult], path: str | Path) -> Path:
     ±1 std band. Only the protocol's runs, where a task has any (ablations:
     :func:`configuration_curves`). A dotted grey line marks the task's model-free baseline."""
     groups = {}
-    for title, runs in by_task(results).items():
+    for title, runs in by_task([r for r in results if not is_reference(r)]).items():  # references: no curve
         groups[title] = [r for r in runs if is_protocol(r)] or runs
-    fig, axes = _panels(len(groups))
+    fig, axes = _panels(max(len(groups), 1))  # a directory of reference results only: an empty figure
     for ax, (title, runs) in zip(axes, groups.items()):
         metric = runs[0].primary_metric
         configs: dict[str, list[RunResult]] = {}
@@ -124,7 +124,8 @@ def configuration_curves(results: list[RunResult], path: str | Path) -> Path | N
     """Every configuration of the tasks that ran more than the protocol (ablations): the
     validation metric of each configuration's best-validation seed, the protocol's thick.
     None (and no file) when no run has options."""
-    groups = {t: runs for t, runs in by_task(results).items() if not all(is_protocol(r) for r in runs)}
+    groups = {t: runs for t, runs in by_task([r for r in results if not is_reference(r)]).items()
+              if not all(is_protocol(r) for r in runs)}
     if not groups:
         return None
     fig, axes = _panels(len(groups))
@@ -180,15 +181,15 @@ def seed_plot(results: list[RunResult], path: str | Path) -> Path | None:
             jitter = [x - 0.08 + 0.16 * i / max(len(cell.values) - 1, 1) for i in range(len(cell.values))]
             ax.scatter(jitter, cell.values, color=color, s=18, alpha=0.8, zorder=3)
             if s.ci is not None:
-                ax.errorbar([x + 0.25], [s.mean], yerr=[[s.mean - s.ci[0]], [s.ci[1] - s.mean]], fmt="s",
+                ax.errorbar([x + 0.25], [s.mean], yerr=[[max(s.mean - s.ci[0], 0)], [max(s.ci[1] - s.mean, 0)]], fmt="s",
                             color=color, capsize=4, markersize=5)
             else:
                 ax.plot([x + 0.25], [s.mean], "s", color=color, markersize=5)
-        ax.set_xticks(range(len(models)), [f"{model_label(m)} ({len(by_model[m].values)})" for m in models])
+        ax.set_xticks(range(len(models)), [f"{by_model[m].label} ({len(by_model[m].values)})" for m in models])
         metric = next(iter(by_model.values())).first.primary_metric
         ax.set_title(title)
         ax.set_ylabel(f"test {metric}")
         ax.grid(True, axis="y", alpha=0.3)
-    fig.suptitle("each seed (dots), mean and 95% confidence interval (squares)", fontsize=9)
+    fig.suptitle("each run (dots: folds and seeds), mean and 95% interval (squares)", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)

@@ -1,17 +1,65 @@
 """Which runs a report puts together: labels of a run's configuration, the protocol runs of
-each task and model, and their seeds as one cell of a comparison."""
+each task and model, and their folds and seeds as one cell of a comparison. Reference
+predictors (results a reference wrote into the comparison, preset ``"reference"``) are
+cells beside the models."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
+
+import numpy as np
 
 from ..choices import MODEL_KINDS, model_label
 from ..results import RunResult
 from ..run_settings import NAMED_SETTINGS
-from ..stats import Summary, summarize
+from ..stats import Summary, Unit, ratio_statistic, summarize_units
 
 MODEL_ORDER = {kind: i for i, kind in enumerate(MODEL_KINDS)}
+REFERENCE = "reference"  # the preset a reference predictor's result names
+
+
+def is_reference(r: RunResult) -> bool:
+    """A reference predictor's result (seasonal naive, an AR model, MiniRocket, ...), not a model's."""
+    return r.preset == REFERENCE
+
+
+def model_name(r: RunResult) -> str:
+    """How tables name the run's model: ``"LSTM"``, or a reference's own label."""
+    if is_reference(r):
+        return (r.config.get("reference") or {}).get("label") or r.model
+    return model_label(r.model)
+
+
+def fold_key(r: RunResult) -> str:
+    """The run's test set: its variant (a fold of a resampling plan is a variant), as text."""
+    return json.dumps(r.variant, sort_keys=True, default=str)
+
+
+# a resampled training's index in its variant, and the count beside it (seqbench.tasks.custom.resampling_plan)
+RESAMPLING = (("resample", "resamples"), ("fold", "folds"), ("refit", None))
+
+
+def fold_label(r: RunResult) -> str:
+    """A short name of the run's training among its resampling plan's (``"resample 1, fold 2 of 5"``,
+    1-based), or ``""`` for a run that is the only one."""
+    words = []
+    for index, count in RESAMPLING:
+        if index in r.variant:
+            words.append(f"{index} {r.variant[index] + 1}" + (f" of {r.variant[count]}" if count in r.variant else ""))
+    return ", ".join(words)
+
+
+def unit_of(r: RunResult) -> Unit:
+    """The run as a unit of the statistics: its test value and, when recorded, its test items'
+    primary statistic (:mod:`seqbench.stats`)."""
+    # a result that does not name its statistic (a reference's) is checked the same way the runner checks
+    statistic = r.primary_statistic or ratio_statistic(r.primary_metric, r.metrics.get("test", {}), r.test_items)
+    items = (r.test_items or {}).get(statistic) if statistic else None
+    if not items:
+        return Unit(fold_key(r), r.test_value)
+    return Unit(fold_key(r), r.test_value, np.asarray(items["sum"], dtype=float), np.asarray(items["count"], dtype=float))
 
 
 @lru_cache(maxsize=None)
@@ -63,15 +111,16 @@ def config_label(r: RunResult) -> str:
 
 
 def run_label(r: RunResult) -> str:
-    """The model, plus what sets this run apart from the protocol run: seed, options."""
-    extras = ([f"seed {r.seed}"] if r.seed != 0 else []) + ([options_label(r)] if options_label(r) else [])
-    return model_label(r.model) + (f" ({', '.join(extras)})" if extras else "")
+    """The model, plus what sets this run apart from the protocol run: fold, seed, options."""
+    extras = ([fold_label(r)] if fold_label(r) else []) + ([f"seed {r.seed}"] if r.seed != 0 else []) \
+        + ([options_label(r)] if options_label(r) else [])
+    return model_name(r) + (f" ({', '.join(extras)})" if extras else "")
 
 
 def sort_results(results: list[RunResult]) -> list[RunResult]:
-    """Task, variant, model (TCN first), configuration, seed."""
-    return sorted(results, key=lambda r: (r.task, r.variant_label, MODEL_ORDER.get(r.model, 99), options_label(r),
-                                          r.seed))
+    """Task, variant, model (TCN first, references last), configuration, fold, seed."""
+    return sorted(results, key=lambda r: (r.task, r.variant_label, is_reference(r), MODEL_ORDER.get(r.model, 99),
+                                          r.model, options_label(r), fold_key(r), r.seed))
 
 
 def by_task(results: list[RunResult]) -> dict[str, list[RunResult]]:
@@ -89,7 +138,8 @@ def baseline_of(runs: list[RunResult]) -> dict | None:
 
 @dataclass
 class Cell:
-    """The seeds of one configuration of one model on one task: their test values summarised."""
+    """The runs (folds x seeds) of one configuration of one model, or of one reference, on one
+    task: their test values summarised."""
 
     runs: list[RunResult]
 
@@ -98,15 +148,36 @@ class Cell:
         return self.runs[0]
 
     @property
+    def label(self) -> str:
+        return model_name(self.first)
+
+    @property
+    def is_reference(self) -> bool:
+        return is_reference(self.first)
+
+    @property
     def seeds(self) -> list[int]:
-        return [r.seed for r in self.runs]
+        return sorted({r.seed for r in self.runs})
+
+    @property
+    def folds(self) -> list[str]:
+        return sorted({fold_key(r) for r in self.runs})
 
     @property
     def values(self) -> list[float]:
         return [r.test_value for r in self.runs if r.test_value is not None]
 
+    def units(self) -> list[Unit]:
+        """Its runs with a test value, as units of the statistics (one per fold and seed)."""
+        return [unit_of(r) for r in self.runs if r.test_value is not None]
+
     def summary(self) -> Summary | None:
-        return summarize(self.values) if self.values else None
+        """Mean and std over folds and seeds, with an interval over test items where recorded
+        (computed once: a bootstrap over many items takes a moment)."""
+        if not hasattr(self, "_summary"):
+            units = self.units()
+            self._summary = summarize_units(units, self.first.primary_metric) if units else None
+        return self._summary
 
     @property
     def budget_limited(self) -> bool:
@@ -117,13 +188,13 @@ class Cell:
 
 
 def protocol_cells(results: list[RunResult]) -> dict[str, dict[str, Cell]]:
-    """``{task title: {model: Cell}}`` of the protocol runs, one seed per run (a seed run
-    twice counts once: the last file found)."""
-    cells: dict[str, dict[str, dict[int, RunResult]]] = {}
+    """``{task title: {model or reference name: Cell}}`` of the protocol runs and the references,
+    one run per fold and seed (one run twice counts once: the last file found)."""
+    cells: dict[str, dict[str, dict[tuple[str, int], RunResult]]] = {}
     for r in sort_results(results):
-        if not is_protocol(r) or r.model not in MODEL_ORDER:
+        if not is_protocol(r) or (r.model not in MODEL_ORDER and not is_reference(r)):
             continue
         better = "higher" if r.higher_is_better else "lower"
         title = f"{r.task_label}: {r.primary_metric}, {better} is better"
-        cells.setdefault(title, {}).setdefault(r.model, {})[r.seed] = r
-    return {t: {m: Cell(list(by_seed.values())) for m, by_seed in models.items()} for t, models in cells.items()}
+        cells.setdefault(title, {}).setdefault(r.model, {})[(fold_key(r), r.seed)] = r
+    return {t: {m: Cell(list(runs.values())) for m, runs in models.items()} for t, models in cells.items()}

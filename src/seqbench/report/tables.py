@@ -1,5 +1,6 @@
-"""The report's tables: the headline (mean ± std over seeds per model, the paper's figure
-beside it), the TCN against each baseline (Welch's t-test), every run, the model-free
+"""The report's tables: the headline (mean ± std over folds and seeds per model and reference,
+the paper's figure beside it where there is one), the TCN against each baseline and reference
+(paired over test items where recorded: :mod:`seqbench.stats`), every run, the model-free
 baselines, and the command that reproduces each run."""
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import shlex
 from ..choices import MODEL_KINDS, model_label
 from ..results import RunResult
 from ..run_settings import BY_FIELD
-from ..stats import ALPHA, CI_METHOD, TEST_METHOD, welch
-from .runs import Cell, baseline_of, by_task, protocol_cells, run_label, schedule_override
+from ..stats import ALPHA, MIN_TEST_ITEMS, paired_test
+from .runs import Cell, baseline_of, by_task, is_reference, model_name, protocol_cells, run_label, schedule_override
 
 
 # Characters that would make a name from a result file Markdown or HTML: emphasis, code, links,
@@ -76,11 +77,21 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds / 60:g} min"
 
 
-def budget_text(by_model: dict[str, Cell]) -> str:
-    """A row's training budget: ``"protocol (100 epochs)"``, or each wall-clock budget and the
-    models it held, e.g. ``"protocol (20 epochs); LSTM, GRU, RNN: 2 h each"``."""
-    planned = next((r.epochs_planned for c in by_model.values() for r in c.runs if r.epochs_planned), None)
-    protocol = f"protocol ({planned} epochs)" if planned else "protocol"
+def budget_text(by_model: dict[str, Cell], paper: bool = True) -> str:
+    """A row's training budget: ``"protocol (100 epochs)"`` (your own data: the preset's name and
+    its steps), or each wall-clock budget and the models it held, e.g. ``"protocol (20 epochs);
+    LSTM, GRU, RNN: 2 h each"``."""
+    by_model = {m: c for m, c in by_model.items() if not c.is_reference}
+    if not by_model:
+        return "-"
+    runs = [r for c in by_model.values() for r in c.runs]
+    planned = next((r.epochs_planned for r in runs if r.epochs_planned), None)
+    if paper:
+        protocol = f"protocol ({planned} epochs)" if planned else "protocol"
+    else:
+        steps = sorted({r.steps for r in runs})
+        spent = f"{steps[0]:,}" if len(steps) == 1 else f"{steps[0]:,}-{steps[-1]:,}"
+        protocol = f"{runs[0].preset} preset ({spent} steps)"
     budgets: dict[str, list[str]] = {}  # budget -> the models it held
     for m, cell in by_model.items():
         limits = sorted({r.run.get("max_time") for r in cell.runs if r.stopped_by_time_limit and r.run.get("max_time")})
@@ -95,29 +106,58 @@ def budget_text(by_model: dict[str, Cell]) -> str:
     return "; ".join(group(key, ms) for key, ms in budgets.items())
 
 
+def has_paper(results: list[RunResult]) -> bool:
+    """Whether any run has a paper's figure (benchmarks); your own data's tables have no such column."""
+    return any(r.paper_value is not None for r in results)
+
+
 def headline_table(results: list[RunResult]) -> str:
-    """Task x model: mean ± std of the test metric over the protocol run's seeds, the paper's in
-    brackets, and the row's training budget. Runs with other options (ablations) are left
-    out; every seed counts."""
-    models = [m for m in MODEL_KINDS if any(r.model == m for r in results)]
-    lines = [table_row(["task", *map(model_label, models), "budget"]),
-             "|---|" + "---:|" * len(models) + "---|"]
+    """Task x model (and reference): mean ± std of the test metric over the folds and seeds of the
+    protocol runs, the paper's in brackets where any run has one, and the row's training
+    budget. Runs with other options (ablations) are left out; every seed counts."""
+    models = [m for m in MODEL_KINDS if any(r.model == m and not is_reference(r) for r in results)]
+    references = list(dict.fromkeys(r.model for r in results if is_reference(r)))
+    labels = {m: model_label(m) for m in models}
+    labels.update({m: model_name(next(r for r in results if r.model == m and is_reference(r))) for m in references})
+    paper = has_paper(results)
+    lines = [table_row(["task", *(labels[m] for m in models + references), "budget"]),
+             "|---|" + "---:|" * (len(models) + len(references)) + "---|"]
     for title, by_model in protocol_cells(results).items():
         most = max(len(c.values) for c in by_model.values())
         cells = []
-        for m in models:
+        for m in models + references:
             cell = by_model.get(m)
-            cells.append("not run" if cell is None else f"{cell_text(cell, most)} ({fmt(cell.first.paper_value)})")
-        lines.append(table_row([title, *cells, budget_text(by_model)]))
-    return ("\n".join(lines) + "\n\nOurs: mean ± sample standard deviation over seeds, the number of seeds in "
-            "brackets, then the paper's figure; † a seed stopped by its time budget before the protocol's epochs; "
-            "§ fewer seeds than another model of the row. Each seed's test metric is that of its best-validation "
-            "checkpoint (every seed is in the table of every run below).\n")
+            if cell is None:
+                cells.append("not run")
+                continue
+            text = cell_text(cell, most)
+            cells.append(f"{text} ({fmt(cell.first.paper_value)})" if paper and not cell.is_reference else text)
+        lines.append(table_row([title, *cells, budget_text(by_model, paper)]))
+    rule = "; ".join(sorted({selection_text({**(r.selection or {"rule": "metric", "metric": r.primary_metric}),
+                                             "epoch": None})
+                             for r in results if not is_reference(r)}))
+    return ("\n".join(lines) + "\n\nMean ± sample standard deviation over folds and seeds, the number of runs in "
+            "brackets" + (", then the paper's figure" if paper else "") + "; † a run stopped by its time budget "
+            "before its planned epochs; § fewer runs than another model of the row. Each run's test metric is that "
+            f"of its delivered checkpoint ({rule}; every run is in the table of every run below).\n")
+
+
+def selection_text(selection: dict | None) -> str:
+    """How a run chose its delivered checkpoint, in words: ``"lowest validation nll (epoch 12)"``."""
+    selection = selection or {}
+    rule, metric, epoch = selection.get("rule"), selection.get("metric"), selection.get("epoch")
+    where = f" (epoch {format_epochs(epoch)})" if epoch is not None else ""
+    if rule == "last":
+        return "last validation" + where
+    if rule == "loss":
+        return f"lowest validation {metric or 'loss'}" + where
+    return f"best validation {metric or 'metric'}" + where
 
 
 def significance_table(results: list[RunResult]) -> str:
-    """Each baseline against the TCN on each task: means, a confidence interval and Welch's test
-    (pairs without two seeds on each side are listed after the table, untested)."""
+    """Each baseline and reference against the TCN on each task: means with their interval, and
+    the test (paired over test items where recorded, Welch over seeds otherwise); pairs that
+    cannot be tested are listed after the table with the reason."""
     rows, untested = [], []
     for title, by_model in protocol_cells(results).items():
         tcn = by_model.get("tcn")
@@ -127,22 +167,26 @@ def significance_table(results: list[RunResult]) -> str:
         for m, cell in by_model.items():
             if m == "tcn":
                 continue
-            d = welch(tcn.values, cell.values)
+            d = paired_test(tcn.units(), cell.units())
             if d.p is None:
-                untested.append(f"{task} {model_label(m)} ({len(tcn.values)} vs {len(cell.values)} seeds)")
+                untested.append(f"{task} {cell.label} ({len(tcn.values)} vs {len(cell.values)} runs): {d.verdict(True)}")
                 continue
-            verdict = d.verdict(tcn.first.higher_is_better, "TCN", model_label(m))
-            rows.append(table_row([task, model_label(m), _with_ci(tcn), _with_ci(cell), f"{d.p:.2g}", verdict]))
+            verdict = d.verdict(tcn.first.higher_is_better, "TCN", cell.label)
+            rows.append(table_row([task, cell.label, _with_ci(tcn), _with_ci(cell), f"{d.p:.2g}", verdict, d.method]))
     if not rows and not untested:
         return ""
     return ("\n## TCN against each baseline\n\n"
-            f"Means with their 95% confidence interval ({CI_METHOD}, n - 1 degrees of freedom) and {TEST_METHOD} "
-            f"over seeds; a difference is significant at p < {ALPHA}. With three seeds a side, only large "
-            "differences relative to the seeds' spread are detectable.\n\n"
-            + ("| task | baseline | TCN | baseline | p | verdict |\n|---|---|---:|---:|---:|---|\n" + "\n".join(rows) + "\n"
-               if rows else "")
-            + (f"\nNot tested (fewer than two seeds on a side): {markdown_text('; '.join(untested))}.\n"
-               if untested else ""))
+            "Means over folds and seeds with their 95% interval: from the test items where the runs recorded them "
+            "(an accuracy: the Wilson score interval on the distinct test items of all folds, at the mean over "
+            "seeds; other metrics: a percentile bootstrap over test items resampled within each fold, 2000 seeded "
+            "resamples), else a Student-t interval over seeds; "
+            "every interval is clipped to the metric's range. Models scored on the same test items are compared "
+            "item for item (exact McNemar test for one run each of an accuracy on one test set, else a paired "
+            f"bootstrap with folds and seeds as the outer level); results without items get Welch's t-test over "
+            f"seeds. Significant at p < {ALPHA}; no test below {MIN_TEST_ITEMS} test items.\n\n"
+            + ("| task | compared | TCN | it | p | verdict | test |\n|---|---|---:|---:|---:|---|---|\n"
+               + "\n".join(rows) + "\n" if rows else "")
+            + (f"\nNot tested: {markdown_text('; '.join(untested))}.\n" if untested else ""))
 
 
 def _with_ci(cell: Cell) -> str:
@@ -150,31 +194,41 @@ def _with_ci(cell: Cell) -> str:
     if s is None:
         return "-"
     if s.ci is None:
-        return f"{fmt(s.mean)} (1 seed)"
+        return f"{fmt(s.mean)} (1 run)"
     return f"{fmt(s.mean)} [{fmt(s.ci[0])}, {fmt(s.ci[1])}] ({s.n})"
 
 
 def every_run_table(results: list[RunResult]) -> str:
-    """One row per run: our test metric beside the paper's number for the same model."""
-    head = ("| task | model | parameters | receptive field | metric | ours (test) | ours (mean of last 3) | paper | "
-            "best epoch / epochs | train time |")
-    lines = [head, "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+    """One row per run (and reference): its test metric, the checkpoint it comes from, its budget,
+    and the paper's number for the same model where any run has one."""
+    paper = has_paper(results)
+    head = ("| task | model | parameters | receptive field | metric | ours (test) | ours (mean of last 3) | "
+            + ("paper | " if paper else "") + "checkpoint / epochs | steps | train time |")
+    lines = [head, "|---|---|---:|---:|---|---:|---:|" + ("---:|" if paper else "") + "---|---:|---:|"]
     for r in results:
         paper_txt = fmt(r.paper_value)
         if r.paper_value is not None and r.paper.get("variant"):
             paper_txt += f" ({r.paper['variant']})"
-        rf = r.receptive_field
         last3 = (r.test_last3_mean or {}).get(r.primary_metric)
         metric = f"{r.primary_metric} {'(higher better)' if r.higher_is_better else ''}".rstrip()
+        chosen = "reference (no training)" if is_reference(r) else \
+            f"{selection_text(r.selection or {'rule': 'metric', 'metric': r.primary_metric, 'epoch': r.best_epoch})}" \
+            f" / {format_epochs(r.epochs)}"
         lines.append(table_row([
-            r.task_label, run_label(r), f"{r.parameters:,}", "unbounded" if rf is None else f"{rf:,}", metric,
-            fmt(r.test_value), fmt(last3), paper_txt, f"{format_epochs(r.best_epoch)} / {format_epochs(r.epochs)}",
+            r.task_label, run_label(r), f"{r.parameters:,}", _receptive_field(r), metric, fmt(r.test_value), fmt(last3),
+            *([paper_txt] if paper else []), chosen, f"{r.steps:,}",
             f"{r.wall_time_s:.0f} s{' (budget-limited)' if r.stopped_by_time_limit else ''}"]))
     return "\n".join(lines) + "\n"
 
 
+def _receptive_field(r: RunResult) -> str:
+    if is_reference(r):
+        return "-"
+    return "unbounded" if r.receptive_field is None else f"{r.receptive_field:,}"
+
+
 # the settings a reproduce command spells out, in its order (the schedule last: see schedule_override)
-COMMAND_ORDER = ("epochs", "batch_size", "lr", "optimizer", "clip", "hidden_size", "levels", "kernel_size", "dropout",
+COMMAND_ORDER = ("epochs", "steps", "select", "batch_size", "lr", "optimizer", "clip", "hidden_size", "levels", "kernel_size", "dropout",
                  "num_layers", "forget_bias", "dropout_mode", "init", "max_time", "val_every", "test_every_epoch")
 
 
@@ -197,7 +251,7 @@ def reproduce_command(r: RunResult) -> str:
 def commands_section(results: list[RunResult]) -> str:
     """The reproduce commands as a fenced block, its fence longer than any run of backticks
     in them (a quoted argument cannot close it)."""
-    commands = [reproduce_command(r) for r in results]
+    commands = [reproduce_command(r) for r in results if not is_reference(r)]
     longest = max((len(run) for c in commands for run in re.findall("`+", c)), default=0)
     fence = "`" * max(3, longest + 1)
     lines = ["## Reproduce", "", "Each row, with the datasets under `$SEQBENCH_DATA` (or add `--data-dir`):", "",

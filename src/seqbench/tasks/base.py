@@ -8,11 +8,13 @@ The contract every task honours (the training loop, the CLI and the report rely 
 * ``task.collate(items)`` makes a batch dict: ``"x"`` (B, T, C) or (B, T), ``"y"``, and
   ``"mask"`` (B, T) bool of valid steps when sequences differ in length (right padding),
   plus ``"target_mask"`` when items carry one.
-* ``task.loss(output, batch)`` is the scalar training loss; ``task.statistics(output,
+* ``task.loss(output, batch)`` is the scalar training loss (``task.loss_metric`` is the
+  metric that equals its mean: selection by validation loss monitors it); ``task.statistics(output,
   batch)`` gives additive ``{name: (sum, count)}`` tensors that add up over batches and
   processes; ``task.compute_metrics(totals)`` turns the totals into metric values.
   ``task.metrics[0]`` is the primary metric, the one the paper reports.
-* ``task.presets["paper"]`` holds the paper's TCN and the official training defaults;
+* ``task.presets["paper"]`` holds the paper's TCN and the official training defaults
+  (``task.default_preset`` names the preset a command uses when none is given);
   ``task.build_model(kind)`` builds the TCN or a recurrent baseline sized to the same
   parameter count with :func:`seqbench.nn.match_parameters`.
 """
@@ -29,6 +31,12 @@ from ..choices import RECURRENT_KINDS
 from ..nn import SequenceModel, make_model, match_parameters, match_transformer
 
 SPLITS = ("train", "valid", "test")
+# how a run chooses the checkpoint it delivers: the lowest validation loss, the best
+# validation primary metric, or the last validation (ties always go to the later one)
+SELECTIONS = ("loss", "metric", "last")
+# the metric names that this project gives the mean of a task's training loss (cross-entropy
+# in nats, or the squared error of the standardised target)
+LOSS_METRICS = ("nll", "nmse", "mse", "loss")
 # make_model overrides for the recurrent baselines only: the TCN they are matched to has neither
 BASELINE_ONLY = ("num_layers", "forget_bias")
 
@@ -55,7 +63,9 @@ class Preset:
     kind's own training settings where they differ from the TCN's (``{"lstm": {"optimizer":
     "rmsprop", "lr": 1e-3, "clip": 1.0}}``: the paper tuned each baseline); ``baseline_model``
     a model kind's own ``make_model`` options (``{"lstm": {"forget_bias": 1.0}}``); ``variant`` the
-    task variant this preset implies (e.g. a smaller training set for a quick budget).
+    task variant this preset implies (e.g. a smaller training set for a quick budget);
+    ``min_steps`` a floor on the optimizer steps of a run: the epochs are raised until they
+    hold that many steps, so a small training set still gets a budget it can learn in.
     """
 
     model: Mapping[str, Any]
@@ -69,6 +79,7 @@ class Preset:
     baseline_training: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     baseline_model: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     variant: Mapping[str, Any] = field(default_factory=dict)
+    min_steps: int | None = None
 
     def with_overrides(self, **changes) -> "Preset":
         return replace(self, **changes)
@@ -138,6 +149,13 @@ class Task:
             models; ``False`` (a whole sequence seen before its label) builds a non-causal TCN
             ("same" padding), bidirectional recurrent baselines and a non-causal Transformer.
         presets: ``{"paper": Preset, ...}``.
+        default_preset: the preset ``train`` uses when none is named; ``compare_preset`` the
+            one ``compare`` uses (the quick look); ``renamed_presets`` old preset names a saved
+            run may carry, and their names now.
+        selection: how a run chooses its delivered checkpoint when the run does not say
+            (one of :data:`SELECTIONS`): the benchmark tasks keep the paper's protocol, the
+            best validation primary metric; a task whose primary metric can tie for many
+            validations (accuracy on a small validation split) selects on the loss.
         paper_results: the paper's test numbers ``{model kind: value}`` for the primary metric.
     """
 
@@ -149,6 +167,10 @@ class Task:
     metrics: tuple[Metric, ...] = ()
     causal: bool = True
     presets: dict[str, Preset]
+    default_preset: str = "paper"
+    compare_preset: str = "small"
+    renamed_presets: dict[str, str] = {}
+    selection: str = "metric"
     paper_results: dict[str, float] = {}
 
     def __init__(self, data_dir=None, **variant) -> None:
@@ -200,6 +222,26 @@ class Task:
     @property
     def primary_metric(self) -> Metric:
         return self.metrics[0]
+
+    @property
+    def loss_metric(self) -> Metric:
+        """The metric that is the mean training loss (the first of :data:`LOSS_METRICS` among
+        ``metrics``): what selection by validation loss monitors.
+
+        Raises:
+            ValueError: the task reports no such metric.
+        """
+        for metric in self.metrics:
+            if metric.name in LOSS_METRICS:
+                return metric
+        raise ValueError(f"task {self.name} reports no loss metric ({', '.join(LOSS_METRICS)}): "
+                         "select on its metric or the last checkpoint instead")
+
+    def selection_metric(self, rule: str) -> Metric | None:
+        """The validation metric that ``rule`` (one of :data:`SELECTIONS`) monitors; None for ``"last"``."""
+        if rule not in SELECTIONS:
+            raise ValueError(f"unknown selection {rule!r}; choose from {', '.join(SELECTIONS)}")
+        return None if rule == "last" else self.loss_metric if rule == "loss" else self.primary_metric
 
     # -- models ---------------------------------------------------------------------------
     def model_kwargs(self, preset: str = "paper", **overrides) -> dict:

@@ -14,7 +14,7 @@ from ..files import atomic_path
 from .load import read_checkpoint
 
 LAST = "last.ckpt"   # newest state: end of every epoch, and every N steps within one
-BEST = "best.ckpt"   # the best validation score so far
+BEST = "best.ckpt"   # the checkpoint the run delivers: the best validation score so far (see BestCheckpoint)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -130,17 +130,42 @@ def _forget_sigterm(trainer) -> None:
 
 
 class BestCheckpoint(ModelCheckpoint):
-    """Lightning's ``ModelCheckpoint`` keeping ``best.ckpt``, whose resume survives a moved run
-    directory (another machine, another clone, a run directory carried in a repository).
+    """Lightning's ``ModelCheckpoint`` keeping ``best.ckpt``, the checkpoint a run delivers:
+    the one its selection rule picks, with ties going to the **later** validation.
 
-    Lightning remembers the best score only when a checkpoint is resumed from the directory
-    it was written in; elsewhere it forgets the score (the first validation after the resume
-    would then replace ``best.ckpt`` whatever its score) and keeps the old absolute path of
-    ``best.ckpt`` (the final test would look for it there). Paths in the saved state are
-    rebased onto this run's directory instead: the files have the same names.
+    Lightning keeps the earliest of tied scores; an accuracy on a small validation split can
+    stay tied at chance for many epochs while the model learns, and the earliest tie is then
+    an untrained model. ``monitor=None`` keeps the last validation's checkpoint ("last").
+    ``best_step`` is the optimizer step of the kept checkpoint (saved in its state, so a
+    resumed run knows it too): the runner reports the history row of that step.
+
+    Its resume also survives a moved run directory (another machine, another clone, a run
+    directory carried in a repository). Lightning remembers the best score only when a
+    checkpoint is resumed from the directory it was written in; elsewhere it forgets the
+    score (the first validation after the resume would then replace ``best.ckpt`` whatever
+    its score) and keeps the old absolute path of ``best.ckpt`` (the final test would look
+    for it there). Paths in the saved state are rebased onto this run's directory instead:
+    the files have the same names.
     """
 
+    best_step: int | None = None
+
+    def check_monitor_top_k(self, trainer, current=None) -> bool:
+        if current is None or self.save_top_k != 1 or not self.best_k_models:
+            return super().check_monitor_top_k(trainer, current)
+        at_least_as_good = {"min": torch.le, "max": torch.ge}[self.mode]  # a tie: the later one
+        decision = bool(at_least_as_good(current, self.best_k_models[self.kth_best_model_path]))
+        return trainer.strategy.reduce_boolean_decision(decision)
+
+    def _save_checkpoint(self, trainer, filepath: str) -> None:
+        self.best_step = trainer.global_step  # before saving: it is part of the saved state
+        super()._save_checkpoint(trainer, filepath)
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "best_step": self.best_step}
+
     def load_state_dict(self, state_dict: dict) -> None:
+        self.best_step = state_dict.get("best_step")
         saved_dir = state_dict.get("dirpath")
         if saved_dir and self.dirpath and saved_dir != self.dirpath:
             def rebase(path):

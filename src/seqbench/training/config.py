@@ -18,6 +18,7 @@ from ..choices import DROPOUT_MODES, INITS, MODEL_KINDS, MODEL_OVERRIDES, NO_SCH
 from ..nn import checks
 from ..run_settings import name_parts
 from ..tasks import Task
+from ..tasks.base import SELECTIONS
 
 SCHEDULE_NAMES = (None, *SCHEDULES)
 
@@ -52,13 +53,18 @@ def _get(name: str, data_dir, variant: dict) -> Task:
         raise ValueError(f"task {name} does not take {sorted(variant)}: {e}") from e
 
 
+def task_class(name: str) -> type[Task]:
+    """The class of task ``name`` (``Task`` for an unknown name), for its declarations (default
+    preset, renamed presets) without building it: no data is loaded."""
+    return tasks._REGISTRY.get(name) or tasks._USER_TASKS.get(name) or Task
+
+
 def variant_parts(variant: dict) -> list[str]:
-    """File-name-safe ``key+value`` words of a variant (a data file is named by its stem, a
-    custom task's test file by ``test_file`` and its stem)."""
+    """File-name-safe ``key+value`` words of a variant (a data file is named by its stem:
+    ``file`` by the stem alone, ``test_file`` as ``test_file`` + the stem, not its whole path)."""
     words = []
     for k, v in sorted(variant.items()):
-        word = Path(str(v)).stem if k == "file" else f"test_file={Path(str(v)).stem}" if k == "test_file" \
-            else f"{k}{v}"
+        word = Path(str(v)).stem if k == "file" else f"{k}{Path(str(v)).stem}" if k.endswith("_file") else f"{k}{v}"
         words.append(re.sub(r"[^A-Za-z0-9._=+-]+", "_", word))
     return words
 
@@ -78,7 +84,8 @@ class RunConfig:
     """One training run. ``None`` means "the preset's value".
 
     Attributes:
-        task, model, preset: what to train (``model`` is ``tcn``, ``lstm``, ``gru`` or ``rnn``).
+        task, model, preset: what to train (``model`` is ``tcn``, ``lstm``, ``gru`` or ``rnn``;
+            ``preset`` None: the task's ``default_preset``, ``"paper"`` for a benchmark).
         variant: task variant, e.g. ``{"seq_len": 200}``; the preset's variant fills the rest.
         epochs, batch_size, lr, optimizer, clip, lr_schedule: training overrides; ``clip=0``
             turns off the preset's gradient clipping (what the official copy-memory and music
@@ -93,6 +100,12 @@ class RunConfig:
             ``"channel"`` (the paper's spatial dropout); init: ``"default"``, ``"normal"`` or
             ``"official"`` (see :class:`seqbench.nn.TCN`). Both enter the run's name.
         max_time: stop training after this many seconds (the best checkpoint is still tested).
+        steps: stop training after this many optimizer steps (Lightning's ``max_steps``); the
+            epochs are then unbounded unless ``epochs`` is given too (the first limit reached
+            stops). A budget, like ``epochs`` and ``max_time``: not in the run's name.
+        select: which checkpoint the run delivers (and tests): ``"loss"`` the lowest
+            validation loss, ``"metric"`` the best validation primary metric, ``"last"`` the last
+            validation; ties go to the later validation. None: the task's ``selection``.
         test_every_epoch: also evaluate the test split after every epoch, so the results
             record the mean test metric of the last 3 epochs beside the best-validation one
             (selection still uses the validation split only).
@@ -118,7 +131,7 @@ class RunConfig:
 
     task: str
     model: str = "tcn"
-    preset: str = "paper"
+    preset: str | None = None
     variant: dict = field(default_factory=dict)
     data_dir: str | None = None
     epochs: int | None = None
@@ -136,6 +149,8 @@ class RunConfig:
     dropout_mode: str | None = None
     init: str | None = None
     max_time: float | None = None
+    steps: int | None = None
+    select: str | None = None
     test_every_epoch: bool = False
     val_every: int | None = None
     seed: int = 0
@@ -155,12 +170,14 @@ class RunConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
+        cls = task_class(self.task)
+        self.preset = cls.renamed_presets.get(self.preset, self.preset) if self.preset else cls.default_preset
         if self.model not in MODEL_KINDS:
             raise ValueError(f"unknown model {self.model!r}; choose from {', '.join(MODEL_KINDS)}")
         if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
-        for name in ("epochs", "batch_size", "hidden_size", "levels", "kernel_size", "num_layers", "checkpoint_every",
-                     "val_every", "threads"):
+        for name in ("epochs", "steps", "batch_size", "hidden_size", "levels", "kernel_size", "num_layers",
+                     "checkpoint_every", "val_every", "threads"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
@@ -185,6 +202,8 @@ class RunConfig:
             raise ValueError(f"unknown init {self.init!r}; choose from {', '.join(INITS)}")
         if self.lr_schedule is not None and self.lr_schedule not in (NO_SCHEDULE, *SCHEDULES):
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose from {NO_SCHEDULE}, {', '.join(SCHEDULES)}")
+        if self.select is not None and self.select not in SELECTIONS:
+            raise ValueError(f"unknown select {self.select!r}; choose from {', '.join(SELECTIONS)}")
         if self.resume and self.overwrite:
             raise ValueError("resume and overwrite exclude each other")
         if self.name is not None:
@@ -213,7 +232,12 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class Training:
-    """The resolved training settings of a run: the preset with the overrides applied."""
+    """The resolved training settings of a run: the preset with the overrides applied.
+
+    ``epochs`` is the preset's, raised to hold the preset's ``min_steps`` optimizer steps on
+    the task's training split (unless the run sets ``epochs`` or ``steps`` itself); ``select``
+    the checkpoint selection (the run's, else the task's).
+    """
 
     optimizer: str
     lr: float
@@ -221,17 +245,31 @@ class Training:
     epochs: int
     clip: float | None
     lr_schedule: str | None
+    select: str = "metric"
 
     @classmethod
     def resolve(cls, task: Task, cfg: RunConfig) -> "Training":
-        p = task.presets[cfg.preset].training_for(cfg.model)
+        preset = task.presets[cfg.preset]
+        p = preset.training_for(cfg.model)
         pick = lambda name: getattr(cfg, name) if getattr(cfg, name) is not None else p[name]  # noqa: E731
         clip = pick("clip") or None  # 0 turns clipping off
         schedule = pick("lr_schedule")
-        t = cls(pick("optimizer"), float(pick("lr")), int(pick("batch_size")), int(pick("epochs")),
-                clip, None if schedule == NO_SCHEDULE else schedule)
+        batch_size, epochs = int(pick("batch_size")), int(pick("epochs"))
+        if preset.min_steps and cfg.epochs is None and cfg.steps is None:
+            epochs = max(epochs, epochs_for_steps(preset.min_steps, len(task.dataset("train")), batch_size))
+        select = cfg.select or task.selection
+        task.selection_metric(select)  # a task without a loss metric cannot select on it
+        t = cls(pick("optimizer"), float(pick("lr")), batch_size, epochs,
+                clip, None if schedule == NO_SCHEDULE else schedule, select)
         if t.optimizer not in OPTIMIZERS:
             raise ValueError(f"preset {cfg.preset!r} names unknown optimizer {t.optimizer!r}")
         if t.lr_schedule not in SCHEDULE_NAMES:
             raise ValueError(f"unknown lr_schedule {t.lr_schedule!r}; choose from {SCHEDULE_NAMES}")
         return t
+
+
+def epochs_for_steps(steps: int, train_size: int, batch_size: int) -> int:
+    """The epochs that hold at least ``steps`` optimizer steps: an epoch is
+    ``ceil(train_size / batch_size)`` steps (the last batch is kept, short or not)."""
+    per_epoch = max(math.ceil(train_size / batch_size), 1)
+    return math.ceil(steps / per_epoch)

@@ -13,7 +13,7 @@ from ..nn import SequenceModel
 from ..tasks import Task
 from .config import Training
 from .schedules import SCHEDULES
-from .totals import StatisticTotals
+from .totals import ItemTotals, StatisticTotals
 
 
 class TrainingDiverged(RuntimeError):
@@ -52,6 +52,8 @@ class SequenceTaskModule(pl.LightningModule):
         self._last_valid: dict[str, float] = {}
         self._last_test: dict[str, float] = {}
         self.test_metrics: dict[str, float] = {}
+        # each test item's statistics (this process's share of the split), for paired tests
+        self.test_items: ItemTotals | None = None
         self.resume_position: tuple[int, int] | None = None
 
     def forward(self, batch):
@@ -102,8 +104,10 @@ class SequenceTaskModule(pl.LightningModule):
         return self._elapsed_before + time.monotonic() - self._started
 
     # -- validation and test: additive statistics ----------------------------------------
-    def _accumulate(self, split: str, batch) -> None:
-        self._stats.setdefault(split, StatisticTotals(self.task, self.device)).add(self(batch), batch)
+    def _accumulate(self, split: str, batch) -> torch.Tensor:
+        output = self(batch)
+        self._stats.setdefault(split, StatisticTotals(self.task, self.device)).add(output, batch)
+        return output
 
     def _finish(self, split: str, log_as: str | None = None) -> dict[str, float]:
         totals = self._stats.pop(split, None)
@@ -139,8 +143,11 @@ class SequenceTaskModule(pl.LightningModule):
             for group in self.optimizers().param_groups:
                 group["lr"] *= factor
 
+    def on_test_epoch_start(self) -> None:
+        self.test_items = ItemTotals(self.task)
+
     def test_step(self, batch, batch_idx):
-        self._accumulate("test", batch)
+        self.test_items.add(self._accumulate("test", batch), batch)
 
     def on_test_epoch_end(self):
         self.test_metrics = self._finish("test")

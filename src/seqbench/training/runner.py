@@ -1,6 +1,6 @@
-"""``run(config)``: train one model on one task, test its best-validation checkpoint, and
-write the run's results JSON. The CLI's ``train`` and ``compare`` and ``seqbench.train``
-all come here."""
+"""``run(config)``: train one model on one task, test the checkpoint its selection rule picks
+on the validation split, and write the run's results JSON. The CLI's ``train`` and
+``compare`` and ``seqbench.train`` all come here."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from .. import __version__, paper
 from ..files import write_json
 from ..results import RESULT, RunResult
+from ..stats import ratio_statistic
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ..tasks.base import SPLITS
@@ -198,8 +199,10 @@ def flush_denormal(enabled: bool):
 def run(cfg: RunConfig, callbacks=(), task=None) -> dict:
     """Train ``cfg``'s model on its task; return the results record (also ``result.json``).
 
-    Model selection is on the validation split: the reported test metrics are those of
-    the checkpoint with the best validation primary metric.
+    Model selection is on the validation split: the reported test metrics (and each test
+    item's statistics) are those of the checkpoint that ``cfg.select`` (else the task's
+    ``selection``) picks: the lowest validation loss, the best validation primary metric, or
+    the last validation, ties going to the later one. The result's ``selection`` says which.
 
     Args:
         cfg: the run.
@@ -254,15 +257,21 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
     model = task.build_model(cfg.model, cfg.preset, **cfg.model_overrides())
     module = SequenceTaskModule(task, model, training, run_config=cfg.to_dict(), track_test=cfg.test_every_epoch)
     data = TaskData(task, training.batch_size, cfg.seed, module)
-    metric = task.primary_metric
-    best = BestCheckpoint(dirpath=run_dir / "checkpoints", filename=BEST[:-5], monitor=f"valid/{metric.name}",
-                          mode="max" if metric.higher_is_better else "min", save_top_k=1,
-                          enable_version_counter=False, auto_insert_metric_name=False)
+    metric, monitored = task.primary_metric, task.selection_metric(training.select)
+    best = BestCheckpoint(dirpath=run_dir / "checkpoints", filename=BEST[:-5],
+                          monitor=f"valid/{monitored.name}" if monitored else None,
+                          mode="max" if monitored and monitored.higher_is_better else "min", save_top_k=1,
+                          enable_version_counter=False, auto_insert_metric_name=False,
+                          # after each validation only: an epoch cut short by --steps or --max-time ends
+                          # unvalidated, and its weights must not pass for the validated ones
+                          save_on_train_epoch_end=False)
+    # --steps alone bounds the run by steps: the epochs are then unbounded (-1)
+    max_epochs = -1 if cfg.steps is not None and cfg.epochs is None else training.epochs
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(does not have many workers|not resumable|LeafSpec|weights_only"
                                 "|logging interval|litlogger|exists and is not empty).*")
         trainer = pl.Trainer(
-            default_root_dir=str(run_dir), max_epochs=training.epochs,
+            default_root_dir=str(run_dir), max_epochs=max_epochs, max_steps=cfg.steps or -1,
             val_check_interval=cfg.val_every, check_val_every_n_epoch=None if cfg.val_every else 1,
             max_time=timedelta(seconds=cfg.max_time) if cfg.max_time else None,
             gradient_clip_val=training.clip, gradient_clip_algorithm="norm",
@@ -283,11 +292,13 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
             best_path = best.best_model_path or None
             trainer.test(module, datamodule=data, ckpt_path=best_path, verbose=False, weights_only=True)
 
-    key = f"valid_{metric.name}"
-    best_row = None
-    for row in history:
-        if key in row and (best_row is None or metric.better(row[key], best_row[key])):
-            best_row = row
+    # a run resumed from a checkpoint older than best_step: the tested checkpoint's own history
+    # (loaded into the module by the test) ends with the validation it was saved at
+    step = best.best_step if best.best_step is not None else (module.history or [{}])[-1].get("step")
+    best_row = selected_row(history, step) if best_path else None
+    items = module.test_items.to_dict() if module.test_items is not None and trainer.world_size == 1 else None
+    epochs_done, steps_done = history[-1]["epoch"] if history else 0, trainer.global_step
+    by_budget = (cfg.steps is not None and steps_done >= cfg.steps) or (cfg.epochs is not None and epochs_done >= cfg.epochs)
     paper_values, paper_note = paper_reference(task)
     rf = model.receptive_field
     result = RunResult(
@@ -304,16 +315,20 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
                  "test": dict(module.test_metrics)},
         test_last3_mean=last_epochs_mean(history, "test_", 3),
         best_epoch=best_row["epoch"] if best_row else None,
-        epochs=history[-1]["epoch"] if history else 0,
-        steps=history[-1]["step"] if history else 0,
+        selection={"rule": training.select, "metric": monitored.name if monitored else None,
+                   "epoch": best_row["epoch"] if best_row else None, "step": best_row["step"] if best_row else None},
+        epochs=epochs_done,
+        steps=steps_done,
         epochs_planned=training.epochs,
-        stopped_by_time_limit=(history[-1]["epoch"] if history else 0) < training.epochs,
+        stopped_by_time_limit=epochs_done < training.epochs and not by_budget,
         wall_time_s=round(wall_time, 3),
         seed=cfg.seed,
         world_size=trainer.world_size,
         paper={"value": paper_values.get(cfg.model), "variant": paper_note},
         baseline=baseline_reference(task),
         checkpoint=str(best_path) if best_path else None,
+        test_items=items,
+        primary_statistic=ratio_statistic(metric.name, module.test_metrics, items),
         run_dir=str(run_dir),
         history=history,
         versions={"seqbench": __version__, "torch": torch.__version__, "lightning": pl.__version__,
@@ -371,6 +386,11 @@ def _checkpointed_step(path: Path) -> int | None:
         return int(read_checkpoint(path)["global_step"])
     except (OSError, CheckpointError):
         return None
+def selected_row(history: list[dict], step: int | None) -> dict | None:
+    """The history row of the validation at optimizer ``step`` (the delivered checkpoint's); the
+    last such row when several validations share the step."""
+    rows = [row for row in history if row["step"] == step]
+    return rows[-1] if rows else None
 
 
 def cpu_name() -> str:
