@@ -194,4 +194,4 @@ def test_train_keeps_the_official_test_file(tmp_path, cli):
     assert "(--split)" in lines[3]                                      # the flags, not the keywords
     (result,) = (tmp_path / "runs").glob("*/result.json")
     assert json.loads(result.read_text())["variant"]["test_file"] == str(test.resolve())
-    assert "test_file=test" in result.parent.name and "work" not in result.parent.name   # the stem, not the path
+    assert "test_filetest" in result.parent.name and "work" not in result.parent.name   # the stem, not the path

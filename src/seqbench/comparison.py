@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .choices import MODEL_KINDS
+from .results import RunResult
 
 
 def group_dir(out: str | Path, task: str, variant: dict, budget: str) -> Path:
@@ -133,7 +134,8 @@ def write_references(task, group: Path, suffix: str, season: int | None = None, 
         from .references import run_references
     except ImportError:  # a seqbench without reference predictors
         return
-    run_references(task, group, season=season, suffix=suffix, announce=announce)
+    run_references(task, group, season=season, suffix=suffix, times=getattr(task, "series_times", None),
+                   announce=announce)
 
 
 def fold_name(variant: dict, base: dict) -> str:

@@ -45,10 +45,8 @@ def resampling_variants(task: str, variant: dict) -> list[dict]:
     variant per fold; else the variant itself."""
     if task != "custom":
         return [variant]
-    try:
-        from ..tasks.custom import resampling_plan
-    except ImportError:  # a seqbench without resampling: the one split
-        return [variant]
+    from ..tasks.custom import resampling_plan
+
     return resampling_plan(variant)
 
 
@@ -61,11 +59,14 @@ def resampling_variants(task: str, variant: dict) -> list[dict]:
 @click.option("--budget", default=None,
               help="The task preset to train with (default: the task's quick one: small for a benchmark, "
                    "default for your own data); benchmarks have small and paper, your own data default and small.")
+@click.option("--season", type=click.IntRange(min=2), default=None,
+              help="custom forecasts: the seasonal period in steps of the seasonal-naive reference [default: from a "
+                   "regular time index, else the train period's autocorrelation].")
 @budget_options
 @variant_options
 @custom_options
 @runtime_options
-def compare(task, models, seeds, budget, devices, **kw):
+def compare(task, models, seeds, budget, devices, season, **kw):
     """Train each model on TASK over the same folds and seeds; print mean ± std, an interval and a
     test against the TCN per model and reference.
 
@@ -92,13 +93,15 @@ def compare(task, models, seeds, budget, devices, **kw):
         raise click.BadParameter(f"task {task} has no budget {budget!r}; it has {', '.join(probe.presets)}",
                                  param_hint="--budget")
     check_models(probe, models, budget)
+    if season is not None and (task != "custom" or probe.spec.kind != "forecast"):
+        raise click.UsageError("--season applies to forecasts of your own data (compare custom ... --task forecast)")
     if kw.pop("seed") != 0:
         raise click.UsageError("compare trains seeds 0..N-1 of every model: use --seeds N (--seed is train's)")
     if kw["resume"] and kw["overwrite"]:
         raise click.UsageError("--resume and --overwrite exclude each other")
     result = run_comparison(task, models, seeds=seeds, budget=budget, variant=variant,
                             variants=resampling_variants(task, variant), out=kw.pop("out"), task_object=probe,
-                            announce=lambda line: click.echo(line, err=True), devices=devices, **kw)
+                            season=season, announce=lambda line: click.echo(line, err=True), devices=devices, **kw)
     if result:
         click.echo(comparison_table(result))
         paths = result["paths"]

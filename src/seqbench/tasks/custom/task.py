@@ -102,6 +102,8 @@ class CustomTask(Task):
         spec: the :class:`~.spec.CustomSpec`: what was read, inferred and fitted (None before :meth:`fit`).
         split_ids: ``{split: [sequence id, ...]}``.
         notes: what was inferred or repaired, for :meth:`describe`.
+        series_times: each sequence's time column as read (None where there is none), in the
+            order of the file's sequences: a forecast's references infer a season from it.
     """
 
     name = "custom"
@@ -153,6 +155,7 @@ class CustomTask(Task):
         self.problem = None
         self.notes: list[str] = []
         self._datasets, self.split_ids, self.text_stats, self._how = None, {}, None, None
+        self.series_times = None
         if file is not None:
             self.fit(file)
 
@@ -183,6 +186,7 @@ class CustomTask(Task):
                 self.notes.append(f"{count}={getattr(options, count)} without {index}=...: this is the first "
                                   "training of several (resampling_plan lists them all; compare runs each)")
         self._datasets, self.split_ids, self.text_stats = splits.datasets, splits.ids, splits.text_stats
+        self.series_times = data.times
         kind = layout.kind
         # the whole sequence is seen before a per-sequence target; a forecast or a per-step
         # target is given as the steps arrive
