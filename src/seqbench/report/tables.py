@@ -184,7 +184,7 @@ def significance_table(results: list[RunResult]) -> str:
             "item for item (exact McNemar test for one run each of an accuracy on one test set, else a paired "
             f"bootstrap with folds and seeds as the outer level); results without items get Welch's t-test over "
             f"seeds. Significant at p < {ALPHA}; no test below {MIN_TEST_ITEMS} test items.\n\n"
-            + ("| task | compared | TCN | it | p | verdict | test |\n|---|---|---:|---:|---:|---|---|\n"
+            + ("| task | against | TCN | against | p | verdict | test |\n|---|---|---:|---:|---:|---|---|\n"
                + "\n".join(rows) + "\n" if rows else "")
             + (f"\nNot tested: {markdown_text('; '.join(untested))}.\n" if untested else ""))
 
