@@ -255,6 +255,9 @@ class Forecast(Problem):
             lines.append(f"warning: the test split holds only {sizes[2]} forecast window(s): one stretch of the "
                          "series decides the score, with no spread to judge it by; pass backtest=... (several "
                          "origins) or folds=...")
+        if datasets is not None and sizes[1] < MIN_TEST_WINDOWS:
+            lines.append(f"warning: the valid split holds only {sizes[1]} forecast window(s): the checkpoint chosen "
+                         "on it is a noisy choice; give a longer series or a larger valid share (split=...)")
         return lines
 
 
