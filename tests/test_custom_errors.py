@@ -82,7 +82,7 @@ def test_file_too_short_for_input_length_and_horizon(tmp_path):
     path = tmp_path / "s.csv"
     pd.DataFrame({"time": range(30), "v": np.arange(30.0)}).to_csv(path, index=False)
     message = error_of(file=path, target="v", input_length=24, horizon=12)
-    assert message.startswith("file too short") and "30 rows" in message and "24 + horizon 12 = 36" in message
+    assert message.startswith("s.csv: file too short") and "30 rows" in message and "24 + horizon 12 = 36" in message
 
 
 def test_empty_split_of_a_series_and_of_sequences():
@@ -124,3 +124,12 @@ def test_fill_array_policies():
     assert fill_array(a, "ffill").tolist() == [[2.0, 1.0], [2.0, 1.0], [2.0, 3.0], [4.0, 3.0]]
     assert fill_array(a, "interpolate").tolist() == [[2.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.0, 3.0]]
     assert fill_array(a, "zero").tolist() == [[0.0, 1.0], [2.0, 0.0], [0.0, 3.0], [4.0, 0.0]]
+
+
+def test_an_error_names_the_training_file(tmp_path):
+    """Every data error's one line says which file it is about: the training file's name is
+    put in front of a message that does not already hold it."""
+    path = tmp_path / "sensors.csv"
+    pd.DataFrame({"sequence_id": range(6), "time": 0, "a": ["x"] * 6, "y": [0, 1] * 3}).to_csv(path, index=False)
+    message = error_of(file=path, target="y")
+    assert message.startswith("sensors.csv: non-numeric feature column 'a'")

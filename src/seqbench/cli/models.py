@@ -11,7 +11,7 @@ from ..choices import MODEL_KINDS
 
 @click.command()
 @click.argument("task")
-@click.option("--preset", default="paper", show_default=True, help="Which preset of the task.")
+@click.option("--preset", default=None, help="Which preset of the task [default: the task's own, paper for a benchmark].")
 @click.option("--seq-len", type=int, default=None, help="Sequence length variant (adding, copy_memory).")
 def models(task, preset, seq_len):
     """List TASK's models under a preset: TCN and parameter-matched LSTM, GRU, RNN."""
@@ -19,6 +19,7 @@ def models(task, preset, seq_len):
         raise click.BadParameter(f"unknown task {task!r}; known: {', '.join(tasks.names())}", param_hint="TASK")
     variant = {"seq_len": seq_len} if seq_len is not None else {}
     t = tasks.get(task, **variant)
+    preset = preset or t.default_preset
     if preset not in t.presets:
         raise click.BadParameter(f"task {task} has no preset {preset!r}; it has {', '.join(t.presets)}", param_hint="--preset")
     click.echo(f"{t!r}, preset {preset!r}")

@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 from ...nn import TCNPlan, plan_tcn, receptive_field
 from ..base import Preset, Task, pad_collate
 from .errors import DataError, ReceptiveFieldWarning
+from .files import display_name
 from .kinds import problem_of
 from .missing import check_policy
 from .predict import predictions
@@ -36,6 +37,13 @@ from .text import check_options as check_text_options
 TEXT_DEFAULTS = {"tokens": "word", "max_vocab": DEFAULT_MAX_VOCAB, "min_count": DEFAULT_MIN_COUNT,
                  "max_length": DEFAULT_MAX_LENGTH}
 
+
+
+def _naming(error: DataError, file) -> DataError:
+    """``error`` with the training file's name in front unless it names it already: a data
+    error's one line says which file it is about, as a test file's errors do."""
+    name = display_name(file)
+    return error if name in str(error) else DataError(f"{name}: {error}")
 
 class CustomTask(Task):
     """A task built from the user's file; see :mod:`seqbench.tasks.custom`. Prefer :func:`custom`.
@@ -169,17 +177,23 @@ class CustomTask(Task):
         o, options = self.settings, self.split_options
         text, text_options = o["text"], o["text_options"]
         tokens = text_options["tokens"] or "word"
-        layout, data = read_training(file, target=o["target"], task=o["task"], id_column=o["id_column"],
-                                     time_column=o["time_column"], features=o["features"], per_step=o["per_step"],
-                                     fill=o["fill"], drop=o["drop"], text=text, tokens=tokens,
-                                     split_column=options.split_column)
+        try:
+            layout, data = read_training(file, target=o["target"], task=o["task"], id_column=o["id_column"],
+                                         time_column=o["time_column"], features=o["features"],
+                                         per_step=o["per_step"], fill=o["fill"], drop=o["drop"], text=text,
+                                         tokens=tokens, split_column=options.split_column)
+        except DataError as e:
+            raise _naming(e, file) from None
         test = None
         if options.test_file is not None:
             test = read_test(options.test_file, layout, fill=o["fill"], drop=o["drop"], tokens=tokens)
         self.notes = list(data.notes) + ([] if test is None else list(test.notes))
         self.problem = problem_of(layout)
-        splits, self._how = self.problem.split(data, test, layout, options, input_length=o["input_length"],
-                                               horizon=o["horizon"], text_options=text_options)
+        try:
+            splits, self._how = self.problem.split(data, test, layout, options, input_length=o["input_length"],
+                                                   horizon=o["horizon"], text_options=text_options)
+        except DataError as e:
+            raise _naming(e, file) from None
         self.notes += splits.notes
         for count, index in (("folds", "fold"), ("resamples", "resample"), ("refit_every", "refit")):
             if getattr(options, count) is not None and getattr(options, index) is None:
