@@ -2,8 +2,11 @@
 holds (finished, stopped, nothing), the time a stopped run has spent, the lock, what starting
 over deletes, and the paper's figures a run is put beside (asked of the task)."""
 
+import json
 import os
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,8 +18,21 @@ from seqbench.training.locking import RunLocked
 
 from custom_datasets import labelled_sequences
 
+# A run directory made by seqbench at 897d1e4, before RunDir: the command below with --epochs 2
+MADE_BEFORE = Path(__file__).parent / "data" / "run-897d1e4"
+ARGS = ["adding", "--name", "t", "--seq-len", "16", "--variant", "train_size=48", "--variant", "valid_size=16",
+        "--variant", "test_size=16", "--hidden", "4", "--levels", "2", "--kernel-size", "2", "--batch-size", "8",
+        "--checkpoint-every", "2", "--no-progress", "--threads", "1"]
 TINY = dict(seq_len=16, train_size=48, valid_size=16, test_size=16, hidden_size=4, levels=2, kernel_size=2,
             dropout=0.2, epochs=2, batch_size=8, progress=False, checkpoint_every=2)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +62,31 @@ def test_a_run_writes_the_files_runs_before_it_wrote_where_they_wrote_them(finis
         root / "checkpoints" / "last.ckpt", root / "checkpoints" / "best.ckpt", root / "logs" / "metrics.csv",
         root / ".lock", root / "result.json")
     assert result["checkpoint"] == str(run_dir.best) and result["run_dir"] == str(run_dir) == os.fspath(run_dir)
+
+
+def test_a_run_made_before_run_dir_resumes_evaluates_and_reports_the_same(tmp_path, cli):
+    runs = tmp_path / "runs"
+    shutil.copytree(MADE_BEFORE, runs)  # elsewhere than it was made: a moved run directory
+    run_dir = RunDir(runs / "t")
+    before = run_dir.read_result()
+    assert run_dir.finished and run_dir.newest_step() == before.steps == 12 and run_dir.time_spent() is None
+    code, _, err = cli(["train", *ARGS, "--out", str(runs)])
+    assert code == 1 and "already holds a finished run" in err  # kept without --resume or --overwrite
+    code, _, err = cli(["train", *ARGS, "--out", str(runs), "--epochs", "3", "--resume"])
+    assert code == 0, err
+    after = run_dir.read_result()
+    # the third epoch validates worse: the run still delivers its epoch-2 checkpoint, as that seqbench did
+    assert (after.epochs, after.steps, after.best_epoch, after.selection["step"]) == (3, 18, 2, 12)
+    assert after.test_value == pytest.approx(before.test_value, rel=1e-6)
+    assert after.valid_value == pytest.approx(before.valid_value, rel=1e-6)
+    assert after.paper == before.paper and after.checkpoint == str(run_dir.best)
+    assert [row["step"] for row in after.history] == [6, 12, 18]
+    code, out, err = cli(["evaluate", str(run_dir.best), "--json"])
+    assert code == 0 and json.loads(out)["metrics"]["mse"] == pytest.approx(before.test_value, rel=1e-6)
+    code, _, err = cli(["report", str(runs)])
+    assert code == 0, err
+    runs_reported = json.loads((runs / "summary.json").read_text())["runs"]
+    assert [r["metrics"]["test"]["mse"] for r in runs_reported] == [after.test_value]
 
 
 def test_a_finished_run_is_finished_and_its_result_reads_back(finished):
