@@ -33,7 +33,7 @@ class RunDir(os.PathLike):
     """The directory of one run (``OUT/RUN_NAME``); a path-like, so ``open``, ``Path`` and
     Lightning take it where they take its path.
 
-    Nothing here creates the directory: :meth:`lock` does, when a run starts.
+    Asking what it holds creates nothing; :meth:`lock` creates the directory when a run starts.
     """
 
     CHECKPOINTS, LOGS, RANKS = "checkpoints", "logs", "ranks"
