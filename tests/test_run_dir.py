@@ -19,20 +19,13 @@ from seqbench.training.locking import RunLocked
 from custom_datasets import labelled_sequences
 
 # A run directory made by seqbench at 897d1e4, before RunDir: the command below with --epochs 2
+# (and --threads 1)
 MADE_BEFORE = Path(__file__).parent / "data" / "run-897d1e4"
 ARGS = ["adding", "--name", "t", "--seq-len", "16", "--variant", "train_size=48", "--variant", "valid_size=16",
         "--variant", "test_size=16", "--hidden", "4", "--levels", "2", "--kernel-size", "2", "--batch-size", "8",
-        "--checkpoint-every", "2", "--no-progress", "--threads", "1"]
+        "--checkpoint-every", "2", "--no-progress"]
 TINY = dict(seq_len=16, train_size=48, valid_size=16, test_size=16, hidden_size=4, levels=2, kernel_size=2,
             dropout=0.2, epochs=2, batch_size=8, progress=False, checkpoint_every=2)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
