@@ -20,8 +20,7 @@ import pytest
 import torch
 
 import seqbench
-from seqbench.training import CheckpointError, UnsafeCheckpointError, evaluate, load_run, read_checkpoint
-from seqbench.training.locking import RunLock
+from seqbench.training import CheckpointError, RunDir, UnsafeCheckpointError, evaluate, load_run, read_checkpoint
 
 TINY = dict(seq_len=16, train_size=48, valid_size=16, test_size=16, hidden_size=4, levels=2, kernel_size=2,
             dropout=0.2, epochs=2, batch_size=8, progress=False)
@@ -167,7 +166,7 @@ def test_resume_refuses_a_run_whose_preset_changed_since_it_began(tmp_path, cli)
 
 def test_a_second_process_on_a_run_directory_is_refused_and_changes_nothing(tmp_path, cli):
     run_dir = tmp_path / "runs" / "t"
-    with RunLock(run_dir):  # another process is training here (flock conflicts per open file, in-process too)
+    with RunDir(run_dir).lock():  # another process is training here (flock conflicts per open file, in-process too)
         (run_dir / "marker").write_text("theirs")
         code, _, err = cli(["train", "adding", "--out", str(tmp_path / "runs"), "--name", "t", "--overwrite",
                              *CLI_TINY])

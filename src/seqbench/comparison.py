@@ -61,9 +61,8 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
         plus ``"group"`` (the comparison's directory) and ``"paths"`` of the report's files.
     """
     from .report import load_results, summary, write_report
-    from .training import RESULT, RunConfig, build_task, run
-    from .training.checkpoints import newest_checkpoint
-    from .training.runner import holds_a_run, is_launched_child
+    from .training import RunConfig, RunDir, build_task, run
+    from .training.runner import is_launched_child
 
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
@@ -80,9 +79,10 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
     if len(set(labels)) < len(labels):
         raise ValueError(f"the variants of a comparison must differ; got labels {labels}")
     group = group_dir(out, task, variant, budget)
-    planned = [(fold, label, seed, kind, group / "-".join([kind] + ([_slug(label)] if label else []) + [f"seed{seed}"]))
+    planned = [(fold, label, seed, kind,
+                RunDir(group / "-".join([kind] + ([_slug(label)] if label else []) + [f"seed{seed}"])))
                for fold, label in zip(plan, labels) for seed in range(seeds) for kind in models]
-    held = [run_dir.name for *_, run_dir in planned if holds_a_run(run_dir)]
+    held = [run_dir.name for *_, run_dir in planned if run_dir.holds_a_run()]
     if held and not (resume or overwrite) and not is_launched_child():
         names = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
         raise FileExistsError(f"{group} already holds runs of this comparison ({names}); pass --resume "
@@ -97,15 +97,15 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
                 write_references(built, group, "-" + _slug(label) if label else "", season, announce)
         where = f", {label}" if label else ""
         line = f"== {task} / {kind}{where}, seed {seed} ({n} of {len(planned)}; {budget} budget)"
-        if resume and (run_dir / RESULT).is_file():
-            _finished(run_dir / RESULT, kind, seed)
+        if resume and run_dir.finished:
+            _finished(run_dir.result, kind, seed)
             if announce is not None:
                 announce(f"{line}: finished already")
             continue
         if announce is not None:
             announce(line)
         cfg = RunConfig(task=task, model=kind, preset=budget, variant=fold, out=str(group), name=run_dir.name,
-                        seed=seed, resume=resume and newest_checkpoint(run_dir / "checkpoints") is not None,
+                        seed=seed, resume=resume and run_dir.has_checkpoint(),
                         overwrite=overwrite, **run_options)
         run(cfg, task=built)
     if is_launched_child():  # DDP's extra processes train; the first one reports

@@ -49,8 +49,8 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
     from pathlib import Path
 
     from ..reproduction import PLAN, PARTIAL, TODO, Queue, select, state
-    from ..reproduction.queue import (budget_spent, format_duration, measured_paces, progress, protocol_epochs,
-                                      resume_source, seconds_left)
+    from ..reproduction.queue import (format_duration, measured_paces, progress, protocol_epochs, resume_source,
+                                      seconds_left)
 
     unknown = sorted(set(models or ()) - set(MODEL_KINDS))
     if unknown:
@@ -65,7 +65,7 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
         for p in plan:
             now = state(p, runs, collected, carried, warn)
             if now in (TODO, PARTIAL):
-                if now == PARTIAL and resume_source(p, runs, carried) != runs / p.name:  # resumed from CARRY
+                if now == PARTIAL and resume_source(p, runs, carried).path != runs / p.name:  # resumed from CARRY
                     click.echo(shlex.join(["mkdir", "-p", out]))
                     click.echo(shlex.join(["cp", "-r", f"{carried / p.name}/.", str(runs / p.name)]))
                 click.echo(shlex.join(p.argv(data_dir, out, now == PARTIAL, threads)))
@@ -82,7 +82,7 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
                 at = (progress(p, runs, warn) or (carried and progress(p, carried, warn))) if now != TODO else None
                 spent = None
                 if now == PARTIAL and p.budget is not None:
-                    spent = budget_spent(resume_source(p, runs, carried))
+                    spent = resume_source(p, runs, carried).time_spent()
                 left = seconds_left(p, paces.get((p.task, p.model)), protocol_epochs(p), at[1] if at else 0, spent)
                 total += left or 0.0
             budget = "protocol" if p.budget is None else format_duration(p.budget)

@@ -46,8 +46,8 @@ from .compare import budget_options
 def train(task, devices, **kw):
     """Train a model on TASK; writes checkpoints, logs and result.json under --out."""
     from ..report import selection_text
-    from ..results import RESULT, RunResult
-    from ..training import RunConfig, run
+    from ..results import RunResult
+    from ..training import RunConfig, RunDir, run
     from ..training.runner import is_launched_child
 
     check_task(task)
@@ -65,7 +65,7 @@ def train(task, devices, **kw):
         click.echo(f"{r.task} {r.model}: test {r.primary_metric} {r.test_value} (valid {r.valid_value}; "
                    f"{selection_text(r.selection)}; {r.epochs} epochs, {r.steps} steps; {r.parameters:,} parameters, "
                    f"{r.wall_time_s:.0f} s)")
-        click.echo(f"results: {r.run_dir}/{RESULT}")
+        click.echo(f"results: {RunDir(r.run_dir).result}")
 
 
 def _checked_task(cfg, built=None):

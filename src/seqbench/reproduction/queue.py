@@ -37,34 +37,14 @@ from typing import Callable
 # started with must collect its runs even if the package is edited (or upgraded) meanwhile.
 from ..files import UnreadableFile, atomic_path, read_text_limited
 from ..report import schedule_override
-from ..results import RESULT, RunResult, read_result
+from ..results import RESULT, RunResult
 from ..training import Training, build_task
-from ..training.checkpoints import newest_checkpoint
-from ..training.load import CheckpointError, read_checkpoint
-from ..training.locking import LOCK
+from ..training.run_dir import RunDir
 from .plan import Planned
 
 DONE, RUNNING, PARTIAL, TODO = "done", "running", "partial", "to do"
 # where a malformed run file is reported (one line naming it); None: it raises
 Warn = Callable[[str], None]
-
-
-def _locked(run_dir: Path) -> bool:
-    """True while a process holds the run directory's lock (see ``seqbench.training.locking``)."""
-    path = run_dir / LOCK
-    if not path.exists():
-        return False
-    try:
-        import fcntl
-    except ImportError:
-        return False
-    with open(path, "a+") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-    return False
 
 
 def _matches(r: RunResult, p: Planned) -> bool:
@@ -73,56 +53,43 @@ def _matches(r: RunResult, p: Planned) -> bool:
     return r.run.get("max_time") == p.budget and schedule_override(r) == wanted
 
 
-def _finished(path: Path, p: Planned, warn: Warn | None = None) -> bool:
-    """Whether ``path`` holds the result of ``p``; a malformed one is not (``warn`` says so)."""
-    if not path.exists():
+def _finished(run_dir: RunDir, p: Planned, warn: Warn | None = None) -> bool:
+    """Whether ``run_dir`` holds the result of ``p``; a malformed one is not (``warn`` says so)."""
+    if not run_dir.result.exists():
         return False
-    r = read_result(path, warn)
+    r = run_dir.read_result(warn)
     return r is not None and _matches(r, p)
 
 
 def collect(p: Planned, runs: Path, results: Path) -> None:
     """Copy a finished run's ``result.json`` into the results directory (atomically)."""
-    (results / p.name).mkdir(parents=True, exist_ok=True)
-    with atomic_path(results / p.name / RESULT) as tmp:
-        shutil.copyfile(runs / p.name / RESULT, tmp)
+    source, target = RunDir(runs / p.name), RunDir(results / p.name)
+    target.path.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target.result) as tmp:
+        shutil.copyfile(source.result, tmp)
 
 
-def has_checkpoint(run_dir: Path) -> bool:
-    """True when a run directory holds a checkpoint to resume from."""
-    return newest_checkpoint(run_dir / "checkpoints") is not None
-
-
-def resume_source(p: Planned, runs: Path, carry: Path | None) -> Path:
-    """The directory a partial run resumes from: its run directory when that holds a
-    checkpoint, else its carried copy (which the queue copies in first)."""
-    run_dir = runs / p.name
-    return run_dir if carry is None or has_checkpoint(run_dir) else carry / p.name
-
-
-def _copy_run(source: Path, target: Path) -> None:
-    """Copy a stopped run's directory (checkpoints and logs; not its lock), each file atomically."""
-    for path in sorted(source.rglob("*")):
-        if path.is_file() and path.name != LOCK and ".tmp" not in path.name:
-            dest = target / path.relative_to(source)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(dest) as tmp:
-                shutil.copyfile(path, tmp)
+def resume_source(p: Planned, runs: Path, carry: Path | None) -> RunDir:
+    """The run directory a partial run resumes from: its own when that holds a checkpoint,
+    else its carried copy (which the queue copies in first)."""
+    run_dir = RunDir(runs / p.name)
+    return run_dir if carry is None or run_dir.has_checkpoint() else RunDir(carry / p.name)
 
 
 def state(p: Planned, runs: Path, results: Path, carry: Path | None = None, warn: Warn | None = None) -> str:
     """``done``, ``running`` (in any process), ``partial`` (checkpoints to resume, in the runs
     or the carry directory) or ``to do``. ``warn``: a malformed ``result.json`` counts as
     none, with one line naming it (without ``warn`` it raises)."""
-    if _locked(runs / p.name):
+    run_dir = RunDir(runs / p.name)
+    if run_dir.is_locked():
         return RUNNING
-    if _finished(results / p.name / RESULT, p, warn):
+    if _finished(RunDir(results / p.name), p, warn):
         return DONE
-    if _finished(runs / p.name / RESULT, p, warn):  # finished while no queue watched: collect it
+    if _finished(run_dir, p, warn):  # finished while no queue watched: collect it
         collect(p, runs, results)
         return DONE
-    carried = carry is not None and has_checkpoint(carry / p.name)
-    return PARTIAL if has_checkpoint(runs / p.name) or carried else TODO
+    carried = carry is not None and RunDir(carry / p.name).has_checkpoint()
+    return PARTIAL if run_dir.has_checkpoint() or carried else TODO
 
 
 # -- how long is left ------------------------------------------------------------------------
@@ -153,7 +120,7 @@ def measured_paces(results: Path) -> dict[tuple[str, str], Pace]:
 def progress(p: Planned, runs: Path, warn: Warn | None = None) -> tuple[float, int] | None:
     """``(epoch, step)`` of a run so far, from its metrics log, or None (``warn``: one line
     naming a malformed log)."""
-    log = runs / p.name / "logs" / "metrics.csv"
+    log = RunDir(runs / p.name).metrics_log
     if not log.exists():
         return None
     try:
@@ -167,23 +134,11 @@ def progress(p: Planned, runs: Path, warn: Warn | None = None) -> tuple[float, i
         return None
 
 
-def budget_spent(run_dir: Path) -> float | None:
-    """Seconds of its ``--max-time`` a stopped run has used, as its newest checkpoint records
-    them (Lightning's Timer, the clock the budget is checked against), or None."""
-    path = newest_checkpoint(run_dir / "checkpoints")
-    if path is None:
-        return None
-    try:
-        return float(read_checkpoint(path)["callbacks"]["Timer"]["time_elapsed"]["train"])
-    except (CheckpointError, KeyError, TypeError, ValueError):  # the listing falls back to its estimate
-        return None
-
-
 def seconds_left(p: Planned, pace: Pace | None, epochs_planned: int | None, done_steps: int = 0,
                  spent: float | None = None) -> float | None:
     """Estimated training seconds left: the budget, or the protocol's epochs at the measured pace.
 
-    ``spent``: the budget seconds a stopped run has used (``budget_spent``); without it they
+    ``spent``: the budget seconds a stopped run has used (``RunDir.time_spent``); without it they
     are estimated as ``done_steps`` at the measured pace.
     """
     estimate = None
@@ -236,9 +191,9 @@ class Queue:
         self.echo(f"[{time.strftime('%H:%M:%S')}] {text}")
 
     def _launch(self, p: Planned, resume: bool) -> int:
-        run_dir = self.runs / p.name
-        if resume and not has_checkpoint(run_dir) and self.carry is not None:
-            _copy_run(self.carry / p.name, run_dir)
+        run_dir = RunDir(self.runs / p.name)
+        if resume and not run_dir.has_checkpoint() and self.carry is not None:
+            RunDir(self.carry / p.name).copy_to(run_dir)
         argv = p.argv(self.data_dir, str(self.runs), resume, self.threads, python=sys.executable)
         env = dict(os.environ, OMP_NUM_THREADS=str(self.threads), MKL_NUM_THREADS=str(self.threads))
         log = self.runs / f"{p.name}.log"
@@ -249,12 +204,12 @@ class Queue:
             code = child.wait()
         with self._lock:
             self._children.pop(p.name, None)
-        if code == 0 and (run_dir / RESULT).is_file():
+        if code == 0 and run_dir.finished:
             collect(p, self.runs, self.results)
             if self.carry is not None:
                 shutil.rmtree(self.carry / p.name, ignore_errors=True)
-        elif self.carry is not None and has_checkpoint(run_dir):
-            _copy_run(run_dir, self.carry / p.name)
+        elif self.carry is not None and run_dir.has_checkpoint():
+            run_dir.copy_to(RunDir(self.carry / p.name))
             self._line(f"carry  {p.name}: its run directory is copied to {self.carry / p.name}")
         return code
 

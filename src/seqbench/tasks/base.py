@@ -214,6 +214,12 @@ class Task:
         """
         return None
 
+    def paper_reference(self) -> tuple[dict[str, float], str] | None:
+        """The paper's test numbers ``{model kind: value}`` for the primary metric, and which
+        variant they are for when not this one (``"seq_len=600"``, else ``""``); None when the
+        paper reports none (your own data). Results carry them beside the run's own numbers."""
+        return (dict(self.paper_results), "") if self.paper_results else None
+
     def state(self) -> dict | None:
         """What a checkpoint must carry to rebuild this task without its data (JSON-able), or
         None when the task name and variant rebuild it (every benchmark task)."""

@@ -38,6 +38,14 @@ def adding_problem(n: int, seq_len: int, seed: int) -> tuple[torch.Tensor, torch
     return x, y
 
 
+def _paper_reference(task: Task) -> tuple[dict[str, float], str]:
+    """:meth:`Task.paper_reference` of the synthetic tasks: the paper reports them at one
+    sequence length, and a run at another length is put beside those figures, named
+    (``"seq_len=600"``)."""
+    note = ", ".join(f"{k}={v}" for k, v in paper.RESULTS_VARIANT[task.name].items())
+    return Task.paper_reference(task) or (dict(paper.RESULTS[task.name][3]), note)
+
+
 class AddingProblem(Task):
     """Sum the two marked values of a length-``seq_len`` sequence (sequence-to-label, MSE).
 
@@ -48,6 +56,7 @@ class AddingProblem(Task):
     name = "adding"
     input_size, output_size, head = 2, 1, "last"
     metrics = (Metric("mse", higher_is_better=False),)
+    paper_reference = _paper_reference
 
     def __init__(self, data_dir=None, seq_len: int = 600, train_size: int = 50_000, valid_size: int = 1_000,
                  test_size: int = 1_000, seed: int = 0) -> None:
@@ -139,6 +148,7 @@ class CopyMemory(Task):
     name = "copy_memory"
     output_size, head = 10, "per_step"
     metrics = (Metric("loss", higher_is_better=False), Metric("accuracy", higher_is_better=True))
+    paper_reference = _paper_reference
 
     def __init__(self, data_dir=None, seq_len: int = 1000, train_size: int = 10_000, valid_size: int = 1_000,
                  test_size: int = 1_000, seed: int = 0, one_hot: bool = False) -> None:

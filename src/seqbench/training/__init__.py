@@ -19,7 +19,7 @@ _EXPORTS = {
     "RunConfig": "config", "Training": "config", "build_task": "config",
     "evaluate": "evaluation",
     "load_run": "load", "read_checkpoint": "load", "CheckpointError": "load", "UnsafeCheckpointError": "load",
-    "RESULT": "runner", "paper_reference": "runner", "run": "runner", "RunInterrupted": "runner",
+    "run": "runner", "RunInterrupted": "runner", "RESULT": "run_dir", "RunDir": "run_dir",
     "TrainingDiverged": "module",
 }
 

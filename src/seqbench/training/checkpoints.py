@@ -13,9 +13,6 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from ..files import atomic_path
 from .load import read_checkpoint
 
-LAST = "last.ckpt"   # newest state: end of every epoch, and every N steps within one
-BEST = "best.ckpt"   # the checkpoint the run delivers: the best validation score so far (see BestCheckpoint)
-
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Lightning's checkpoint IO, but a reader never sees a half-written file: the
@@ -42,8 +39,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 class ResumeCheckpoint(Checkpoint):
-    """Writes ``last.ckpt`` at the end of every epoch and every ``every_n_steps`` optimizer
-    steps, so a killed run loses at most that many steps (``--resume`` replays them).
+    """Writes ``path`` (the run's ``last.ckpt``) at the end of every epoch and every
+    ``every_n_steps`` optimizer steps, so a killed run loses at most that many steps
+    (``--resume`` replays them).
 
     A step that validates (``--val-every``, the end of an epoch, a stop by ``--max-time``) is
     checkpointed once its validation is done, never before: the checkpoint then holds that
@@ -61,8 +59,8 @@ class ResumeCheckpoint(Checkpoint):
     epoch-end hook after the LightningModule's (which closes the epoch's history row).
     """
 
-    def __init__(self, dirpath: str | os.PathLike, every_n_steps: int | None = None) -> None:
-        self.path = Path(dirpath) / LAST
+    def __init__(self, path: str | os.PathLike, every_n_steps: int | None = None) -> None:
+        self.path = Path(path)
         self.every_n_steps = every_n_steps
         self.stopped_at_step: int | None = None
         self._after_validation = False  # checkpoint this step once its validation is done
@@ -180,9 +178,3 @@ class BestCheckpoint(ModelCheckpoint):
 
 class Terminated(Exception):
     """Raised inside the training loop once the SIGTERM checkpoint is written."""
-
-
-def newest_checkpoint(dirpath: str | os.PathLike) -> Path | None:
-    """The checkpoint to resume from, or ``None`` when the run has none."""
-    path = Path(dirpath) / LAST
-    return path if path.exists() else None

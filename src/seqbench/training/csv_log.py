@@ -18,6 +18,7 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 from ..files import UnreadableFile, atomic_path, read_text_limited
+from .run_dir import RunDir
 
 
 def rows_before(path: Path, step: int) -> tuple[list[str], list[dict[str, str]]]:
@@ -57,8 +58,9 @@ class ResumableCSVLogger(CSVLogger):
             a run that starts afresh (an old ``metrics.csv`` is then replaced, as Lightning does).
     """
 
-    def __init__(self, run_dir: str | Path, resumed_at_step: int | None = None) -> None:
-        super().__init__(str(run_dir), name="logs", version="")
+    def __init__(self, run_dir: str | os.PathLike, resumed_at_step: int | None = None) -> None:
+        self.run_dir = RunDir(run_dir)
+        super().__init__(str(self.run_dir), name=RunDir.LOGS, version="")
         self.resumed_at_step = resumed_at_step
 
     @property
@@ -71,7 +73,7 @@ class ResumableCSVLogger(CSVLogger):
     def _open(self):
         if self._experiment is not None or self.resumed_at_step is None:
             return CSVLogger.experiment.fget(self)
-        path = Path(self.log_dir) / "metrics.csv"
+        path = self.run_dir.metrics_log
         # Set aside first, so that Lightning finds nothing to delete; a kill before the rows
         # are back leaves them there, and the next resume reads them from there.
         aside = path.with_name(".metrics.before-resume.csv")

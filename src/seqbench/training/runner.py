@@ -10,31 +10,27 @@ import logging
 import math
 import os
 import platform
-import shutil
 import signal
 import threading
 import warnings
 from datetime import timedelta
-from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
 
-from .. import __version__, paper
-from ..files import write_json
-from ..results import RESULT, RunResult
+from .. import __version__
+from ..results import RunResult
 from ..stats import ratio_statistic
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ..tasks.base import SPLITS
-from .checkpoints import BEST, AtomicCheckpointIO, BestCheckpoint, ResumeCheckpoint, Terminated, newest_checkpoint
+from .checkpoints import AtomicCheckpointIO, BestCheckpoint, ResumeCheckpoint, Terminated
 from .config import RunConfig, Training, build_task
 from .csv_log import ResumableCSVLogger
 from .data import make_loader
-from .load import CheckpointError, changed_training, read_checkpoint, run_config, same_run
-from .locking import LOCK, RunLock
 from .module import SequenceTaskModule, TrainingDiverged
+from .run_dir import RunDir
 
 
 
@@ -88,76 +84,12 @@ def _is_first_node() -> bool:
     return int(os.environ.get("NODE_RANK", "0") or 0) == 0
 
 
-def _prepare_run_dir(cfg: RunConfig, training: Training, run_dir: Path) -> tuple[Path, int] | None:
-    """The checkpoint to resume from and its optimizer step (or None); refuses to clobber a
-    run by accident."""
-    ckpt_dir = run_dir / "checkpoints"
-    existing = newest_checkpoint(ckpt_dir)
-    if cfg.resume:
-        if existing is None:
-            raise FileNotFoundError(f"nothing to resume: {ckpt_dir} holds no checkpoint")
-        checkpoint = read_checkpoint(existing)  # refuses unsafe or broken files first
-        saved = run_config(checkpoint, existing)
-        if not same_run(saved, cfg):
-            raise CheckpointError(f"{existing} holds run {saved.run_name()}, not {cfg.run_name()}: "
-                                  "it cannot be resumed as this run")
-        changed = changed_training(checkpoint, training)
-        if changed:
-            raise CheckpointError(f"{existing} was trained with {changed}: the preset changed since the run "
-                                  "began; pass --overwrite to start it again with the new settings")
-        return existing, int(checkpoint["global_step"])
-    if is_launched_child():
-        return None
-    if holds_a_run(run_dir) and not cfg.overwrite:
-        if (run_dir / RESULT).exists():
-            extend = "--resume with more --epochs to extend it or " if existing is not None else ""
-            raise FileExistsError(f"{run_dir} already holds a finished run; pass {extend}--overwrite to train it again")
-        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or "
-                              "--overwrite to start over")
-    # start over: nothing of the earlier run stays (overwritten, or stopped before its first checkpoint)
-    for sub in ("checkpoints", "logs", "ranks"):
-        shutil.rmtree(run_dir / sub, ignore_errors=True)
-    (run_dir / RESULT).unlink(missing_ok=True)
-    return None
-
-
-def holds_a_run(run_dir: Path) -> bool:
-    """Whether ``run_dir`` holds a run that only ``--overwrite`` may replace: a result or any
-    checkpoint. (A run stopped before its first checkpoint leaves only logs: nothing to resume
-    and nothing lost when it starts again.)"""
-    ckpt_dir = run_dir / "checkpoints"
-    return (run_dir / RESULT).exists() or \
-        (ckpt_dir.is_dir() and any(not p.name.startswith(".") for p in ckpt_dir.iterdir()))  # not a kill's .tmp
-
-
-def run_directory(cfg: RunConfig) -> Path:
-    """``cfg``'s run directory, checked to lie in ``cfg.out`` (a symbolic link could lead out)."""
-    out = Path(cfg.out)
-    run_dir = out / cfg.run_name()
-    if run_dir.resolve().parent != out.resolve():
-        raise ValueError(f"run directory {run_dir} resolves to {run_dir.resolve()}, outside {out}; "
-                         "choose another --name")
-    return run_dir
-
-
 def read_data(task) -> None:
     """Read every split of ``task`` now (the task keeps them), so that a missing, broken or
     empty data file is an error before a run directory is made."""
     for split in SPLITS:
         if len(task.dataset(split)) == 0:
             raise ValueError(f"task {task.name}: its {split} split is empty")
-
-
-def paper_reference(task) -> tuple[dict[str, float], str]:
-    """The paper's test numbers for ``task`` and a note on which variant they are for."""
-    if task.paper_results:
-        return dict(task.paper_results), ""
-    row = paper.RESULTS.get(task.name)
-    if row is None:
-        return {}, ""
-    variant = paper.RESULTS_VARIANT.get(task.name, {})
-    note = ", ".join(f"{k}={v}" for k, v in variant.items())
-    return dict(row[3]), note
 
 
 def baseline_reference(task) -> dict | None:
@@ -169,12 +101,13 @@ def baseline_reference(task) -> dict | None:
     return {"name": test[0], "valid": task.baseline("valid")[1], "test": test[1]}
 
 
-def _loggers(run_dir: Path, resumed_at_step: int | None):
+def _loggers(run_dir: RunDir, resumed_at_step: int | None):
     loggers = [ResumableCSVLogger(run_dir, resumed_at_step)]
     try:
         from lightning.pytorch.loggers import TensorBoardLogger
         import tensorboard  # noqa: F401  (only when installed)
-        loggers.append(TensorBoardLogger(str(run_dir), name="logs", version="tensorboard", default_hp_metric=False))
+        loggers.append(TensorBoardLogger(str(run_dir), name=RunDir.LOGS, version="tensorboard",
+                                         default_hp_metric=False))
     except ImportError:
         pass
     return loggers
@@ -215,50 +148,39 @@ def run(cfg: RunConfig, callbacks=(), task=None) -> dict:
         torch.set_num_threads(cfg.threads)
     task = build_task(cfg.task, cfg.data_dir, cfg.preset, built=task, **cfg.variant)
     training = Training.resolve(task, cfg)
-    run_dir = run_directory(cfg)
+    run_dir = RunDir.inside(cfg.out, cfg.run_name())
     read_data(task)
-    if cfg.resume and newest_checkpoint(run_dir / "checkpoints") is None:  # before a directory is made
-        raise FileNotFoundError(f"nothing to resume: {run_dir / 'checkpoints'} holds no checkpoint")
+    if cfg.resume:
+        run_dir.checkpoint_to_resume()  # nothing to resume: said before a directory is made
     first = not is_launched_child() and _is_first_node()
-    made_here = first and not run_dir.exists()
+    made_here = first and not run_dir.path.exists()
     emptied = False
     try:
         # one process per run directory (the DDP processes of one run share the first one's lock)
-        with RunLock(run_dir, enabled=first):
+        with run_dir.lock(enabled=first):
             try:
                 return _run_locked(cfg, task, training, run_dir, callbacks)
             except BaseException:
                 # a run that failed before its first checkpoint leaves no directory it made
-                emptied = made_here and not holds_a_run(run_dir)
+                emptied = made_here and not run_dir.holds_a_run()
                 if emptied:
-                    _empty(run_dir)
+                    run_dir.empty()
                 raise
     finally:
         if emptied:
             with contextlib.suppress(OSError):
-                run_dir.rmdir()  # fails, as it should, when another process has begun there since
+                run_dir.path.rmdir()  # fails, as it should, when another process has begun there since
 
 
-def _empty(run_dir: Path) -> None:
-    """Delete what a run wrote in ``run_dir``, its lock last (while it is held: a process that
-    opens it before finds it taken, one after makes its own and keeps the directory)."""
-    for path in run_dir.iterdir():
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.name != LOCK:
-            path.unlink()
-    (run_dir / LOCK).unlink(missing_ok=True)
-
-
-def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbacks) -> dict:
-    resume_from, resumed_at_step = _prepare_run_dir(cfg, training, run_dir) or (None, None)
+def _run_locked(cfg: RunConfig, task, training: Training, run_dir: RunDir, callbacks) -> dict:
+    resume_from, resumed_at_step = run_dir.prepare(cfg, training, is_launched_child()) or (None, None)
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = task.build_model(cfg.model, cfg.preset, **cfg.model_overrides())
     module = SequenceTaskModule(task, model, training, run_config=cfg.to_dict(), track_test=cfg.test_every_epoch)
     data = TaskData(task, training.batch_size, cfg.seed, module)
     metric, monitored = task.primary_metric, task.selection_metric(training.select)
-    best = BestCheckpoint(dirpath=run_dir / "checkpoints", filename=BEST[:-5],
+    best = BestCheckpoint(dirpath=run_dir.checkpoints, filename=run_dir.best.stem,
                           monitor=f"valid/{monitored.name}" if monitored else None,
                           mode="max" if monitored and monitored.higher_is_better else "min", save_top_k=1,
                           enable_version_counter=False, auto_insert_metric_name=False,
@@ -278,7 +200,7 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
             deterministic="warn" if cfg.deterministic else False,
             accelerator=cfg.accelerator, devices=cfg.devices, num_nodes=cfg.num_nodes, strategy=cfg.strategy,
             precision=cfg.precision, logger=_loggers(run_dir, resumed_at_step),
-            callbacks=[best, ResumeCheckpoint(run_dir / "checkpoints", cfg.checkpoint_every), *callbacks]
+            callbacks=[best, ResumeCheckpoint(run_dir.last, cfg.checkpoint_every), *callbacks]
             + ([ProgressBar()] if cfg.progress else []),
             enable_progress_bar=cfg.progress, enable_model_summary=False, num_sanity_val_steps=0,
             plugins=[AtomicCheckpointIO()], use_distributed_sampler=False, log_every_n_steps=10,
@@ -299,7 +221,7 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
     items = module.test_items.to_dict() if module.test_items is not None and trainer.world_size == 1 else None
     epochs_done, steps_done = history[-1]["epoch"] if history else 0, trainer.global_step
     by_budget = (cfg.steps is not None and steps_done >= cfg.steps) or (cfg.epochs is not None and epochs_done >= cfg.epochs)
-    paper_values, paper_note = paper_reference(task)
+    paper_values, paper_note = task.paper_reference() or ({}, "")
     rf = model.receptive_field
     result = RunResult(
         task=task.name,
@@ -338,16 +260,15 @@ def _run_locked(cfg: RunConfig, task, training: Training, run_dir: Path, callbac
                  "accelerator": type(trainer.accelerator).__name__.replace("Accelerator", "").lower()},
     )
     if trainer.world_size > 1:  # each rank's view, so a multi-process run can be checked for agreement
-        (run_dir / "ranks").mkdir(exist_ok=True)
-        write_json(run_dir / "ranks" / f"rank{trainer.global_rank}.json",
-                   {"rank": trainer.global_rank, "parameter_sum": trained, "metrics": result.metrics})
+        run_dir.write_rank(trainer.global_rank,
+                           {"rank": trainer.global_rank, "parameter_sum": trained, "metrics": result.metrics})
     if trainer.is_global_zero:
-        result.save(run_dir / RESULT)
+        run_dir.write_result(result)
     return result.to_dict()
 
 
 @contextlib.contextmanager
-def _stops_reported(trainer: pl.Trainer, resumer: ResumeCheckpoint, run_dir: Path):
+def _stops_reported(trainer: pl.Trainer, resumer: ResumeCheckpoint, run_dir: RunDir):
     """Turn the ways training stops early into one-line errors that say how to go on.
 
     SIGTERM: :class:`RunInterrupted` (exit 143). Ctrl-C: Lightning catches the
@@ -367,12 +288,12 @@ def _stops_reported(trainer: pl.Trainer, resumer: ResumeCheckpoint, run_dir: Pat
     except SystemExit:
         if not trainer.interrupted:
             raise
-        step = _checkpointed_step(resumer.path)
+        step = run_dir.newest_step()
         go_on = f"{resumer.path} holds it at step {step}; {resume}" if step is not None \
             else "it had no checkpoint yet; run the same command to start it again"
         raise RunInterrupted(f"{run_dir.name}: interrupted (Ctrl-C); {go_on}", exit_code=130) from None
     except TrainingDiverged as e:
-        step = _checkpointed_step(resumer.path)
+        step = run_dir.newest_step()
         kept = f"{resumer.path} holds the run at step {step}" if step is not None else "no checkpoint was written"
         raise TrainingDiverged(f"{run_dir}: {e}; {kept} (a lower --lr or a --clip may help)") from None
     finally:
@@ -380,12 +301,6 @@ def _stops_reported(trainer: pl.Trainer, resumer: ResumeCheckpoint, run_dir: Pat
             signal.signal(signal.SIGINT, sigint)
 
 
-def _checkpointed_step(path: Path) -> int | None:
-    """The optimizer step of the checkpoint at ``path``, None when there is none."""
-    try:
-        return int(read_checkpoint(path)["global_step"])
-    except (OSError, CheckpointError):
-        return None
 def selected_row(history: list[dict], step: int | None) -> dict | None:
     """The history row of the validation at optimizer ``step`` (the delivered checkpoint's); the
     last such row when several validations share the step."""
