@@ -94,3 +94,60 @@ def test_a_forecast_of_one_window_gets_no_interval():
     s = summarize_units([one], "nmse")
     assert s.ci is None and s.ci_method == "too few test items for an interval (1 < 30)"
     assert paired_test([one], [Unit("f0", 0.9, np.array([27.0]), np.array([30.0]))]).p is None
+
+
+def _window_unit(errors, block, fold="f0"):
+    errors = np.asarray(errors, dtype=float)
+    return Unit(fold, float(errors.mean()), errors, np.ones_like(errors), block)
+
+
+def test_block_draws_are_runs_of_consecutive_items_wrapping_at_the_end():
+    draws = stats._draws(np.random.default_rng(0), 23, 5, 50)
+    assert draws.shape == (50, 23)
+    steps = np.diff(draws, axis=1)[:, :4]  # the first run of each draw
+    assert np.all((steps == 1) | (steps == -22))
+
+
+def test_overlapping_windows_widen_the_interval_as_their_dependence_says():
+    # 600 windows whose errors come in runs of 12 equal values (as windows sharing 12 target
+    # steps do): 50 independent values, not 600. Resampled one by one, the interval is about
+    # sqrt(12) too narrow; the block bootstrap gives the width of 50 independent values.
+    rng = np.random.default_rng(1)
+    errors = np.repeat(rng.exponential(1.0, 50), 12)
+    (lo1, hi1), method1 = item_interval([_window_unit(errors, 1)], "mse")
+    (lo12, hi12), method12 = item_interval([_window_unit(errors, 12)], "mse")
+    assert (hi12 - lo12) / (hi1 - lo1) > 2.5
+    expected = 2 * 1.96 * errors[::12].std(ddof=1) / np.sqrt(50)  # normal width of 50 values
+    assert 0.6 < (hi12 - lo12) / expected < 1.4
+    assert "moving-block" in method12 and "blocks of 12" in method12 and "moving-block" not in method1
+
+
+def test_overlapping_windows_count_once_per_block_against_the_minimum():
+    rng = np.random.default_rng(2)
+    a, b = rng.exponential(1.0, 100), rng.exponential(2.0, 100)
+    assert paired_test([_window_unit(a, 1)], [_window_unit(b, 1)]).p is not None
+    d = paired_test([_window_unit(a, 12)], [_window_unit(b, 12)])  # 100 windows of horizon 12: 8 stretches
+    assert d.p is None and d.reason.startswith("too few test items to test (8: 100 overlapping windows")
+    interval, reason = item_interval([_window_unit(a, 12)], "mse")
+    assert interval is None and "8: 100 overlapping windows" in reason
+
+
+def test_a_forecasts_test_windows_say_their_block_in_the_result(tmp_path):
+    import pandas as pd
+
+    from seqbench import tasks
+    from seqbench.training.totals import ItemTotals
+
+    path = tmp_path / "s.csv"
+    pd.DataFrame({"time": range(300), "v": np.sin(np.arange(300) / 5)}).to_csv(path, index=False)
+    stepwise = tasks.custom(path, target="v", input_length=16, horizon=6, test_size=60)
+    assert stepwise.item_block == 6  # windows one step apart share 5 of their 6 steps
+    assert tasks.custom(path, target="v", input_length=16, horizon=6, backtest=5).item_block == 1
+    assert tasks.custom(path, target="v", input_length=16, horizon=6, backtest=5, stride=2).item_block == 3
+    import torch
+
+    totals = ItemTotals(stepwise)
+    ds = stepwise.dataset("test")
+    batch = {k: torch.stack([torch.as_tensor(ds[i][k]) for i in range(4)]) for k in ds[0]}
+    totals.add(torch.zeros(4, stepwise.output_size), batch)
+    assert all(entry["block"] == 6 for entry in totals.to_dict().values())

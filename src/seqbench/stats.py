@@ -24,6 +24,14 @@ set scored by one seed's model, and a model's value is the mean over its units):
   exact McNemar test for one run each of a proportion on one test set. Below
   :data:`MIN_TEST_ITEMS` items in all no test is made ("too few test items to test").
 
+Dependent items: a forecast's test windows start one step apart, so neighbours share target
+steps and their errors move together; resampling them one by one would claim a precision the
+series does not hold. A unit's ``block`` (the task's ``item_block``: the horizon over the
+windows' stride) says how many consecutive items are dependent: such items are resampled by a
+circular moving-block bootstrap with blocks of that length (Politis and Romano), and count as
+``n // block`` items against :data:`MIN_TEST_ITEMS`. McNemar's test (independent items) is not
+used for them.
+
 A unit's metric on resampled items is the ratio of the resampled item sums (sum of the
 statistic / sum of its counts): what the primary metric is when the result's
 ``primary_statistic`` names it (accuracy, NLL, MSE; checked when the run wrote it).
@@ -163,12 +171,14 @@ def welch(a: Sequence[float], b: Sequence[float]) -> Difference:
 class Unit:
     """One run's test: its ``value`` of the metric and, when recorded, each test item's statistic
     (``sums``, ``counts``; the metric is ``sums.sum() / counts.sum()``). ``fold`` names its test
-    set: units of the same fold (seeds) were scored on the same items, in the same order."""
+    set: units of the same fold (seeds) were scored on the same items, in the same order.
+    ``block`` > 1: runs of that many consecutive items are dependent (see the module)."""
 
     fold: str
     value: float
     sums: np.ndarray | None = field(default=None, compare=False)
     counts: np.ndarray | None = field(default=None, compare=False)
+    block: int = 1  # consecutive items that are dependent (overlapping forecast windows)
 
     @property
     def has_items(self) -> bool:
@@ -189,15 +199,32 @@ def ratio_statistic(metric: str, test_metrics: dict, items: dict | None) -> str 
     return metric if count > 0 and math.isclose(total / count, value, rel_tol=1e-6, abs_tol=1e-9) else None
 
 
-def _folds(units: Sequence[Unit]) -> dict[str, int] | None:
-    """Items per fold when every unit has items and the units of a fold agree on their count."""
+def _folds(units: Sequence[Unit]) -> dict[str, tuple[int, int]] | None:
+    """``{fold: (items, block)}`` when every unit has items and the units of a fold agree on
+    their count and block."""
     if not units or not all(u.has_items for u in units):
         return None
-    sizes: dict[str, int] = {}
+    sizes: dict[str, tuple[int, int]] = {}
     for u in units:
-        if sizes.setdefault(u.fold, len(u.sums)) != len(u.sums):
+        if sizes.setdefault(u.fold, (len(u.sums), u.block)) != (len(u.sums), u.block):
             return None
     return sizes
+
+
+def effective_items(sizes: dict[str, tuple[int, int]]) -> int:
+    """How many independent test items the folds hold: a block of dependent items counts once
+    (13 forecast windows of horizon 12, one step apart, are one stretch of the series)."""
+    return sum(max(1, n // block) for n, block in sizes.values())
+
+
+def _draws(rng: np.random.Generator, n: int, block: int, count: int) -> np.ndarray:
+    """``count`` bootstrap draws of ``n`` item indices: items drawn independently, or, for
+    dependent items, a circular moving-block bootstrap (runs of ``block`` consecutive items,
+    wrapping at the end so every item is drawn equally often) cut to ``n``."""
+    if block <= 1:
+        return rng.integers(0, n, size=(count, n))
+    starts = rng.integers(0, n, size=(count, -(-n // block)))
+    return ((starts[..., None] + np.arange(block)) % n).reshape(count, -1)[:, :n]
 
 
 def _is_proportion(u: Unit) -> bool:
@@ -205,17 +232,17 @@ def _is_proportion(u: Unit) -> bool:
     return bool(np.all(u.counts == 1) and np.all((u.sums == 0) | (u.sums == 1)))
 
 
-def _resampled_means(groups: Sequence[Sequence[Unit]], sizes: dict[str, int], resamples: int,
+def _resampled_means(groups: Sequence[Sequence[Unit]], sizes: dict[str, tuple[int, int]], resamples: int,
                      seed: int) -> list[np.ndarray]:
     """For each group of units (a model's runs), the mean over its units of the metric on
     ``resamples`` bootstrap draws of test items: the same draws of a fold for every group and
     unit, so groups compare item for item."""
     rng = np.random.default_rng(seed)
     totals = [np.zeros(resamples) for _ in groups]
-    for fold, n in sorted(sizes.items()):
+    for fold, (n, dependent) in sorted(sizes.items()):
         block = max(1, 2_000_000 // n)  # draws at a time: memory stays ~16 MB for any test size
         for start in range(0, resamples, block):
-            idx = rng.integers(0, n, size=(min(block, resamples - start), n))
+            idx = _draws(rng, n, dependent, min(block, resamples - start))
             for total, units in zip(totals, groups):
                 for u in units:
                     if u.fold == fold:
@@ -235,15 +262,32 @@ def item_interval(units: Sequence[Unit], metric: str | None = None, confidence: 
     sizes = _folds(units)
     if sizes is None:
         return None
-    items = sum(sizes.values())
+    items = effective_items(sizes)
     if all(_is_proportion(u) for u in units):
         mean = math.fsum(float(u.sums.sum() / len(u.sums)) for u in units) / len(units)
         return wilson(mean, items, confidence), WILSON_METHOD
     if items < min_items:
-        return None, f"too few test items for an interval ({items} < {min_items})"
+        return None, f"too few test items for an interval ({_count(sizes)} < {min_items})"
     means = _resampled_means([units], sizes, resamples, seed)[0]
     low, high = np.nanpercentile(means, [50 * (1 - confidence), 50 * (1 + confidence)])
-    return clip((float(low), float(high)), metric), BOOTSTRAP_METHOD
+    return clip((float(low), float(high)), metric), _bootstrap_method(BOOTSTRAP_METHOD, sizes)
+
+
+def _count(sizes: dict[str, tuple[int, int]]) -> str:
+    """The effective item count for a message, saying how dependent items were counted."""
+    items, blocks = effective_items(sizes), {block for _, block in sizes.values()}
+    if blocks == {1}:
+        return str(items)
+    return (f"{items}: {sum(n for n, _ in sizes.values())} overlapping windows, "
+            f"each {'/'.join(map(str, sorted(blocks)))} in a row counted once")
+
+
+def _bootstrap_method(method: str, sizes: dict[str, tuple[int, int]]) -> str:
+    blocks = sorted({block for _, block in sizes.values() if block > 1})
+    if not blocks:
+        return method
+    return (method.replace("bootstrap over test items", "moving-block bootstrap over test windows")
+            + f"; blocks of {'/'.join(map(str, blocks))} consecutive windows, which share target steps")
 
 
 def wilson(proportion: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
@@ -281,11 +325,13 @@ def paired_test(a: Sequence[Unit], b: Sequence[Unit], resamples: int = BOOTSTRAP
     sizes_a, sizes_b = _folds(a), _folds(b)
     if sizes_a is None or sizes_a != sizes_b:
         return welch([u.value for u in a], [u.value for u in b])
-    items = sum(sizes_a.values())
+    items = effective_items(sizes_a)
+    method = _bootstrap_method(PAIRED_METHOD, sizes_a)
     if items < min_items:
-        return Difference(mean_a, mean_b, None, None, None, PAIRED_METHOD,
-                          f"too few test items to test ({items} < {min_items})", items)
-    if len(a) == len(b) == 1 and len(sizes_a) == 1 and _is_proportion(a[0]) and _is_proportion(b[0]):
+        return Difference(mean_a, mean_b, None, None, None, method,
+                          f"too few test items to test ({_count(sizes_a)} < {min_items})", items)
+    if len(a) == len(b) == 1 and len(sizes_a) == 1 and a[0].block == 1 and _is_proportion(a[0]) \
+            and _is_proportion(b[0]):
         from scipy.stats import binomtest
 
         only_a = int(np.sum((a[0].sums == 1) & (b[0].sums == 0)))
@@ -295,4 +341,4 @@ def paired_test(a: Sequence[Unit], b: Sequence[Unit], resamples: int = BOOTSTRAP
     ra, rb = _resampled_means([a, b], sizes_a, resamples, seed)
     d, resampled = mean_a - mean_b, ra - rb
     extreme = int(np.sum(np.abs(resampled - d) >= abs(d)))
-    return Difference(mean_a, mean_b, None, None, (1 + extreme) / (resamples + 1), PAIRED_METHOD, None, items)
+    return Difference(mean_a, mean_b, None, None, (1 + extreme) / (resamples + 1), method, None, items)

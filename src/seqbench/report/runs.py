@@ -59,7 +59,8 @@ def unit_of(r: RunResult) -> Unit:
     items = (r.test_items or {}).get(statistic) if statistic else None
     if not items:
         return Unit(fold_key(r), r.test_value)
-    return Unit(fold_key(r), r.test_value, np.asarray(items["sum"], dtype=float), np.asarray(items["count"], dtype=float))
+    return Unit(fold_key(r), r.test_value, np.asarray(items["sum"], dtype=float), np.asarray(items["count"], dtype=float),
+                int(items.get("block", 1)))
 
 
 @lru_cache(maxsize=None)

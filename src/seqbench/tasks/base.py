@@ -157,6 +157,9 @@ class Task:
             best validation primary metric; a task whose primary metric can tie for many
             validations (accuracy on a small validation split) selects on the loss.
         paper_results: the paper's test numbers ``{model kind: value}`` for the primary metric.
+        item_block: how many consecutive test items are dependent (forecast windows that share
+            target steps): the statistics resample blocks of this many and count a block as one
+            item (:mod:`seqbench.stats`); 1 for independent items.
     """
 
     name: str = ""
@@ -172,6 +175,7 @@ class Task:
     renamed_presets: dict[str, str] = {}
     selection: str = "metric"
     paper_results: dict[str, float] = {}
+    item_block: int = 1
 
     def __init__(self, data_dir=None, **variant) -> None:
         self.data_dir = data_dir

@@ -62,7 +62,8 @@ class ItemTotals:
     """Every item's statistics of a split, in item order (:func:`item_statistics` per batch).
 
     ``to_dict()`` is what a result's ``test_items`` holds: ``{statistic: {"sum": [...],
-    "count": [...]}}``, one entry per item of the split, in the order of its dataset.
+    "count": [...]}}``, one entry per item of the split, in the order of its dataset, and
+    ``"block": k`` when the task's items are dependent in runs of ``k`` (``Task.item_block``).
     """
 
     def __init__(self, task) -> None:
@@ -73,7 +74,10 @@ class ItemTotals:
         for name, pair in item_statistics(self.task, output, batch).items():
             self.parts.setdefault(name, []).append(pair)
 
-    def to_dict(self) -> dict[str, dict[str, list[float]]]:
+    def to_dict(self) -> dict[str, dict]:
+        # dependent items (overlapping forecast windows) say how many go together, for the
+        # statistics' block bootstrap; independent ones write what they always wrote
+        block = {"block": self.task.item_block} if getattr(self.task, "item_block", 1) > 1 else {}
         return {name: {"sum": torch.cat([s for s, _ in parts]).tolist(),
-                       "count": torch.cat([n for _, n in parts]).tolist()}
+                       "count": torch.cat([n for _, n in parts]).tolist(), **block}
                 for name, parts in sorted(self.parts.items())}

@@ -238,6 +238,21 @@ class CustomTask(Task):
             hidden_size=o["hidden_size"] if o["hidden_size"] != DEFAULT_HIDDEN else None, causal=causal,
             **text_variant).items() if v is not None}
 
+    @property
+    def item_block(self) -> int:
+        """Consecutive test windows that share target steps: a forecast's test windows start one
+        step apart (a backtest's ``stride`` apart), so each shares ``horizon - stride`` steps
+        with the next and their errors move together; sequences are independent items."""
+        spec = self.spec
+        if spec is None or spec.kind != "forecast":
+            return 1
+        # a task read back from a run's state holds its options in its variant only
+        options = getattr(self, "split_options", None)
+        backtest, stride = (options.backtest, options.stride) if options is not None else \
+            (self.variant.get("backtest"), self.variant.get("stride"))
+        stride = (stride or spec.horizon) if backtest is not None else 1
+        return max(1, math.ceil(spec.horizon / stride))
+
     def _setup(self, spec: CustomSpec, problem=None) -> None:
         """The Task attributes (sizes, head, metrics, presets) from ``spec`` (and the strategy
         of its problem that split the data, when there is one)."""
