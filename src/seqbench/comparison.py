@@ -19,14 +19,14 @@ from .choices import MODEL_KINDS
 from .results import RunResult
 
 
-def group_dir(out: str | Path, task: str, variant: dict, budget: str) -> Path:
-    """Where a comparison's runs and report go: ``OUT/compare-TASK-VARIANT-BUDGET``."""
+def group_dir(out: str | Path, task: str, variant: dict, preset: str) -> Path:
+    """Where a comparison's runs and report go: ``OUT/compare-TASK-VARIANT-PRESET``."""
     from .training.config import variant_parts
 
-    return Path(out) / "-".join([f"compare-{task}"] + variant_parts(variant) + [budget])
+    return Path(out) / "-".join([f"compare-{task}"] + variant_parts(variant) + [preset])
 
 
-def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small", variant: dict | None = None,
+def compare(task: str, models=MODEL_KINDS, seeds: int = 1, preset: str | None = None, variant: dict | None = None,
             out: str | Path = "runs", resume: bool = False, overwrite: bool = False, task_object=None, announce=None,
             variants: list[dict] | None = None, references: bool = True, season: int | None = None,
             **run_options) -> dict:
@@ -36,7 +36,8 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
         task: a task name (``"copy_memory"``), or ``"custom"`` with ``variant={"file": ...}``.
         models: model kinds; recurrent ones are matched to the TCN's parameter count.
         seeds: seeds per model (3 or more to say anything about spread).
-        budget: the task preset every model trains with (``"small"``, ``"paper"``; your own data ``"default"``).
+        preset: the task preset every model trains with (``"small"``, ``"paper"``); None: the task's
+            quick one (:meth:`~seqbench.tasks.Task.preset_for` with ``compare=True``).
         variant: task variant (``{"seq_len": 100}``): it names the comparison's directory.
         out: the directory that holds the comparison's directory.
         resume: finish a comparison that stopped: keep its finished runs (``result.json``),
@@ -62,6 +63,7 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
     """
     from .report import load_results, summary, write_report
     from .training import RESULT, RunConfig, build_task, run
+    from .training.config import task_class
     from .training.checkpoints import newest_checkpoint
     from .training.runner import holds_a_run, is_launched_child
 
@@ -79,7 +81,8 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
     labels = [str(v.pop("label", "")) or (fold_name(v, variant) if len(plan) > 1 else "") for v in plan]
     if len(set(labels)) < len(labels):
         raise ValueError(f"the variants of a comparison must differ; got labels {labels}")
-    group = group_dir(out, task, variant, budget)
+    preset = task_class(task).preset_for(preset, compare=True)
+    group = group_dir(out, task, variant, preset)
     planned = [(fold, label, seed, kind, group / "-".join([kind] + ([_slug(label)] if label else []) + [f"seed{seed}"]))
                for fold, label in zip(plan, labels) for seed in range(seeds) for kind in models]
     held = [run_dir.name for *_, run_dir in planned if holds_a_run(run_dir)]
@@ -96,7 +99,7 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
             if references and task == "custom" and not is_launched_child():
                 write_references(built, group, "-" + _slug(label) if label else "", season, announce)
         where = f", {label}" if label else ""
-        line = f"== {task} / {kind}{where}, seed {seed} ({n} of {len(planned)}; {budget} budget)"
+        line = f"== {task} / {kind}{where}, seed {seed} ({n} of {len(planned)}; preset {preset})"
         if resume and (run_dir / RESULT).is_file():
             _finished(run_dir / RESULT, kind, seed)
             if announce is not None:
@@ -104,7 +107,7 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
             continue
         if announce is not None:
             announce(line)
-        cfg = RunConfig(task=task, model=kind, preset=budget, variant=fold, out=str(group), name=run_dir.name,
+        cfg = RunConfig(task=task, model=kind, preset=preset, variant=fold, out=str(group), name=run_dir.name,
                         seed=seed, resume=resume and newest_checkpoint(run_dir / "checkpoints") is not None,
                         overwrite=overwrite, **run_options)
         run(cfg, task=built)
