@@ -96,6 +96,7 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, preset: str | None = 
             # each fold's task is built once, for all its runs (your own data: its file is read once)
             built, built_for = (task_object if task_object is not None and fold == variant else
                                 build_task(task, run_options.get("data_dir"), None, **fold)), fold
+            built.check_preset(preset)  # before any run directory is made
             if references and task == "custom" and not is_launched_child():
                 write_references(built, group, "-" + _slug(label) if label else "", season, announce)
         where = f", {label}" if label else ""

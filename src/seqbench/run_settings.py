@@ -113,7 +113,7 @@ class Setting:
         if self.kind in (int, float):
             whole = self.kind is int
             ok = not isinstance(value, bool) and isinstance(value, int if whole else (int, float)) \
-                and (whole or math.isfinite(value)) and self._in_range(value)
+                and (whole or math.isfinite(value)) and self.in_range(value)
             if not ok:
                 what = "an integer" if whole else "a finite number"
                 raise ValueError(f"{self.field} must be {what}{' ' + self.range_text() if self.range_text() else ''}"
@@ -126,7 +126,8 @@ class Setting:
             raise ValueError(f"unknown {self.field} {value!r}; choose from {', '.join(self.allowed())}")
         return value
 
-    def _in_range(self, value) -> bool:
+    def in_range(self, value) -> bool:
+        """True when number ``value`` lies within the bounds."""
         above = self.low is None or (value > self.low if self.low_open else value >= self.low)
         below = self.high is None or (value < self.high if self.high_open else value <= self.high)
         return above and below
@@ -161,9 +162,12 @@ def _schedule_label(v) -> str:
 
 
 def parse_devices(value):
-    """``--devices``: ``"auto"`` or a positive count (given as a number or its text)."""
+    """``devices``: ``"auto"``, a positive count (or its text), or a list of device indices (from Python)."""
     if value == "auto":
         return "auto"
+    if isinstance(value, (list, tuple)) and value and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0
+                                                           for i in value):
+        return list(value)
     try:
         n = int(value)
     except (TypeError, ValueError):
