@@ -74,7 +74,7 @@ def test_every_setting_is_an_option_with_its_rows_help_and_check(command, fields
         with pytest.raises(click.BadParameter):
             p.type.convert(bad, p, None)
         if s.field != "name":  # a name is checked in RunConfig too, but "--name .." is refused by text
-            value = bad if s.kind is str else s.kind(bad)
+            value = s.kind(bad) if s.kind in (int, float) else bad
             with pytest.raises(ValueError, match=field if not s.parse else "device"):
                 RunConfig(task="adding", **{field: value})
 

@@ -47,7 +47,8 @@ class Setting:
 
     Attributes:
         field: the ``RunConfig`` field (``kernel_size``).
-        kind: the value's type (``int``, ``float``, ``str``, ``bool`` for a switch, ``dict``).
+        kind: the value's type (``int``, ``float``, ``str``, ``bool`` for a switch, ``dict``;
+            ``object`` where ``parse`` decides).
         part: what it sets (see :data:`PARTS` and the module's docstring).
         default: its value when not given; ``None`` for a model or training setting means
             "the preset's value". :data:`REQUIRED` for one every run gives.
@@ -280,7 +281,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("overwrite", bool, "runtime", False, help="Start over even if the run directory holds a run."),
     Setting("checkpoint_every", int, "runtime", 100, **POSITIVE,
             help="Also checkpoint every N optimizer steps within an epoch."),
-    Setting("devices", str, "runtime", 1, parse=parse_devices, help="Devices per node (Lightning), e.g. 2 or auto."),
+    Setting("devices", object, "runtime", 1, parse=parse_devices, help="Devices per node (Lightning), e.g. 2 or auto."),
     Setting("num_nodes", int, "runtime", 1, **POSITIVE, help="Nodes (DDP)."),
     Setting("strategy", str, "runtime", "auto", choices=_lightning_names("strategy"),
             help="Lightning strategy, e.g. ddp."),

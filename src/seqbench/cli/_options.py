@@ -23,7 +23,7 @@ class FiniteFloatRange(click.FloatRange):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return super().convert(number, param, ctx)
 
-    def _describe_range(self) -> str:
+    def _describe_range(self) -> str:  # click's help writes an unbounded range as "x<=None"
         return "" if self.min is None and self.max is None else super()._describe_range()
 
 
