@@ -111,21 +111,23 @@ class Setting:
         """``value`` if this setting allows it (after ``parse``), else a ValueError naming the field."""
         if self.parse is not None:
             return self.parse(value)
-        if self.kind in (int, float):
-            whole = self.kind is int
-            ok = not isinstance(value, bool) and isinstance(value, int if whole else (int, float)) \
-                and (whole or math.isfinite(value)) and self.in_range(value)
-            if not ok:
-                what = "an integer" if whole else "a finite number"
-                raise ValueError(f"{self.field} must be {what}{' ' + self.range_text() if self.range_text() else ''}"
-                                 f", got {value!r}")
-        elif self.kind is bool and not isinstance(value, bool):
-            raise ValueError(f"{self.field} must be True or False, got {value!r}")
-        elif self.kind in (str, dict) and not isinstance(value, self.kind):
-            raise ValueError(f"{self.field} must be a {self.kind.__name__}, got {value!r}")
-        elif self.choices and value != self.default and value not in self.allowed():
-            raise ValueError(f"unknown {self.field} {value!r}; choose from {', '.join(self.allowed())}")
+        problem = self._problem(value)
+        if problem:
+            raise ValueError(f"{self.field} must be {problem}, got {value!r}")
         return value
+
+    def _problem(self, value) -> str:
+        """What ``value`` should have been ("" when it is allowed)."""
+        number = not isinstance(value, bool) and isinstance(value, int if self.kind is int else (int, float))
+        if self.kind is int and not (number and self.in_range(value)):
+            return f"an integer {self.range_text()}".rstrip()
+        if self.kind is float and not (number and math.isfinite(value) and self.in_range(value)):
+            return f"a finite number {self.range_text()}".rstrip()
+        if self.kind in (bool, str, dict) and not isinstance(value, self.kind):
+            return f"of type {self.kind.__name__}"
+        if self.choices and value != self.default and value not in self.allowed():  # the default: no import
+            return f"one of {', '.join(self.allowed())}"
+        return ""
 
     def in_range(self, value) -> bool:
         """True when number ``value`` lies within the bounds."""
