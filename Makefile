@@ -18,13 +18,13 @@ $(STAMP): pyproject.toml Makefile
 
 setup: $(STAMP)
 
-# The main job: TCN vs parameter-matched LSTM/GRU/RNN/Transformer on copy memory (T=100), small budget;
+# The main job: TCN vs parameter-matched LSTM/GRU/RNN/Transformer on copy memory (T=100), small preset;
 # prints the table beside the paper's numbers and the memoryless baseline, and writes
 # runs/compare-copy_memory-small/. One torch thread: these small models gain little from a
 # second, and two threads beside any other job on 2 cores ran 20x slower. --max-time caps each
 # model's training (seconds) so a busy machine still finishes in about 8 minutes.
 demo: setup
-	$(PY) -m seqbench.cli compare copy_memory --budget small --threads 1 --max-time 90
+	$(PY) -m seqbench.cli compare copy_memory --preset small --threads 1 --max-time 90
 
 test: setup
 	$(PY) -m pytest -q

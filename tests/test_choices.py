@@ -12,7 +12,6 @@ from seqbench.training.schedules import SCHEDULES
 def test_the_choices_are_the_implementations():
     assert set(choices.SCHEDULES) == set(SCHEDULES)
     assert set(choices.RECURRENT_KINDS) == set(KINDS)
-    assert set(choices.MODEL_OVERRIDES) <= {f for f in RunConfig.__dataclass_fields__}
 
 
 def test_every_model_kind_has_its_own_label():

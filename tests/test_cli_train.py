@@ -44,6 +44,7 @@ def test_train_evaluate_report(tmp_path, capsys):
     (["train", "adding", "--variant", "colour=red"], 2, "colour"),
     (["train", "adding", "--variant", "nokey"], 2, "KEY=VALUE"),
     (["compare", "adding", "--models", "tcn,cnn"], 2, "cnn"),
+    (["compare", "adding", "--preset", "huge"], 2, "huge"),
     (["compare", "adding", "--budget", "huge"], 2, "huge"),
     (["evaluate", "missing.ckpt"], 2, "missing.ckpt"),
 ])

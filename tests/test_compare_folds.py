@@ -24,7 +24,7 @@ def group(tmp_path_factory):
     pd.DataFrame(rows).to_csv(tmp / "data.csv", index=False)
     base = {"file": str(tmp / "data.csv"), "target": "label"}
     variants = [{**base, "seed": 1, "label": "split 1"}, {**base, "seed": 2, "label": "split 2"}]
-    result = compare("custom", ["tcn", "gru"], seeds=1, budget="small", variant=base, out=str(tmp),
+    result = compare("custom", ["tcn", "gru"], seeds=1, preset="small", variant=base, out=str(tmp),
                      variants=variants, epochs=2, threads=1, progress=False)
     return tmp, result
 

@@ -32,7 +32,7 @@ def test_selection_by_task_model_and_seeds():
     four = select(PLAN, tasks=["nottingham"], models=["lstm"], seeds=4)
     protocol = [p for p in four if p.options == ("--test-every-epoch",)]
     assert sorted(p.seed for p in protocol) == [0, 1, 2, 3]
-    assert {p.budget for p in protocol if p.seed == 3} == {5400}  # the lowest seed's budget and options
+    assert {p.max_time for p in protocol if p.seed == 3} == {5400}  # the lowest seed's budget and options
     assert select(PLAN, only=[four[0].name]) == [p for p in PLAN if p.name == four[0].name]
 
 
@@ -119,7 +119,7 @@ def test_list_and_dry_run_say_what_is_left_without_running_anything(tmp_path, cl
 
 
 def test_list_reads_the_budget_a_stopped_run_has_spent_from_its_checkpoint(tmp_path, cli):
-    budgeted = next(p for p in PLAN if p.budget == 7200)
+    budgeted = next(p for p in PLAN if p.max_time == 7200)
     where = ["--only", budgeted.name, "--out", str(tmp_path / "runs"), "--results", str(tmp_path / "results"),
              "--carry", str(tmp_path / "carried")]
     checkpoint = tmp_path / "carried" / budgeted.name / "checkpoints" / "last.ckpt"

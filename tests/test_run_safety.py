@@ -191,7 +191,7 @@ RUN_OPTIONS = dict(epochs=2, batch_size=8, checkpoint_every=2, progress=False, t
 
 
 def _compare(out, **kw):
-    return compare("adding", MODELS, seeds=1, budget="small", variant=SMALL, out=out, **RUN_OPTIONS, **kw)
+    return compare("adding", MODELS, seeds=1, preset="small", variant=SMALL, out=out, **RUN_OPTIONS, **kw)
 
 
 @pytest.mark.parametrize("stop", ["sigterm", "kill", "ctrl-c"])

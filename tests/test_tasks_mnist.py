@@ -139,7 +139,7 @@ def test_forget_bias_option_overrides_the_presets_names_the_run_and_is_refused_f
     assert lstm.forget_bias == 2.0
     assert torch.all(lstm.rnn.bias_ih_l0[h: 2 * h] + lstm.rnn.bias_hh_l0[h: 2 * h] == 2.0)
     assert task.build_model("tcn", **cfg.model_overrides()).num_parameters() == task.build_model("tcn").num_parameters()
-    with pytest.raises(ValueError, match="forget_bias applies to an LSTM only, not to 'gru'"):
+    with pytest.raises(ValueError, match="forget_bias applies to LSTM models only, not to 'gru'"):
         RunConfig(task="pmnist", model="gru", forget_bias=1.0)
     with pytest.raises(ValueError, match="forget_bias must be a finite number, got inf"):
         RunConfig(task="pmnist", model="lstm", forget_bias=float("inf"))

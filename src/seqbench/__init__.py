@@ -13,14 +13,23 @@ def train(task: str, model: str = "tcn", **overrides) -> dict:
     return _train(task, model, **overrides)
 
 
-def compare(task: str, models=None, seeds: int = 1, budget: str = "small", **options) -> dict:
-    """Train every model kind (or ``models``) on ``task`` over seeds ``0 .. seeds-1``; returns the
-    comparison's summary (mean ± std, 95% CI and Welch's test against the TCN per model). See
-    :func:`seqbench.comparison.compare`."""
+def compare(task: str, models=None, seeds: int = 1, preset: str | None = None, **options) -> dict:
+    """Train every model kind (or ``models``) on ``task`` over seeds ``0 .. seeds-1`` with ``preset``
+    (None: the task's quick one); returns the comparison's summary (mean ± std, 95% CI and the
+    test against the TCN per model). See :func:`seqbench.comparison.compare`.
+
+    (``budget=`` is the deprecated name of ``preset``.)
+    """
     from .choices import MODEL_KINDS
     from .comparison import compare as _compare
 
-    return _compare(task, models or MODEL_KINDS, seeds=seeds, budget=budget, **options)
+    if "budget" in options:
+        import warnings
+
+        warnings.warn("seqbench.compare(budget=...) is deprecated: it names a preset, say preset=...",
+                      DeprecationWarning, stacklevel=2)
+        preset = options.pop("budget") if preset is None else preset
+    return _compare(task, models or MODEL_KINDS, seeds=seeds, preset=preset, **options)
 
 
 def generate(model, prompt, steps: int, temperature: float = 1.0, top_k=None, seed=None):

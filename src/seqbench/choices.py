@@ -23,6 +23,6 @@ SCHEDULES = ("halve_on_plateau", "official_music", "official_char", "official_wo
              "official_mnist")
 NO_SCHEDULE = "none"  # RunConfig.lr_schedule: a constant learning rate, whatever the preset runs
 
-# make_model arguments a run may override (RunConfig fields of the same names)
-MODEL_OVERRIDES = ("hidden_size", "levels", "kernel_size", "dropout", "num_layers", "dropout_mode", "init",
-                   "forget_bias")
+# how a run chooses the checkpoint it delivers: the lowest validation loss, the best
+# validation primary metric, or the last validation (ties always go to the later one)
+SELECTIONS = ("loss", "metric", "last")

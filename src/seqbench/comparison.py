@@ -19,14 +19,14 @@ from .choices import MODEL_KINDS
 from .results import RunResult
 
 
-def group_dir(out: str | Path, task: str, variant: dict, budget: str) -> Path:
-    """Where a comparison's runs and report go: ``OUT/compare-TASK-VARIANT-BUDGET``."""
+def group_dir(out: str | Path, task: str, variant: dict, preset: str) -> Path:
+    """Where a comparison's runs and report go: ``OUT/compare-TASK-VARIANT-PRESET``."""
     from .training.config import variant_parts
 
-    return Path(out) / "-".join([f"compare-{task}"] + variant_parts(variant) + [budget])
+    return Path(out) / "-".join([f"compare-{task}"] + variant_parts(variant) + [preset])
 
 
-def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small", variant: dict | None = None,
+def compare(task: str, models=MODEL_KINDS, seeds: int = 1, preset: str | None = None, variant: dict | None = None,
             out: str | Path = "runs", resume: bool = False, overwrite: bool = False, task_object=None, announce=None,
             variants: list[dict] | None = None, references: bool = True, season: int | None = None,
             **run_options) -> dict:
@@ -36,7 +36,8 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
         task: a task name (``"copy_memory"``), or ``"custom"`` with ``variant={"file": ...}``.
         models: model kinds; recurrent ones are matched to the TCN's parameter count.
         seeds: seeds per model (3 or more to say anything about spread).
-        budget: the task preset every model trains with (``"small"``, ``"paper"``; your own data ``"default"``).
+        preset: the task preset every model trains with (``"small"``, ``"paper"``); None: the task's
+            quick one (:meth:`~seqbench.tasks.Task.preset_for` with ``compare=True``).
         variant: task variant (``{"seq_len": 100}``): it names the comparison's directory.
         out: the directory that holds the comparison's directory.
         resume: finish a comparison that stopped: keep its finished runs (``result.json``),
@@ -62,6 +63,7 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
     """
     from .report import load_results, summary, write_report
     from .training import RunConfig, RunDir, build_task, run
+    from .training.config import task_class
     from .training.runner import is_launched_child
 
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
@@ -78,7 +80,8 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
     labels = [str(v.pop("label", "")) or (fold_name(v, variant) if len(plan) > 1 else "") for v in plan]
     if len(set(labels)) < len(labels):
         raise ValueError(f"the variants of a comparison must differ; got labels {labels}")
-    group = group_dir(out, task, variant, budget)
+    preset = task_class(task).preset_for(preset, compare=True)
+    group = group_dir(out, task, variant, preset)
     planned = [(fold, label, seed, kind,
                 RunDir(group / "-".join([kind] + ([_slug(label)] if label else []) + [f"seed{seed}"])))
                for fold, label in zip(plan, labels) for seed in range(seeds) for kind in models]
@@ -93,10 +96,11 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
             # each fold's task is built once, for all its runs (your own data: its file is read once)
             built, built_for = (task_object if task_object is not None and fold == variant else
                                 build_task(task, run_options.get("data_dir"), None, **fold)), fold
+            built.check_preset(preset)  # before any run directory is made
             if references and task == "custom" and not is_launched_child():
                 write_references(built, group, "-" + _slug(label) if label else "", season, announce)
         where = f", {label}" if label else ""
-        line = f"== {task} / {kind}{where}, seed {seed} ({n} of {len(planned)}; {budget} budget)"
+        line = f"== {task} / {kind}{where}, seed {seed} ({n} of {len(planned)}; preset {preset})"
         if resume and run_dir.finished:
             _finished(run_dir.result, kind, seed)
             if announce is not None:
@@ -104,7 +108,7 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, budget: str = "small"
             continue
         if announce is not None:
             announce(line)
-        cfg = RunConfig(task=task, model=kind, preset=budget, variant=fold, out=str(group), name=run_dir.name,
+        cfg = RunConfig(task=task, model=kind, preset=preset, variant=fold, out=str(group), name=run_dir.name,
                         seed=seed, resume=resume and run_dir.has_checkpoint(),
                         overwrite=overwrite, **run_options)
         run(cfg, task=built)

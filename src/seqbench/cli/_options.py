@@ -1,5 +1,6 @@
-"""Options shared by ``train`` and ``compare``, and the one function that turns them into a
-task: add a task's variant options here (``variant_options``) and they work in both."""
+"""Options shared by ``train``, ``compare`` and ``reproduce``: the run settings' options, made
+from their rows of ``seqbench.run_settings.SETTINGS`` (:func:`setting_options`), and the task
+variant's (add a task's variant options here, ``variant_options``, and they work in both)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 
 from .. import tasks
 from ..choices import MODEL_KINDS as MODELS
+from ..run_settings import BY_FIELD, SETTINGS, Setting
 
 
 class FiniteFloatRange(click.FloatRange):
@@ -21,38 +23,57 @@ class FiniteFloatRange(click.FloatRange):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return super().convert(number, param, ctx)
 
-
-# numpy's seeds (Lightning's seed_everything passes the seed on) are unsigned 32-bit integers
-SEED = click.IntRange(0, 2**32 - 1)
-
-
-def _lightning_choice(kind: str):
-    """A callback refusing a ``--strategy``/``--accelerator``/``--precision`` that Lightning
-    does not know, before any work starts (Lightning itself would say so only when the run
-    begins, after its directory is made). Lightning is imported only for a value other than
-    the option's default, so ``--help`` and default runs stay fast."""
-    def check(ctx, param, value):
-        if value is None or value == param.default:
-            return value
-        known = _lightning_names(kind)
-        if value not in known:
-            raise click.BadParameter(f"{value!r} is not a Lightning {kind}; choose from {', '.join(known)}")
-        return value
-    return check
+    def _describe_range(self) -> str:  # click's help writes an unbounded range as "x<=None"
+        return "" if self.min is None and self.max is None else super()._describe_range()
 
 
-def _lightning_names(kind: str) -> list[str]:
-    """The names Lightning's Trainer accepts for ``kind`` (strategy, accelerator, precision)."""
-    if kind == "strategy":
-        from lightning.pytorch.strategies import StrategyRegistry
-        return ["auto", *StrategyRegistry.available_strategies()]
-    if kind == "accelerator":
-        from lightning.pytorch.accelerators import AcceleratorRegistry
-        return ["auto", "gpu", *sorted(AcceleratorRegistry.available_accelerators())]
-    import typing
-    from lightning.fabric.connector import _PRECISION_INPUT_STR
-    # and the short forms Lightning still accepts (with a note that it maps them)
-    return [*typing.get_args(_PRECISION_INPUT_STR), "64", "32", "16", "bf16"]
+class SettingType(click.ParamType):
+    """A setting's own rule as a click type: a syntax of its own (``--devices auto``) or names
+    known only at run time (Lightning's strategies), refused with the row's message."""
+
+    def __init__(self, setting: Setting) -> None:
+        self.setting, self.name = setting, setting.field
+
+    def convert(self, value, param, ctx):
+        try:
+            return self.setting.check(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+def click_type(s: Setting) -> click.ParamType:
+    """The click type that accepts what row ``s`` of the settings table allows."""
+    if s.parse is not None or callable(s.choices):
+        return SettingType(s)
+    if s.choices:
+        return click.Choice(list(s.choices))
+    bounds = dict(min=s.low, max=s.high, min_open=s.low_open, max_open=s.high_open)
+    return {int: click.IntRange(**bounds), float: FiniteFloatRange(**bounds)}.get(s.kind, click.STRING)
+
+
+def setting_option(field: str, **changes):
+    """The click option of run setting ``field``, from its row of ``seqbench.run_settings.SETTINGS``
+    (its type, check, default and help); ``changes`` are click keywords a command sets otherwise
+    (``reproduce``'s ``--threads`` defaults to 1)."""
+    s = BY_FIELD[field]
+    if s.kind is bool:
+        decls, kw = [f"{s.flag}/{s.off_flag}" if s.off_flag else s.flag], dict(is_flag=True)
+    else:
+        decls, kw = [s.flag], dict(type=click_type(s))
+    kw = {**kw, "default": s.default, "help": s.help, **changes}
+    return click.option(*decls, field, show_default=kw["default"] not in (None, False), **kw)
+
+
+def setting_options(*parts: str, without: tuple[str, ...] = ()):
+    """The options of every run setting of ``parts`` (``"budget"``, ``"runtime"``, ...) in the
+    table's order, but those ``without`` and those given otherwise (the TASK argument)."""
+    fields = [s.field for s in SETTINGS if s.part in parts and s.flag and s.field not in without]
+
+    def decorate(f):
+        for field in reversed(fields):
+            f = setting_option(field)(f)
+        return f
+    return decorate
 
 
 def variant_options(f):
@@ -94,58 +115,6 @@ def check_task(name: str) -> str:
     return name
 
 
-def runtime_options(f):
-    """Where runs go, seeding, resuming, and Lightning's hardware options."""
-    for decorator in reversed([
-        click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where datasets live."),
-        click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
-                     help="Directory for run directories."),
-        click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of data order, init and dropout."),
-        click.option("--resume", is_flag=True, help="Continue the run from its newest checkpoint."),
-        click.option("--overwrite", is_flag=True, help="Start over even if the run directory holds a run."),
-        click.option("--max-time", type=FiniteFloatRange(min=0, min_open=True), default=None,
-                     help="Stop training after this many seconds (per model); the best checkpoint is tested."),
-        click.option("--test-every-epoch", is_flag=True,
-                     help="Also test after every epoch; results add the mean of the last 3 epochs' test metrics."),
-        click.option("--val-every", type=click.IntRange(min=1), default=None,
-                     help="Validate every N optimizer steps instead of once per epoch."),
-        click.option("--checkpoint-every", type=click.IntRange(min=1), default=100, show_default=True,
-                     help="Also checkpoint every N optimizer steps within an epoch."),
-        click.option("--devices", default="1", show_default=True, callback=lambda _ctx, _param, v: parse_devices(v),
-                     help="Devices per node (Lightning), e.g. 2 or auto."),
-        click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True, help="Nodes (DDP)."),
-        click.option("--strategy", default="auto", show_default=True, callback=_lightning_choice("strategy"),
-                     help="Lightning strategy, e.g. ddp."),
-        click.option("--accelerator", default="auto", show_default=True, callback=_lightning_choice("accelerator"),
-                     help="cpu, gpu, mps or auto."),
-        click.option("--precision", default="32-true", show_default=True, callback=_lightning_choice("precision"),
-                     help="Lightning precision: 32-true, bf16-mixed, 16-mixed, ..."),
-        click.option("--threads", type=click.IntRange(min=1), default=None,
-                     help="torch threads (default: torch's, one per core). 1 keeps small models fast "
-                          "beside other jobs: two threads on a busy 2-core machine ran up to 20x slower."),
-        click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar."),
-        click.option("--flush-denormal/--keep-denormal", default=True, show_default=True,
-                     help="Flush subnormal floats to zero on the CPU (recurrent backward passes slow down 4-5x without)."),
-        click.option("--deterministic/--no-deterministic", default=True, show_default=True,
-                     help="Deterministic algorithms: the same command gives the same numbers."),
-    ]):
-        f = decorator(f)
-    return f
-
-
-def parse_devices(value):
-    """``--devices``: ``"auto"`` or a positive count (an int already parsed passes through)."""
-    if value == "auto":
-        return "auto"
-    try:
-        n = int(value)
-    except ValueError:
-        raise click.BadParameter(f"expected a number of devices or 'auto', got {value!r}", param_hint="--devices")
-    if n < 1:
-        raise click.BadParameter(f"expected at least 1 device, got {n}", param_hint="--devices")
-    return n
-
-
 def check_models(task, kinds, preset: str, overrides: dict | None = None) -> None:
     """Build each model kind of ``task`` under ``preset`` on PyTorch's meta device (shapes,
     no memory, no data), so a setting the model refuses (``ptb --hidden 8``: tied weights
@@ -162,3 +131,13 @@ def check_models(task, kinds, preset: str, overrides: dict | None = None) -> Non
                 task.build_model(kind, preset, **(overrides or {}))
         except ValueError as e:
             raise click.UsageError(f"{kind} on {task.name} ({preset}): {e}") from e
+
+
+def checked_preset(task, name: str | None, compare: bool = False) -> str:
+    """The preset ``task`` (built) trains with: ``name``, else the task's own for ``train`` or
+    ``compare`` (:meth:`~seqbench.tasks.Task.preset_for`); a usage error naming ``--preset``
+    for one the task does not have."""
+    try:
+        return task.check_preset(task.preset_for(name, compare))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--preset") from e

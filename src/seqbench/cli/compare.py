@@ -9,9 +9,9 @@ import json
 import click
 
 from ..stats import MIN_TEST_ITEMS
-from ..tasks.base import SELECTIONS
 from .custom_options import announce_custom, custom_options, pop_custom
-from ._options import MODELS, check_task, check_models, pop_variant, runtime_options, variant_options
+from ._options import (MODELS, check_models, check_task, checked_preset, pop_variant, setting_option, setting_options,
+                       variant_options)
 
 
 def _models(ctx, param, value: str):
@@ -20,23 +20,6 @@ def _models(ctx, param, value: str):
     if bad or not kinds:
         raise click.BadParameter(f"expected a comma-separated list of {', '.join(MODELS)}, got {value!r}")
     return kinds
-
-
-def budget_options(f):
-    """How long every model trains and which checkpoint it delivers (``train`` and ``compare``)."""
-    for decorator in reversed([
-        click.option("--epochs", type=click.IntRange(min=1), default=None,
-                     help="Train this many epochs (instead of the preset's, and of its step floor)."),
-        click.option("--steps", type=click.IntRange(min=1), default=None,
-                     help="Stop after this many optimizer steps (with --epochs too: whichever comes first). "
-                          "Validation runs at the end of each epoch (or --val-every)."),
-        click.option("--select", type=click.Choice(SELECTIONS), default=None,
-                     help="The checkpoint delivered and tested: lowest validation loss, best validation metric, or "
-                          "the last; ties go to the later one (default: the task's: loss for your own data, the "
-                          "primary metric for a benchmark, as the paper did)."),
-    ]):
-        f = decorator(f)
-    return f
 
 
 def resampling_variants(task: str, variant: dict) -> list[dict]:
@@ -56,17 +39,19 @@ def resampling_variants(task: str, variant: dict) -> list[dict]:
               help="Comma-separated model kinds; recurrent ones are matched to the TCN's parameter count.")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
               help="Seeds per model (0..N-1), the same for every model; 3 or more to measure the spread.")
-@click.option("--budget", default=None,
-              help="The task preset to train with (default: the task's quick one: small for a benchmark, "
-                   "default for your own data); benchmarks have small and paper, your own data default and small.")
+@setting_option("preset", help="The task's preset every model trains with (default: the task's quick one: small for "
+                                "a benchmark that has it, else paper; default for your own data); `seqbench models "
+                                "TASK` lists them.")
+@click.option("--budget", "old_budget", default=None, hidden=True,
+              help="Deprecated name of --preset.")
 @click.option("--season", type=click.IntRange(min=2), default=None,
               help="custom forecasts: the seasonal period in steps of the seasonal-naive reference [default: from a "
                    "regular time index, else the train period's autocorrelation].")
-@budget_options
+@setting_options("budget")
 @variant_options
 @custom_options
-@runtime_options
-def compare(task, models, seeds, budget, devices, season, **kw):
+@setting_options("runtime", without=("name",))  # every run is named by the comparison
+def compare(task, models, seeds, preset, old_budget, devices, season, **kw):
     """Train each model on TASK over the same folds and seeds; print mean ± std, an interval and a
     test against the TCN per model and reference.
 
@@ -88,24 +73,32 @@ def compare(task, models, seeds, budget, devices, season, **kw):
         probe = build_task(task, kw["data_dir"], None, built=built, **variant)
     except ValueError as e:
         raise click.UsageError(str(e)) from e
-    budget = budget or probe.compare_preset
-    if budget not in probe.presets:
-        raise click.BadParameter(f"task {task} has no budget {budget!r}; it has {', '.join(probe.presets)}",
-                                 param_hint="--budget")
-    check_models(probe, models, budget)
+    preset = checked_preset(probe, _preset_or_old_name(preset, old_budget), compare=True)
+    check_models(probe, models, preset)
     if season is not None and (task != "custom" or probe.spec.kind != "forecast"):
         raise click.UsageError("--season applies to forecasts of your own data (compare custom ... --task forecast)")
     if kw.pop("seed") != 0:
         raise click.UsageError("compare trains seeds 0..N-1 of every model: use --seeds N (--seed is train's)")
     if kw["resume"] and kw["overwrite"]:
         raise click.UsageError("--resume and --overwrite exclude each other")
-    result = run_comparison(task, models, seeds=seeds, budget=budget, variant=variant,
+    result = run_comparison(task, models, seeds=seeds, preset=preset, variant=variant,
                             variants=resampling_variants(task, variant), out=kw.pop("out"), task_object=probe,
                             season=season, announce=lambda line: click.echo(line, err=True), devices=devices, **kw)
     if result:
         click.echo(comparison_table(result))
         paths = result["paths"]
         click.echo(f"report: {paths['markdown']}  curves: {paths['curves']}  summary: {paths['summary']}")
+
+
+def _preset_or_old_name(preset: str | None, old_budget: str | None) -> str | None:
+    """``--preset``, or the deprecated ``--budget`` that named it (with a warning: scripts use it)."""
+    if old_budget is None:
+        return preset
+    click.echo("warning: compare's --budget is deprecated: it names a preset, say --preset "
+               f"{old_budget} (a time budget is --max-time)", err=True)
+    if preset is not None and preset != old_budget:
+        raise click.UsageError(f"--budget {old_budget} and --preset {preset} disagree: give --preset only")
+    return old_budget
 
 
 def comparison_table(result: dict) -> str:

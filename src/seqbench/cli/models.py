@@ -7,6 +7,7 @@ import torch
 
 from .. import tasks
 from ..choices import MODEL_KINDS
+from ._options import checked_preset
 
 
 @click.command()
@@ -19,9 +20,7 @@ def models(task, preset, seq_len):
         raise click.BadParameter(f"unknown task {task!r}; known: {', '.join(tasks.names())}", param_hint="TASK")
     variant = {"seq_len": seq_len} if seq_len is not None else {}
     t = tasks.get(task, **variant)
-    preset = preset or t.default_preset
-    if preset not in t.presets:
-        raise click.BadParameter(f"task {task} has no preset {preset!r}; it has {', '.join(t.presets)}", param_hint="--preset")
+    preset = checked_preset(t, preset)
     click.echo(f"{t!r}, preset {preset!r}")
     click.echo(f"{'model':11s} {'parameters':>12s} {'receptive field':>16s}  encoder")
     for kind in MODEL_KINDS:

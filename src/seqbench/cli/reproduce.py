@@ -7,6 +7,7 @@ import shlex
 import click
 
 from ..choices import MODEL_KINDS
+from ._options import setting_option
 
 
 def _names(ctx, param, value):
@@ -20,13 +21,12 @@ def _names(ctx, param, value):
               help="Seeds 0..N-1 of every selected configuration [default: the plan's seeds].")
 @click.option("--only", callback=_names, default=None, help="Comma-separated run names.")
 @click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Runs side by side.")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="torch threads per run.")
+@setting_option("threads", default=1, help="torch threads per run.")
 @click.option("--list", "list_only", is_flag=True, help="Each run's state and the time left; run nothing.")
 @click.option("--dry-run", is_flag=True,
               help="Print the commands of the runs to do (for a cluster scheduler or GNU parallel); run nothing.")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where the datasets lie.")
-@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False),
-              help="Run directories (checkpoints, logs).")
+@setting_option("data_dir")
+@setting_option("out", help="Run directories (checkpoints, logs).")
 @click.option("--results", default="docs/results", show_default=True, type=click.Path(file_okay=False),
               help="Where finished runs' result.json files are collected (the results page's runs).")
 @click.option("--carry", type=click.Path(file_okay=False), default=None,
@@ -81,11 +81,11 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
             if now != "done":
                 at = (progress(p, runs, warn) or (carried and progress(p, carried, warn))) if now != TODO else None
                 spent = None
-                if now == PARTIAL and p.budget is not None:
+                if now == PARTIAL and p.max_time is not None:
                     spent = resume_source(p, runs, carried).time_spent()
                 left = seconds_left(p, paces.get((p.task, p.model)), protocol_epochs(p), at[1] if at else 0, spent)
                 total += left or 0.0
-            budget = "protocol" if p.budget is None else format_duration(p.budget)
+            budget = "protocol" if p.max_time is None else format_duration(p.max_time)
             click.echo(f"{now:8s} {budget:>9s} {'' if left is None else format_duration(left) + ' left':>12s}  {p.name}")
         summary = ", ".join(f"{n} {s}" for s, n in counts.items())
         click.echo(f"{len(plan)} runs: {summary}; about {format_duration(total / jobs)} at {jobs} at a time "

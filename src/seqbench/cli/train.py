@@ -4,45 +4,18 @@ from __future__ import annotations
 
 import click
 
-from ..choices import DROPOUT_MODES, INITS, NO_SCHEDULE, OPTIMIZERS, SCHEDULES
 from .custom_options import announce_custom, custom_options, pop_custom
-from ._options import (MODELS, FiniteFloatRange, check_models, check_task, pop_variant, runtime_options,
-                       variant_options)
-from .compare import budget_options
+from ._options import check_models, check_task, checked_preset, pop_variant, setting_options, variant_options
 
 
 @click.command()
 @click.argument("task")
-@click.option("--model", type=click.Choice(MODELS), default="tcn", show_default=True,
-              help="TCN, or a recurrent baseline matched to the TCN's parameter count.")
-@click.option("--preset", default=None,
-              help="The task's preset (default: the task's own; benchmarks: paper, small, ...; your own data: "
-                   "default, small); `seqbench models TASK` lists them.")
+@setting_options("run")  # --model, --preset
 @variant_options
 @custom_options
-@budget_options
-@click.option("--batch-size", type=click.IntRange(min=1), default=None)
-@click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=None)
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None)
-@click.option("--hidden", "hidden_size", type=click.IntRange(min=1), default=None,
-              help="Hidden channels (TCN) or units (recurrent; default: matched to the TCN).")
-@click.option("--levels", type=click.IntRange(min=1), default=None, help="TCN levels.")
-@click.option("--kernel-size", type=click.IntRange(min=1), default=None, help="TCN kernel size.")
-@click.option("--layers", "num_layers", type=click.IntRange(min=1), default=None, help="Recurrent layers.")
-@click.option("--forget-bias", type=FiniteFloatRange(), default=None,
-              help="LSTM: initial forget-gate bias (torch's is 0; the paper's MNIST LSTMs 1 and 10).")
-@click.option("--dropout", type=FiniteFloatRange(min=0, max=1, max_open=True), default=None)
-@click.option("--dropout-mode", type=click.Choice(DROPOUT_MODES), default=None,
-              help="TCN dropout: elementwise (the official code's) or channel (the paper's spatial dropout).")
-@click.option("--init", type=click.Choice(INITS), default=None,
-              help="TCN initialisation: PyTorch's, N(0, 0.01) convolutions, or the official code's.")
-@click.option("--lr-schedule", default=None,
-              type=click.Choice([NO_SCHEDULE, *SCHEDULES]),
-              help="Learning-rate schedule instead of the preset's (none: constant).")
-@click.option("--clip", type=FiniteFloatRange(min=0), default=None,
-              help="Gradient norm clip; 0 turns off the preset's clipping.")
-@click.option("--name", default=None, help="Run directory name (default: from task, variant, preset, model, seed).")
-@runtime_options
+@setting_options("budget")
+@setting_options("model", "baseline", "training")
+@setting_options("runtime")
 def train(task, devices, **kw):
     """Train a model on TASK; writes checkpoints, logs and result.json under --out."""
     from ..report import selection_text
@@ -77,8 +50,6 @@ def _checked_task(cfg, built=None):
         task = build_task(cfg.task, cfg.data_dir, None, built=built, **cfg.variant)
     except ValueError as e:
         raise click.UsageError(str(e)) from e
-    if cfg.preset not in task.presets:
-        raise click.BadParameter(f"task {cfg.task} has no preset {cfg.preset!r}; it has {', '.join(task.presets)}",
-                                 param_hint="--preset")
+    checked_preset(task, cfg.preset)
     check_models(task, [cfg.model], cfg.preset, cfg.model_overrides())
     return task

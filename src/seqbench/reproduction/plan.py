@@ -2,7 +2,8 @@
 
 Each :class:`Planned` run is one ``seqbench train`` command: task, model (recurrent
 baselines are matched to the TCN's parameter count by ``train`` itself), seed, variant, a
-wall-clock budget for runs the machine cannot afford in full, and further options. Its
+wall-clock budget (``max_time``, ``--max-time``) for runs the machine cannot afford in full, and
+further options. Its
 name, and so its run directory, is what ``seqbench train`` gives it.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..run_settings import settings_from_argv
+from ..run_settings import BY_FIELD, settings_from_argv
 from ..training.config import RunConfig
 
 MODELS = ("tcn", "lstm", "gru", "rnn")
@@ -24,13 +25,13 @@ class Planned:
     model: str
     seed: int = 0
     variant: dict = field(default_factory=dict)
-    budget: float | None = None      # seconds of training; None: the protocol's epochs
+    max_time: float | None = None    # seconds of training (--max-time); None: the protocol's epochs
     options: tuple[str, ...] = ()    # further `seqbench train` options
 
     def config(self) -> RunConfig:
         """The run as `seqbench train` will see it (so its name, and result directory, match)."""
         return RunConfig(task=self.task, model=self.model, seed=self.seed, variant=dict(self.variant),
-                         max_time=self.budget, **settings_from_argv(self.options))
+                         max_time=self.max_time, **settings_from_argv(self.options))
 
     @property
     def name(self) -> str:
@@ -51,8 +52,8 @@ class Planned:
         args += ["train", self.task, "--model", self.model, "--seed", str(self.seed), "--out", out, "--no-progress"]
         for k, v in self.variant.items():
             args += ["--variant", f"{k}={v}"]
-        if self.budget:
-            args += ["--max-time", f"{self.budget:g}"]
+        if self.max_time:
+            args += BY_FIELD["max_time"].argv(float(self.max_time))
         if data_dir:
             args += ["--data-dir", data_dir]
         if threads:
@@ -60,8 +61,8 @@ class Planned:
         return args + list(self.options) + (["--resume"] if resume else [])
 
 
-def _each(task, budget=None, options=(), variant=None, models=MODELS, seeds=(0,)):
-    return [Planned(task, m, seed=s, variant=variant or {}, budget=budget, options=tuple(options))
+def _each(task, max_time=None, options=(), variant=None, models=MODELS, seeds=(0,)):
+    return [Planned(task, m, seed=s, variant=variant or {}, max_time=max_time, options=tuple(options))
             for s in seeds for m in models]
 
 
@@ -89,8 +90,8 @@ PLAN: list[Planned] = [
     # costs 1-2.6 s a step here: the protocol would take 5-11 h).
     *_each("jsb", options=FULL, models=("transformer",), seeds=(0, 1, 2)),
     *_each("nottingham", None, FULL, models=("transformer",), seeds=(0, 1, 2)),
-    Planned("adding", "transformer", variant={"seq_len": 600}, budget=7200, options=FULL),
-    Planned("copy_memory", "transformer", variant={"seq_len": 1000}, budget=7200, options=FULL),
+    Planned("adding", "transformer", variant={"seq_len": 600}, max_time=7200, options=FULL),
+    Planned("copy_memory", "transformer", variant={"seq_len": 1000}, max_time=7200, options=FULL),
     # The rows the protocol cannot fit on 2 CPU cores, at two hours each. The MNIST LSTM and
     # RNN train with the paper's LSTM settings (RMSprop 1e-3, clip 1), the word-PTB RNN at SGD lr 1
     # instead of 4 (seqbench.paper.BASELINE_TRAINING).
@@ -123,14 +124,14 @@ PLAN: list[Planned] = [
     *[Planned("jsb", "tcn", seed=s, options=("--init", "official", *CONSTANT, *FULL)) for s in (0, 1, 2)],
     *[Planned("jsb", "tcn", seed=s, options=("--init", "official", "--clip", "0", *CONSTANT, *FULL))
       for s in (0, 1)],
-    Planned("nottingham", "tcn", budget=3000, options=CONSTANT),
-    Planned("nottingham", "lstm", budget=1500, options=CONSTANT),
+    Planned("nottingham", "tcn", max_time=3000, options=CONSTANT),
+    Planned("nottingham", "lstm", max_time=1500, options=CONSTANT),
 ]
 
 
 def select(plan: list[Planned], tasks=None, models=None, seeds: int | None = None, only=None) -> list[Planned]:
     """The planned runs of ``tasks`` and ``models`` (None: all). ``seeds=N`` gives every selected
-    configuration seeds 0..N-1 (the budget and options of its lowest seed), dropping higher ones;
+    configuration seeds 0..N-1 (the time budget and options of its lowest seed), dropping higher ones;
     ``only`` keeps runs whose name is listed."""
     chosen = [p for p in plan if (tasks is None or p.task in tasks) and (models is None or p.model in models)]
     if seeds is not None:

@@ -50,7 +50,7 @@ Warn = Callable[[str], None]
 def _matches(r: RunResult, p: Planned) -> bool:
     """A result of this planned run: the same budget and learning-rate schedule."""
     wanted = dict(zip(p.options[::2], p.options[1::2])).get("--lr-schedule")
-    return r.run.get("max_time") == p.budget and schedule_override(r) == wanted
+    return r.run.get("max_time") == p.max_time and schedule_override(r) == wanted
 
 
 def _finished(run_dir: RunDir, p: Planned, warn: Warn | None = None) -> bool:
@@ -144,10 +144,10 @@ def seconds_left(p: Planned, pace: Pace | None, epochs_planned: int | None, done
     estimate = None
     if pace is not None and epochs_planned:
         estimate = max(epochs_planned * pace.steps_per_epoch - done_steps, 0) * pace.seconds_per_step
-    if p.budget is not None:
+    if p.max_time is not None:
         if spent is None:
             spent = done_steps * pace.seconds_per_step if pace else 0.0
-        estimate = min(estimate, p.budget - spent) if estimate is not None else p.budget - spent
+        estimate = min(estimate, p.max_time - spent) if estimate is not None else p.max_time - spent
     return None if estimate is None else max(estimate, 0.0)
 
 

@@ -27,18 +27,14 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch.utils.data import Dataset
 
-from ..choices import RECURRENT_KINDS
+from ..choices import RECURRENT_KINDS, SELECTIONS
+from ..run_settings import BASELINE_ONLY  # make_model overrides of the baselines: the TCN has none of them
 from ..nn import SequenceModel, make_model, match_parameters, match_transformer
 
 SPLITS = ("train", "valid", "test")
-# how a run chooses the checkpoint it delivers: the lowest validation loss, the best
-# validation primary metric, or the last validation (ties always go to the later one)
-SELECTIONS = ("loss", "metric", "last")
 # the metric names that this project gives the mean of a task's training loss (cross-entropy
 # in nats, or the squared error of the standardised target)
 LOSS_METRICS = ("nll", "nmse", "mse", "loss")
-# make_model overrides for the recurrent baselines only: the TCN they are matched to has neither
-BASELINE_ONLY = ("num_layers", "forget_bias")
 
 
 @dataclass(frozen=True)
@@ -148,10 +144,12 @@ class Task:
             next-step prediction, or a label given at the end of a stream) builds causal
             models; ``False`` (a whole sequence seen before its label) builds a non-causal TCN
             ("same" padding), bidirectional recurrent baselines and a non-causal Transformer.
-        presets: ``{"paper": Preset, ...}``.
+        presets: the task's one table of presets, ``{"paper": Preset, ...}`` (built in
+            ``__init__``: a preset may depend on the variant).
         default_preset: the preset ``train`` uses when none is named; ``compare_preset`` the
-            one ``compare`` uses (the quick look); ``renamed_presets`` old preset names a saved
-            run may carry, and their names now.
+            one ``compare`` uses (the quick look; None: the default preset); ``renamed_presets``
+            old preset names a saved run may carry, and their names now. Read through
+            :meth:`preset_for` and checked by :meth:`check_preset`.
         selection: how a run chooses its delivered checkpoint when the run does not say
             (one of :data:`SELECTIONS`): the benchmark tasks keep the paper's protocol, the
             best validation primary metric; a task whose primary metric can tie for many
@@ -171,7 +169,7 @@ class Task:
     causal: bool = True
     presets: dict[str, Preset]
     default_preset: str = "paper"
-    compare_preset: str = "small"
+    compare_preset: str | None = None
     renamed_presets: dict[str, str] = {}
     selection: str = "metric"
     paper_results: dict[str, float] = {}
@@ -252,6 +250,25 @@ class Task:
         if rule not in SELECTIONS:
             raise ValueError(f"unknown selection {rule!r}; choose from {', '.join(SELECTIONS)}")
         return None if rule == "last" else self.loss_metric if rule == "loss" else self.primary_metric
+
+    # -- presets --------------------------------------------------------------------------
+    @classmethod
+    def preset_for(cls, name: str | None = None, compare: bool = False) -> str:
+        """The preset a command trains with: ``name`` (an old name as it is called now), else the
+        task's own (``compare``: its ``compare_preset``, else its ``default_preset``)."""
+        if name:
+            return cls.renamed_presets.get(name, name)
+        return (cls.compare_preset if compare else None) or cls.default_preset
+
+    def check_preset(self, name: str) -> str:
+        """``name`` if this task has that preset (the one place a preset name is checked).
+
+        Raises:
+            ValueError: naming the presets it has.
+        """
+        if name not in self.presets:
+            raise ValueError(f"task {self.name} has no preset {name!r}; it has {', '.join(self.presets)}")
+        return name
 
     # -- models ---------------------------------------------------------------------------
     def model_kwargs(self, preset: str = "paper", **overrides) -> dict:

@@ -69,6 +69,7 @@ class SequentialMNIST(Task):
     """
 
     name = "mnist"
+    compare_preset = "small"  # the quick look below
     input_size, output_size, head = 1, 10, "last"
     metrics = (Metric("accuracy", higher_is_better=True), Metric("nll", higher_is_better=False))
     permuted = False

@@ -54,6 +54,7 @@ class AddingProblem(Task):
     """
 
     name = "adding"
+    compare_preset = "small"  # the quick look below
     input_size, output_size, head = 2, 1, "last"
     metrics = (Metric("mse", higher_is_better=False),)
     paper_reference = _paper_reference
@@ -146,6 +147,7 @@ class CopyMemory(Task):
     """
 
     name = "copy_memory"
+    compare_preset = "small"  # the quick look below
     output_size, head = 10, "per_step"
     metrics = (Metric("loss", higher_is_better=False), Metric("accuracy", higher_is_better=True))
     paper_reference = _paper_reference

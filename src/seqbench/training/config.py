@@ -10,15 +10,12 @@ import dataclasses
 import math
 import re
 from pathlib import Path
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from .. import tasks
-from ..choices import DROPOUT_MODES, INITS, MODEL_KINDS, MODEL_OVERRIDES, NO_SCHEDULE, OPTIMIZERS, SCHEDULES
-from ..nn import checks
-from ..run_settings import name_parts
+from ..choices import NO_SCHEDULE, OPTIMIZERS, SCHEDULES
+from ..run_settings import MODEL_SETTINGS, RunSettings, check_settings, name_parts
 from ..tasks import Task
-from ..tasks.base import SELECTIONS
 
 SCHEDULE_NAMES = (None, *SCHEDULES)
 
@@ -38,8 +35,7 @@ def build_task(name: str, data_dir=None, preset: str | None = None, *, built: Ta
     task = built if built is not None else _get(name, data_dir, variant)
     if preset is None:
         return task
-    if preset not in task.presets:
-        raise ValueError(f"task {name} has no preset {preset!r}; it has {', '.join(task.presets)}")
+    task.check_preset(preset)
     implied = dict(task.presets[preset].variant)
     if implied and any(k not in variant for k in implied):
         task = _get(name, data_dir, {**implied, **variant})
@@ -69,148 +65,29 @@ def variant_parts(variant: dict) -> list[str]:
     return words
 
 
-def check_run_name(name) -> str:
-    """``name`` if it names one directory inside the runs directory: not empty, no path
-    separator, not ``.`` or ``..`` (an overwrite deletes what a run directory holds)."""
-    if not isinstance(name, str) or not name.strip() or name in (".", "..") \
-            or any(c in name for c in ("/", "\\", "\0")):
-        raise ValueError(f"name must be one directory name inside the runs directory (no '/', '\\', "
-                         f"'.' or '..'), got {name!r}")
-    return name
-
-
 @dataclass
-class RunConfig:
-    """One training run. ``None`` means "the preset's value".
+class RunConfig(RunSettings):
+    """One training run: task, model kind, preset, variant and the settings on top.
 
-    Attributes:
-        task, model, preset: what to train (``model`` is ``tcn``, ``lstm``, ``gru`` or ``rnn``;
-            ``preset`` None: the task's ``default_preset``, ``"paper"`` for a benchmark).
-        variant: task variant, e.g. ``{"seq_len": 200}``; the preset's variant fills the rest.
-        epochs, batch_size, lr, optimizer, clip, lr_schedule: training overrides; ``clip=0``
-            turns off the preset's gradient clipping (what the official copy-memory and music
-            scripts effectively ran: they clip before ``backward()``, so their clip never acts);
-            ``lr_schedule="none"`` a constant learning rate instead of the preset's schedule
-            (``seqbench.training.schedules``). All but ``epochs`` enter the run's name.
-        hidden_size, levels, kernel_size, dropout, num_layers: model overrides; they enter
-            the run's name, so a run of another model never resumes from this one's files.
-        forget_bias: an LSTM's initial forget-gate bias (torch starts it at 0; a positive one
-            helps an LSTM carry memory over long sequences early in training). Enters the name.
-        dropout_mode: the TCN's dropout, ``"elementwise"`` (the official code's) or
-            ``"channel"`` (the paper's spatial dropout); init: ``"default"``, ``"normal"`` or
-            ``"official"`` (see :class:`seqbench.nn.TCN`). Both enter the run's name.
-        max_time: stop training after this many seconds (the best checkpoint is still tested).
-        steps: stop training after this many optimizer steps (Lightning's ``max_steps``); the
-            epochs are then unbounded unless ``epochs`` is given too (the first limit reached
-            stops). A budget, like ``epochs`` and ``max_time``: not in the run's name.
-        select: which checkpoint the run delivers (and tests): ``"loss"`` the lowest
-            validation loss, ``"metric"`` the best validation primary metric, ``"last"`` the last
-            validation; ties go to the later validation. None: the task's ``selection``.
-        test_every_epoch: also evaluate the test split after every epoch, so the results
-            record the mean test metric of the last 3 epochs beside the best-validation one
-            (selection still uses the validation split only).
-        val_every: validate (and checkpoint the best) every this many optimizer steps
-            instead of once per epoch: a learning curve for runs whose budget is a few epochs.
-        seed: seeds data order, initialisation and dropout; with ``deterministic`` the same
-            config on the same machine gives the same numbers.
-        flush_denormal: on the CPU, flush subnormal floats (below 1.2e-38) to zero while
-            training. Gradients that vanish through hundreds of recurrent steps pass through
-            that range, where x86 arithmetic is 10-100x slower: a GRU step on the adding
-            problem (T=600) took 4-5x longer without it. The numbers lost are below float32's
-            normal range.
-        out, name: the run's files go to ``out/name`` (default name from task, variant,
-            model and seed, so ``resume`` finds them again).
-        resume: continue from the newest checkpoint in the run directory.
-        overwrite: start over even when the run directory holds checkpoints.
-        checkpoint_every: also checkpoint every this many optimizer steps (mid-epoch),
-            besides the end of every epoch.
-        devices, num_nodes, strategy, accelerator, precision: passed to Lightning's Trainer.
-        threads: torch's intra-op threads for this process (``torch.set_num_threads``);
-            None leaves torch's default.
+    Its fields are the rows of :data:`seqbench.run_settings.SETTINGS` (each row's type, default,
+    allowed values and help; ``seqbench train --help`` lists them); ``None`` for a model or
+    training setting means "the preset's value", and ``preset`` None the task's own
+    (:meth:`~seqbench.tasks.Task.preset_for`). Each value is checked by its row.
+
+    Raises:
+        ValueError: a value its row refuses, a setting of another model kind (``forget_bias``
+            of a GRU), or ``resume`` with ``overwrite``.
     """
 
-    task: str
-    model: str = "tcn"
-    preset: str | None = None
-    variant: dict = field(default_factory=dict)
-    data_dir: str | None = None
-    epochs: int | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    optimizer: str | None = None
-    clip: float | None = None
-    lr_schedule: str | None = None
-    hidden_size: int | None = None
-    levels: int | None = None
-    kernel_size: int | None = None
-    dropout: float | None = None
-    num_layers: int | None = None
-    forget_bias: float | None = None
-    dropout_mode: str | None = None
-    init: str | None = None
-    max_time: float | None = None
-    steps: int | None = None
-    select: str | None = None
-    test_every_epoch: bool = False
-    val_every: int | None = None
-    seed: int = 0
-    deterministic: bool = True
-    flush_denormal: bool = True
-    out: str = "runs"
-    name: str | None = None
-    resume: bool = False
-    overwrite: bool = False
-    checkpoint_every: int | None = 100
-    devices: Any = 1
-    num_nodes: int = 1
-    strategy: str = "auto"
-    accelerator: str = "auto"
-    precision: str = "32-true"
-    threads: int | None = None
-    progress: bool = True
-
     def __post_init__(self) -> None:
-        cls = task_class(self.task)
-        self.preset = cls.renamed_presets.get(self.preset, self.preset) if self.preset else cls.default_preset
-        if self.model not in MODEL_KINDS:
-            raise ValueError(f"unknown model {self.model!r}; choose from {', '.join(MODEL_KINDS)}")
-        if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
-        for name in ("epochs", "steps", "batch_size", "hidden_size", "levels", "kernel_size", "num_layers",
-                     "checkpoint_every", "val_every", "threads"):
-            v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        for name in ("lr", "max_time"):
-            v = getattr(self, name)
-            if v is not None and not (v > 0 and math.isfinite(v)):
-                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
-        if self.clip is not None and not (self.clip >= 0 and math.isfinite(self.clip)):
-            raise ValueError(f"clip must be a finite positive number (or 0 for no clipping), got {self.clip!r}")
-        # numpy's seeds (seed_everything passes it on) are unsigned 32-bit integers
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
-            raise ValueError(f"seed must be an integer in [0, 2**32), got {self.seed!r}")
-        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
-        if self.forget_bias is not None:
-            if self.model != "lstm":
-                raise ValueError(f"forget_bias applies to an LSTM only, not to {self.model!r}")
-            checks.finite_number("forget_bias", self.forget_bias)
-        if self.dropout_mode is not None and self.dropout_mode not in DROPOUT_MODES:
-            raise ValueError(f"unknown dropout_mode {self.dropout_mode!r}; choose from {', '.join(DROPOUT_MODES)}")
-        if self.init is not None and self.init not in INITS:
-            raise ValueError(f"unknown init {self.init!r}; choose from {', '.join(INITS)}")
-        if self.lr_schedule is not None and self.lr_schedule not in (NO_SCHEDULE, *SCHEDULES):
-            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose from {NO_SCHEDULE}, {', '.join(SCHEDULES)}")
-        if self.select is not None and self.select not in SELECTIONS:
-            raise ValueError(f"unknown select {self.select!r}; choose from {', '.join(SELECTIONS)}")
+        self.preset = task_class(self.task).preset_for(self.preset)
+        check_settings(self)
         if self.resume and self.overwrite:
             raise ValueError("resume and overwrite exclude each other")
-        if self.name is not None:
-            check_run_name(self.name)
 
     def model_overrides(self) -> dict:
-        return {k: getattr(self, k) for k in MODEL_OVERRIDES if getattr(self, k) is not None}
+        """The ``make_model`` arguments this run sets (``hidden_size``, ``dropout``, ...)."""
+        return {k: getattr(self, k) for k in MODEL_SETTINGS if getattr(self, k) is not None}
 
     def run_name(self) -> str:
         if self.name:

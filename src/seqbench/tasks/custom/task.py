@@ -115,7 +115,7 @@ class CustomTask(Task):
     """
 
     name = "custom"
-    default_preset = compare_preset = "default"  # user data has no paper setting to reproduce
+    default_preset = "default"  # user data has no paper setting to reproduce
     renamed_presets = {"paper": "default"}  # what runs saved before the rename call it
     selection = "loss"  # accuracy on a small validation split ties for many epochs; its loss does not
 
