@@ -267,19 +267,20 @@ def item_interval(units: Sequence[Unit], metric: str | None = None, confidence: 
         mean = math.fsum(float(u.sums.sum() / len(u.sums)) for u in units) / len(units)
         return wilson(mean, items, confidence), WILSON_METHOD
     if items < min_items:
-        return None, f"too few test items for an interval ({_count(sizes)} < {min_items})"
+        return None, _too_few("for an interval", sizes, min_items)
     means = _resampled_means([units], sizes, resamples, seed)[0]
     low, high = np.nanpercentile(means, [50 * (1 - confidence), 50 * (1 + confidence)])
     return clip((float(low), float(high)), metric), _bootstrap_method(BOOTSTRAP_METHOD, sizes)
 
 
-def _count(sizes: dict[str, tuple[int, int]]) -> str:
-    """The effective item count for a message, saying how dependent items were counted."""
-    items, blocks = effective_items(sizes), {block for _, block in sizes.values()}
-    if blocks == {1}:
-        return str(items)
-    return (f"{items}: {sum(n for n, _ in sizes.values())} overlapping windows, "
-            f"each {'/'.join(map(str, sorted(blocks)))} in a row counted once")
+def _too_few(what: str, sizes: dict[str, tuple[int, int]], min_items: int) -> str:
+    """Why no interval or test is given, saying how dependent items were counted."""
+    items, blocks = effective_items(sizes), sorted({block for _, block in sizes.values()})
+    why = f"too few test items {what} ({items} < {min_items}"
+    if blocks == [1]:
+        return why + ")"
+    windows = sum(n for n, _ in sizes.values())
+    return why + f": {windows} windows overlapping in runs of {'/'.join(map(str, blocks))} count as {items})"
 
 
 def _bootstrap_method(method: str, sizes: dict[str, tuple[int, int]]) -> str:
@@ -329,7 +330,7 @@ def paired_test(a: Sequence[Unit], b: Sequence[Unit], resamples: int = BOOTSTRAP
     method = _bootstrap_method(PAIRED_METHOD, sizes_a)
     if items < min_items:
         return Difference(mean_a, mean_b, None, None, None, method,
-                          f"too few test items to test ({_count(sizes_a)} < {min_items})", items)
+                          _too_few("to test", sizes_a, min_items), items)
     if len(a) == len(b) == 1 and len(sizes_a) == 1 and a[0].block == 1 and _is_proportion(a[0]) \
             and _is_proportion(b[0]):
         from scipy.stats import binomtest
