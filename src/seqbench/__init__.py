@@ -14,13 +14,12 @@ def train(task: str, model: str = "tcn", **overrides) -> dict:
 
 
 def compare(task: str, models=None, seeds: int = 1, budget: str = "small", **options) -> dict:
-    """Train every model kind (or ``models``) on ``task`` over seeds ``0 .. seeds-1``; returns the
+    """Train every registered model kind (or ``models``) on ``task`` over seeds ``0 .. seeds-1``; returns the
     comparison's summary (mean ± std, 95% CI and Welch's test against the TCN per model). See
     :func:`seqbench.comparison.compare`."""
-    from .choices import MODEL_KINDS
     from .comparison import compare as _compare
 
-    return _compare(task, models or MODEL_KINDS, seeds=seeds, budget=budget, **options)
+    return _compare(task, models or None, seeds=seeds, budget=budget, **options)
 
 
 def generate(model, prompt, steps: int, temperature: float = 1.0, top_k=None, seed=None):

@@ -8,7 +8,7 @@ import math
 import click
 
 from .. import tasks
-from ..choices import MODEL_KINDS as MODELS
+from ..nn import kinds
 
 
 class FiniteFloatRange(click.FloatRange):
@@ -20,6 +20,31 @@ class FiniteFloatRange(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return super().convert(number, param, ctx)
+
+
+class ModelKinds(click.ParamType):
+    """One registered model kind (``seqbench.nn.kinds()``), or with ``several=True`` a
+    comma-separated list of them. The kinds are read when the command runs, not when this
+    module is imported, so a kind registered in Python (``seqbench.nn.register``) is a choice."""
+
+    name = "kind"
+
+    def __init__(self, several: bool = False) -> None:
+        self.several = several
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):  # a default already converted, or a list from Python
+            return value
+        names = [m.strip() for m in value.split(",") if m.strip()] if self.several else [value]
+        known = kinds()
+        bad = [m for m in names if m not in known]
+        if bad or not names:
+            listed = "a comma-separated list of " if self.several else "one of "
+            self.fail(f"expected {listed}{', '.join(known)}, got {value!r}", param, ctx)
+        return names if self.several else value
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return ("KIND,..." if self.several else "[" + "|".join(kinds()) + "]")
 
 
 # numpy's seeds (Lightning's seed_everything passes the seed on) are unsigned 32-bit integers

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import click
 
-from ..choices import DROPOUT_MODES, INITS, NO_SCHEDULE, OPTIMIZERS, SCHEDULES
+from ..choices import DROPOUT_MODES, INITS, NO_SCHEDULE, OPTIMIZERS, REFERENCE_KIND, SCHEDULES
 from .custom_options import announce_custom, custom_options, pop_custom
-from ._options import (MODELS, FiniteFloatRange, check_models, check_task, pop_variant, runtime_options,
+from ._options import (FiniteFloatRange, ModelKinds, check_models, check_task, pop_variant, runtime_options,
                        variant_options)
 from .compare import budget_options
 
 
 @click.command()
 @click.argument("task")
-@click.option("--model", type=click.Choice(MODELS), default="tcn", show_default=True,
-              help="TCN, or a recurrent baseline matched to the TCN's parameter count.")
+@click.option("--model", type=ModelKinds(), default=REFERENCE_KIND, show_default=True,
+              help="A registered model kind: the TCN, or another matched to the TCN's parameter count.")
 @click.option("--preset", default=None,
               help="The task's preset (default: the task's own; benchmarks: paper, small, ...; your own data: "
                    "default, small); `seqbench models TASK` lists them.")

@@ -13,12 +13,12 @@ from .transformer import Transformer, match_transformer
 from . import recurrent_cpu
 from .conv import CausalConv1d
 from .model import SequenceModel, make_model
-from .registry import Encoder, kinds, label, register
+from .registry import Encoder, get_kind, kinds, label, register
 from .sizing import count_parameters, match_model, match_parameters
 from .tcn_plan import TCNPlan, plan_tcn, receptive_field
 
 __all__ = [
     "TCN", "TemporalBlock", "CausalConv1d", "Recurrent", "LSTM", "GRU", "RNN", "Transformer", "SequenceModel",
-    "make_model", "Encoder", "kinds", "register", "label", "receptive_field", "plan_tcn", "TCNPlan",
+    "make_model", "Encoder", "kinds", "get_kind", "register", "label", "receptive_field", "plan_tcn", "TCNPlan",
     "match_parameters", "match_model", "match_transformer", "count_parameters",
 ]

@@ -249,7 +249,7 @@ def make_model(
     go to the encoder (``norm``, ``dropout_mode``, ``bidirectional``, ``num_heads``, ``causal``,
     ``positions``, ...); an argument given as None takes the kind's default.
     """
-    encoder_class = registry.get(kind)
+    encoder_class = registry.get_kind(kind)
     if input_adapter == "identity":
         enc_in = input_size
     else:

@@ -22,7 +22,7 @@ from torch import nn
 
 from . import checks
 
-__all__ = ["Encoder", "register", "kinds", "get", "label"]
+__all__ = ["Encoder", "register", "kinds", "get_kind", "label"]
 
 
 class Encoder(nn.Module):
@@ -162,7 +162,7 @@ def kinds() -> dict[str, type[Encoder]]:
     return dict(_REGISTRY)
 
 
-def get(name: str) -> type[Encoder]:
+def get_kind(name: str) -> type[Encoder]:
     """The registered kind called ``name``; a ValueError naming the known ones otherwise."""
     checks.choice("kind", name, _REGISTRY)
     return _REGISTRY[name]

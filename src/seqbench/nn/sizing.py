@@ -32,7 +32,7 @@ def match_parameters(kind: str, target: int, max_hidden: int | None = None, **fi
         131
     """
     checks.positive_int("target", target)
-    encoder = registry.get(kind)
+    encoder = registry.get_kind(kind)
     low, high = encoder.WIDTH_RANGE
     step = encoder.width_step(fixed)
     count = lambda m: count_parameters(kind, m * step, **fixed)  # noqa: E731  (m: multiples of step)
@@ -53,4 +53,4 @@ def match_model(kind: str, target: int, **fixed) -> dict:
     """The ``make_model`` options beside ``fixed`` that bring a ``kind`` model closest to
     ``target`` parameters: the kind's own :meth:`~seqbench.nn.Encoder.match` where it has one
     (a Transformer's widens its feed-forward layers), else the width :func:`match_parameters` finds."""
-    return registry.get(kind).match(target, **fixed) or {"hidden_size": match_parameters(kind, target, **fixed)}
+    return registry.get_kind(kind).match(target, **fixed) or {"hidden_size": match_parameters(kind, target, **fixed)}

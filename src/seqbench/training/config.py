@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import tasks
-from ..choices import DROPOUT_MODES, INITS, MODEL_KINDS, MODEL_OVERRIDES, NO_SCHEDULE, OPTIMIZERS, SCHEDULES
-from ..nn import checks
+from ..choices import DROPOUT_MODES, INITS, MODEL_OVERRIDES, NO_SCHEDULE, OPTIMIZERS, SCHEDULES
+from ..nn import checks, kinds
 from ..run_settings import name_parts
 from ..tasks import Task
 from ..tasks.base import SELECTIONS
@@ -172,8 +172,8 @@ class RunConfig:
     def __post_init__(self) -> None:
         cls = task_class(self.task)
         self.preset = cls.renamed_presets.get(self.preset, self.preset) if self.preset else cls.default_preset
-        if self.model not in MODEL_KINDS:
-            raise ValueError(f"unknown model {self.model!r}; choose from {', '.join(MODEL_KINDS)}")
+        if self.model not in kinds():
+            raise ValueError(f"unknown model {self.model!r}; choose from {', '.join(kinds())}")
         if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
         for name in ("epochs", "steps", "batch_size", "hidden_size", "levels", "kernel_size", "num_layers",
