@@ -1,9 +1,11 @@
 """seqbench: temporal convolutional networks vs recurrent networks, on the paper's benchmark suite."""
 
+from .choices import REFERENCE_KIND
+
 __version__ = "0.1.0"
 
 
-def train(task: str, model: str = "tcn", **overrides) -> dict:
+def train(task: str, model: str = REFERENCE_KIND, **overrides) -> dict:
     """Train ``model`` on ``task``; returns the run's result record. See :func:`seqbench.training.train`.
 
     (Imported on first call: ``import seqbench`` stays light, Lightning loads when needed.)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import tasks
-from ..choices import DROPOUT_MODES, INITS, MODEL_OVERRIDES, NO_SCHEDULE, OPTIMIZERS, SCHEDULES
+from ..choices import DROPOUT_MODES, INITS, MODEL_OVERRIDES, NO_SCHEDULE, OPTIMIZERS, REFERENCE_KIND, SCHEDULES
 from ..nn import checks, kinds
 from ..run_settings import name_parts
 from ..tasks import Task
@@ -130,7 +130,7 @@ class RunConfig:
     """
 
     task: str
-    model: str = "tcn"
+    model: str = REFERENCE_KIND
     preset: str | None = None
     variant: dict = field(default_factory=dict)
     data_dir: str | None = None
