@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from torch import nn
 
 import seqbench
-from seqbench.cli import main
 from seqbench.export import StepModule, export_step_onnx
 from seqbench.nn import Encoder, kinds, make_model, match_parameters, register, registry
 from seqbench.nn.streaming import clone_state, reset_state, state_nbytes, state_to
@@ -101,18 +100,8 @@ ADDING = ["--seq-len", "12", "--variant", "train_size=96", "--variant", "valid_s
           "--epochs", "1", "--threads", "1", "--no-progress"]
 
 
-def _run(args, capsys):
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_the_command_line_takes_a_kind_once_it_is_registered(capsys, tmp_path):
-    code, _, err = _run(["train", "adding", "--model", "movavg", "--out", str(tmp_path), *ADDING], capsys)
+def test_the_command_line_takes_a_kind_once_it_is_registered(cli, tmp_path):
+    code, _, err = cli(["train", "adding", "--model", "movavg", "--out", str(tmp_path), *ADDING])
     assert code == 2 and "movavg" in err and "tcn" in err
     assert "movavg" not in kinds()
 
@@ -171,15 +160,14 @@ def test_its_step_exports_to_onnx(movavg, tmp_path):
         np.testing.assert_allclose(np.stack(outs, 1), model(x).numpy(), atol=1e-5, rtol=1e-5)
 
 
-def test_it_trains_compares_and_reports_like_a_built_in_kind(movavg, capsys, tmp_path):
-    code, out, err = _run(["models", "adding", "--preset", "small", "--seq-len", "12"], capsys)
+def test_it_trains_compares_and_reports_like_a_built_in_kind(movavg, cli, tmp_path):
+    code, out, err = cli(["models", "adding", "--preset", "small", "--seq-len", "12"])
     assert code == 0 and any(line.split()[0] == "movavg" for line in out.splitlines()[2:]), out + err
-    code, _, err = _run(["train", "adding", "--model", "movavg", "--out", str(tmp_path / "train"), *ADDING], capsys)
+    code, _, err = cli(["train", "adding", "--model", "movavg", "--out", str(tmp_path / "train"), *ADDING])
     assert code == 0, err
     result = json.loads(next((tmp_path / "train").glob("*movavg*/result.json")).read_text())
     assert result["model"] == "movavg" and result["receptive_field"] == 3
-    code, out, err = _run(["compare", "adding", "--models", "tcn,movavg", "--out", str(tmp_path / "cmp"), *ADDING],
-                          capsys)
+    code, out, err = cli(["compare", "adding", "--models", "tcn,movavg", "--out", str(tmp_path / "cmp"), *ADDING])
     assert code == 0, err
     assert [line.split()[0] for line in out.splitlines() if line.startswith(("tcn ", "movavg "))] == ["tcn", "movavg"]
     summary = json.loads(next((tmp_path / "cmp").glob("compare-*/summary.json")).read_text())
