@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import seqbench
+import seqbench.tasks
 from seqbench.export import StepModule, export_step_onnx
 from seqbench.nn import Encoder, kinds, make_model, match_parameters, register, registry
 from seqbench.nn.streaming import clone_state, reset_state, state_nbytes, state_to
@@ -131,6 +132,19 @@ def test_it_is_built_and_parameter_matched_by_name(movavg):
     model = make_model("movavg", input_size=2, output_size=1, hidden_size=width, levels=3, head="last", window=4)
     assert isinstance(model.encoder, MovingAverage) and model.encoder.window == 4
     assert abs(model.num_parameters() - tcn.num_parameters()) <= 4  # each unit of width adds 4 parameters
+
+
+def test_a_task_builds_it_by_its_capabilities(movavg):
+    task = seqbench.tasks.get("adding", seq_len=12)
+    with torch.device("meta"):
+        target = task.build_model("tcn", "small").num_parameters()
+        assert abs(task.build_model("movavg", "small").num_parameters() - target) <= 4
+        task.causal = False  # a whole-sequence task: a kind without WHOLE_SEQUENCE options reads causally
+        assert isinstance(task.build_model("movavg", "small").encoder, MovingAverage)
+        task.causal = True
+        register(type("Peek", (MovingAverage,), {"NAME": "peek", "LABEL": "Peek", "CAUSAL": False}))
+        with pytest.raises(ValueError, match="needs causal models and a peek model cannot be one"):
+            task.build_model("peek", "small")
 
 
 def test_it_streams_like_its_full_forward_and_its_state_is_a_state(movavg):

@@ -263,9 +263,13 @@ class Task:
         (:func:`~seqbench.nn.match_model`: the width :func:`~seqbench.nn.match_parameters`
         finds, or the kind's own match, e.g. a Transformer's :func:`~seqbench.nn.match_transformer`).
         A non-causal task builds each kind with its ``WHOLE_SEQUENCE`` options (a bidirectional
-        recurrent model, a non-causal TCN or Transformer).
+        recurrent model, a non-causal TCN or Transformer; a kind without them reads causally,
+        up to the last step); a causal task refuses a kind that cannot be causal.
         """
         encoder = get_kind(kind)
+        if self.causal and not encoder.CAUSAL:
+            raise ValueError(f"task {self.name} needs causal models and a {kind} model cannot be one "
+                             "(its kind is not CAUSAL)")
         tcn_kw = self.model_kwargs(preset, **{k: v for k, v in overrides.items() if k not in BASELINE_ONLY})
         if kind == REFERENCE_KIND:
             return make_model(kind, **tcn_kw)
@@ -276,10 +280,7 @@ class Task:
             base["embedding_dropout"] = tcn_kw["embedding_dropout"]
         if "init" in tcn_kw:  # the embedding and decoder start the same way as the TCN's
             base["init"] = tcn_kw["init"]
-        if not self.causal:  # the baselines see the whole sequence too
-            if not encoder.BIDIRECTIONAL:
-                raise ValueError(f"task {self.name} reads whole sequences and a {kind} model cannot "
-                                 "(its kind is not BIDIRECTIONAL)")
+        if not self.causal:  # the baselines see the whole sequence too, where their kind can
             base.update(encoder.WHOLE_SEQUENCE)
         base.update(self.presets[preset].recurrent)
         base.update(self.presets[preset].baseline_model.get(kind, {}))
