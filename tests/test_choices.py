@@ -2,6 +2,7 @@
 
 from seqbench import choices
 from seqbench.cli.train import train as train_command
+from seqbench.nn import Recurrent, kinds
 from seqbench.nn.recurrent import KINDS
 from seqbench.report.tables import COMMAND_ORDER
 from seqbench.run_settings import BUDGET_SETTINGS, NAMED_SETTINGS, label_parts, name_parts, settings_from_argv
@@ -11,12 +12,13 @@ from seqbench.training.schedules import SCHEDULES
 
 def test_the_choices_are_the_implementations():
     assert set(choices.SCHEDULES) == set(SCHEDULES)
-    assert set(choices.RECURRENT_KINDS) == set(KINDS)
+    assert {name for name, kind in kinds().items() if issubclass(kind, Recurrent)} == set(KINDS)
 
 
 def test_every_model_kind_has_its_own_label():
-    labels = [choices.model_label(k) for k in choices.MODEL_KINDS]
-    assert labels == ["TCN", "LSTM", "GRU", "RNN", "Transformer"]
+    assert list(kinds()) == ["tcn", "lstm", "gru", "rnn", "transformer"]  # the paper's order, which tables follow
+    assert [kind.LABEL for kind in kinds().values()] == ["TCN", "LSTM", "GRU", "RNN", "Transformer"]
+    assert choices.REFERENCE_KIND in kinds()
 
 
 def test_every_setting_is_a_train_option_and_a_config_field():

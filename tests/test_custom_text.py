@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seqbench import tasks
-from seqbench.choices import MODEL_KINDS
+from seqbench.nn import kinds
 from seqbench.tasks.custom import DataError, TextEncoder, Vocabulary, tokenize
 from seqbench.tasks.custom.text import PAD, PAD_ID, UNK, UNK_ID
 
@@ -199,7 +199,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("kind", MODEL_KINDS)
+@pytest.mark.parametrize("kind", tuple(kinds()))
 def test_each_model_kind_learns_a_tiny_text_task(kind, one_thread):
     t = tasks.custom(reviews(), text="review", target="label", hidden_size=16)
     model = t.build_model(kind)
@@ -223,7 +223,7 @@ def test_compare_trains_all_five_models_on_a_text_file_and_predict_labels_new_te
     data = tmp_path / "reviews.csv"
     reviews().to_csv(data, index=False)
     code, out, err = cli(["compare", "custom", "--file", str(data), "--text", "review", "--target", "label",
-                          "--models", ",".join(MODEL_KINDS), "--out", str(tmp_path / "runs"), "--no-progress",
+                          "--models", ",".join(tuple(kinds())), "--out", str(tmp_path / "runs"), "--no-progress",
                           "--threads", "1", "--max-time", "60"])
     assert code == 0, err
     head = err.splitlines()
@@ -232,7 +232,7 @@ def test_compare_trains_all_five_models_on_a_text_file_and_predict_labels_new_te
     assert head[5].startswith("tokens per text (train): min 5") and "(--max-length)" in head[5]
     assert any("pass --causal for causal ones" in line for line in head)
     (group,) = (tmp_path / "runs").iterdir()
-    for kind in MODEL_KINDS:
+    for kind in tuple(kinds()):
         result = json.loads((group / f"{kind}-seed0" / "result.json").read_text())
         assert result["model"] == kind and result["variant"]["text"] == "review"
         assert kind in out

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seqbench.nn import Transformer, count_parameters, make_model, match_parameters
-from seqbench.nn.model import MODEL_KINDS
+from seqbench.nn import kinds
 from seqbench.nn.transformer import sinusoidal_positions
 
 configs = st.fixed_dictionaries(
@@ -133,7 +133,7 @@ def test_interface_and_defaults():
     assert tr.causal and tr.receptive_field == float("inf") and tr.output_size == 16
     assert isinstance(tr.layers[0], torch.nn.TransformerEncoderLayer) and tr.layers[0].norm_first
     assert tr(torch.randn(2, 5, 3)).shape == (2, 5, 16)
-    assert "transformer" in MODEL_KINDS
+    assert "transformer" in kinds()
     model = make_model("transformer", input_size=3, output_size=2, hidden_size=12, num_layers=3, num_heads=2,
                        feedforward_size=20, positions="learned", max_len=64, dropout=0.1)
     enc = model.encoder

@@ -95,7 +95,7 @@ def test_long_stream_equals_full_forward_across_many_wraps():
 
 def test_unfused_kernels_give_the_same_stream(monkeypatch):
     # what a GPU or a torch build without ATen's fused addmm+ReLU / add+ReLU runs
-    from seqbench.nn import streaming
+    from seqbench.nn import tcn_streaming as streaming
 
     monkeypatch.setattr(streaming, "_relu_kernels",
                         lambda device: (streaming._addmm_relu_unfused, streaming._add_relu_unfused))

@@ -1,9 +1,11 @@
 """seqbench: temporal convolutional networks vs recurrent networks, on the paper's benchmark suite."""
 
+from .choices import REFERENCE_KIND
+
 __version__ = "0.1.0"
 
 
-def train(task: str, model: str = "tcn", **overrides) -> dict:
+def train(task: str, model: str = REFERENCE_KIND, **overrides) -> dict:
     """Train ``model`` on ``task``; returns the run's result record. See :func:`seqbench.training.train`.
 
     (Imported on first call: ``import seqbench`` stays light, Lightning loads when needed.)
@@ -14,13 +16,12 @@ def train(task: str, model: str = "tcn", **overrides) -> dict:
 
 
 def compare(task: str, models=None, seeds: int = 1, preset: str | None = None, **options) -> dict:
-    """Train every model kind (or ``models``) on ``task`` over seeds ``0 .. seeds-1`` with ``preset``
+    """Train every registered model kind (or ``models``) on ``task`` over seeds ``0 .. seeds-1`` with ``preset``
     (None: the task's quick one); returns the comparison's summary (mean ± std, 95% CI and the
     test against the TCN per model). See :func:`seqbench.comparison.compare`.
 
     (``budget=`` is the deprecated name of ``preset``.)
     """
-    from .choices import MODEL_KINDS
     from .comparison import compare as _compare
 
     if "budget" in options:
@@ -29,7 +30,7 @@ def compare(task: str, models=None, seeds: int = 1, preset: str | None = None, *
         warnings.warn("seqbench.compare(budget=...) is deprecated: it names a preset, say preset=...",
                       DeprecationWarning, stacklevel=2)
         preset = options.pop("budget") if preset is None else preset
-    return _compare(task, models or MODEL_KINDS, seeds=seeds, preset=preset, **options)
+    return _compare(task, models or None, seeds=seeds, preset=preset, **options)
 
 
 def generate(model, prompt, steps: int, temperature: float = 1.0, top_k=None, seed=None):

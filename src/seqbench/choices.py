@@ -1,4 +1,5 @@
-"""The names a user chooses from: model kinds, TCN options, optimizers, learning-rate schedules.
+"""The names a user chooses from: TCN options, optimizers, learning-rate schedules (model kinds are
+registered classes, :func:`seqbench.nn.kinds`).
 
 One torch-free list that the models (``seqbench.nn``), :class:`~seqbench.training.RunConfig`,
 the command line, the report and ``seqbench predict`` all read, so a new choice is added
@@ -6,14 +7,9 @@ in one place. (The schedules' rules live in ``seqbench.training.schedules``; a t
 that its table and :data:`SCHEDULES` name the same ones.)
 """
 
-RECURRENT_KINDS = ("lstm", "gru", "rnn")
-MODEL_KINDS = ("tcn", *RECURRENT_KINDS, "transformer")
-_MODEL_LABELS = {"tcn": "TCN", "lstm": "LSTM", "gru": "GRU", "rnn": "RNN", "transformer": "Transformer"}
-
-
-def model_label(kind: str) -> str:
-    """How tables, plots and messages name a model kind: ``"lstm"`` -> ``"LSTM"``."""
-    return _MODEL_LABELS.get(kind, kind.upper())
+# the model kind a task's preset describes, which every other kind is matched to in parameters
+# and tested against in the report (the kinds themselves: seqbench.nn.kinds())
+REFERENCE_KIND = "tcn"
 
 DROPOUT_MODES = ("elementwise", "channel")  # the official code's, and the paper's spatial dropout
 INITS = ("default", "normal", "official")

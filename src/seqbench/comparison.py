@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .choices import MODEL_KINDS
 from .results import RunResult
 
 
@@ -26,7 +25,7 @@ def group_dir(out: str | Path, task: str, variant: dict, preset: str) -> Path:
     return Path(out) / "-".join([f"compare-{task}"] + variant_parts(variant) + [preset])
 
 
-def compare(task: str, models=MODEL_KINDS, seeds: int = 1, preset: str | None = None, variant: dict | None = None,
+def compare(task: str, models=None, seeds: int = 1, preset: str | None = None, variant: dict | None = None,
             out: str | Path = "runs", resume: bool = False, overwrite: bool = False, task_object=None, announce=None,
             variants: list[dict] | None = None, references: bool = True, season: int | None = None,
             **run_options) -> dict:
@@ -34,7 +33,8 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, preset: str | None = 
 
     Args:
         task: a task name (``"copy_memory"``), or ``"custom"`` with ``variant={"file": ...}``.
-        models: model kinds; recurrent ones are matched to the TCN's parameter count.
+        models: registered model kinds (default: every one, :func:`seqbench.nn.kinds`); each
+            one other than the TCN is matched to the TCN's parameter count.
         seeds: seeds per model (3 or more to say anything about spread).
         preset: the task preset every model trains with (``"small"``, ``"paper"``); None: the task's
             quick one (:meth:`~seqbench.tasks.Task.preset_for` with ``compare=True``).
@@ -61,6 +61,7 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, preset: str | None = 
         its folds' and seeds' test values, mean, std, interval and the test against the TCN;
         plus ``"group"`` (the comparison's directory) and ``"paths"`` of the report's files.
     """
+    from .nn import kinds
     from .report import load_results, summary, write_report
     from .training import RunConfig, RunDir, build_task, run
     from .training.config import task_class
@@ -68,9 +69,11 @@ def compare(task: str, models=MODEL_KINDS, seeds: int = 1, preset: str | None = 
 
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
-    unknown = [m for m in models if m not in MODEL_KINDS]
+    known = kinds()
+    models = list(known) if models is None else models
+    unknown = [m for m in models if m not in known]
     if unknown or not models:
-        raise ValueError(f"models must be some of {', '.join(MODEL_KINDS)}, got {list(models)!r}")
+        raise ValueError(f"models must be some of {', '.join(known)}, got {list(models)!r}")
     if resume and overwrite:
         raise ValueError("resume and overwrite exclude each other")
     variant = dict(variant or {})

@@ -4,13 +4,10 @@ The exported step is a pure function with the state as explicit tensors::
 
     y_t, *state = step(x_t, *state)
 
-For a TCN each convolution with kernel size ``k > 1`` has one state tensor
-``(B, C_in, (k-1)*d)`` holding its last ``(k-1)*d`` inputs, oldest first; the step
-convolves ``[state, x_t]`` once and drops the oldest column. (The eager
-:meth:`~seqbench.nn.TCN.step` uses ring buffers instead, which need an integer position
-and in-place writes; a shift is what a graph runtime executes best, and its copy is a
-single memcpy per convolution.) Weight norm and eval-mode batch norm are folded into
-constant weights. A recurrent model's state is ``h`` (and ``c``), as in torch.
+Each kind that can (``Encoder.CAN_EXPORT``) gives its step as such a function
+(:meth:`~seqbench.nn.Encoder.export_step`): for a TCN one shift buffer per convolution with
+its weights folded (:mod:`seqbench.nn.tcn_export`), for a recurrent model ``h`` (and ``c``),
+as in torch.
 
 Both exports use torch's dynamo-based ONNX exporter (``torch.onnx.export(dynamo=True)``,
 which needs ``onnxscript``); the batch size (and, for the full model, the length) stay
@@ -23,81 +20,22 @@ import copy
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .files import atomic_path
-from .nn import TCN, Recurrent, SequenceModel, Transformer
-from .nn.folding import folded_conv
-from .nn.streaming import check_streamable
+from .nn import SequenceModel
 
 __all__ = ["StepModule", "export_onnx", "export_step_onnx"]
-
-
-class _TCNShiftStep(nn.Module):
-    """A TCN step over shift buffers, with folded weights held as buffers (constants)."""
-
-    def __init__(self, tcn: TCN) -> None:
-        super().__init__()
-        check_streamable(tcn)
-        self.layers: list[tuple] = []  # per block: (conv1, conv2, downsample, act)
-        self.state_shapes: list[tuple[int, int]] = []
-        n = 0
-        for i, blk in enumerate(tcn.blocks):
-            convs = []
-            for j, (conv, norm, act) in enumerate(((blk.conv1, blk.norm1, blk.act1), (blk.conv2, blk.norm2, blk.act2))):
-                w2, b2 = folded_conv(conv, norm)
-                k, d, cin = conv.kernel_size[0], conv.dilation[0], conv.in_channels
-                # back to conv1d's (C_out, C_in, k) layout
-                w = w2.reshape(w2.size(0), k, cin).permute(0, 2, 1).contiguous()
-                self.register_buffer(f"w{i}_{j}", w)
-                self.register_buffer(f"b{i}_{j}", b2[:, 0].clone())
-                ln = norm if isinstance(norm, nn.LayerNorm) else None
-                slot = None
-                if k > 1:
-                    slot = n
-                    n += 1
-                    self.state_shapes.append((cin, (k - 1) * d))
-                convs.append((f"w{i}_{j}", f"b{i}_{j}", d, slot, ln, act))
-            ds = None
-            if blk.downsample is not None:
-                self.register_buffer(f"dw{i}", blk.downsample.weight.detach()[:, :, 0].clone())
-                self.register_buffer(f"db{i}", blk.downsample.bias.detach().clone())
-                ds = (f"dw{i}", f"db{i}")
-            self.layers.append((convs, ds, blk.act))
-        # the norms/activations are modules: keep them registered so .to() and export see them
-        self.modules_kept = nn.ModuleList(
-            m for convs, _, act in self.layers for m in [act] + [c[5] for c in convs] + [c[4] for c in convs if c[4] is not None]
-        )
-
-    def forward(self, x: torch.Tensor, *state: torch.Tensor):
-        new_state = []
-        h = x
-        for convs, ds, act in self.layers:
-            inp = h
-            for wname, bname, d, slot, ln, conv_act in convs:
-                if slot is None:
-                    window = h[:, :, None]
-                else:
-                    window = torch.cat([state[slot], h[:, :, None]], dim=2)
-                    new_state.append(window[:, :, 1:])
-                h = F.conv1d(window, getattr(self, wname), getattr(self, bname), dilation=d)[:, :, 0]
-                if ln is not None:  # over the channels of this one step
-                    h = F.layer_norm(h, ln.normalized_shape, ln.weight, ln.bias, ln.eps)
-                h = conv_act(h)
-            skip = inp if ds is None else F.linear(inp, getattr(self, ds[0]), getattr(self, ds[1]))
-            h = act(h + skip)
-        return (h, *new_state)
 
 
 class StepModule(nn.Module):
     """One streaming step of a model as a pure function: ``(x_t, *state) -> (y_t, *new_state)``.
 
     Args:
-        model: a :class:`~seqbench.nn.SequenceModel` (head ``per_step``/``lm``/``last``), a
-            causal :class:`~seqbench.nn.TCN`, or a unidirectional :class:`~seqbench.nn.Recurrent`
-            (a Transformer's growing key/value cache has no fixed-shape step). Eval-mode
-            numerics; the weights are copied (folded) at construction.
+        model: a :class:`~seqbench.nn.SequenceModel` (head ``per_step``/``lm``/``last``) or an
+            encoder, of a kind whose step exports (``CAN_EXPORT``: a causal TCN, a unidirectional
+            recurrent model; a Transformer's growing key/value cache has no fixed-shape step).
+            Eval-mode numerics; the weights are copied (folded) at construction.
 
     Shape:
         - x_t: :math:`(B, F)` floats, or :math:`(B,)` int64 token ids
@@ -120,27 +58,10 @@ class StepModule(nn.Module):
         encoder = seq.encoder if seq is not None else model
         if seq is not None and seq.head == "mean":
             raise ValueError("head 'mean' pools over the whole sequence and cannot stream")
-        if isinstance(encoder, Transformer):
-            # its key/value cache grows by one entry per step: no fixed-shape state tensors
-            raise ValueError(
-                "cannot export a step of a Transformer: its streaming state (a key/value cache) grows every step, "
-                "which a step graph with fixed state shapes cannot hold; export the full model with export_onnx, "
-                "or stream it eagerly with model.step"
-            )
-        if isinstance(encoder, Recurrent) and encoder.bidirectional:
-            raise ValueError(
-                f"cannot export a step of a bidirectional {encoder.kind}: it reads each sequence backwards from its "
-                "end, so it has no step; export the full model with export_onnx"
-            )
-        if isinstance(encoder, TCN):
-            self.kind = "tcn"
-            self.core = _TCNShiftStep(encoder)
-        elif isinstance(encoder, Recurrent):
-            self.kind = encoder.kind
-            self.core = copy.deepcopy(encoder.rnn)
-            self.rnn_shape = (encoder.rnn.num_layers, encoder.hidden_size)
-        else:
-            raise ValueError(f"cannot export a step of {type(encoder).__name__}: expected a TCN or Recurrent encoder")
+        if not callable(getattr(encoder, "export_step", None)):
+            raise ValueError(f"cannot export a step of {type(encoder).__name__}: expected an encoder of a "
+                             "registered kind that can export its step (seqbench.nn.kinds())")
+        self.core = encoder.export_step()
         self.adapter = nn.Identity()
         self.decoder = nn.Identity()
         self.tokens = False
@@ -151,27 +72,21 @@ class StepModule(nn.Module):
         self.input_size = seq.input_size if seq is not None else encoder.input_size
         self.eval()
 
+    @property
+    def batch_dim(self) -> int:
+        """The batch dimension of every state tensor."""
+        return self.core.batch_dim
+
     def state_shapes(self, batch_size: int) -> list[tuple[int, ...]]:
         """Shapes of the state tensors, in order."""
-        if self.kind == "tcn":
-            return [(batch_size, c, n) for c, n in self.core.state_shapes]
-        layers, hidden = self.rnn_shape
-        return [(layers, batch_size, hidden)] * (2 if self.kind == "lstm" else 1)
+        return self.core.state_shapes(batch_size)
 
     def initial_state(self, batch_size: int, dtype=torch.float32) -> list[torch.Tensor]:
         """Zero state tensors (the left padding of the full forward) for ``batch_size`` sequences."""
         return [torch.zeros(s, dtype=dtype) for s in self.state_shapes(batch_size)]
 
     def forward(self, x: torch.Tensor, *state: torch.Tensor):
-        h = self.adapter(x)
-        if self.kind == "tcn":
-            h, *state = self.core(h, *state)
-        elif self.kind == "lstm":
-            out, (hn, cn) = self.core(h[:, None], (state[0], state[1]))
-            h, state = out[:, 0], [hn, cn]
-        else:
-            out, hn = self.core(h[:, None], state[0])
-            h, state = out[:, 0], [hn]
+        h, *state = self.core(self.adapter(x), *state)
         return (self.decoder(h), *state)
 
 
@@ -196,8 +111,7 @@ def export_step_onnx(model: nn.Module, path, batch_size: int = 1) -> Path:
     state = step.initial_state(batch)
     n = len(state)
     b = torch.export.Dim("batch", min=1)
-    batch_dim = 0 if step.kind == "tcn" else 1
-    dynamic = ({0: b}, tuple({batch_dim: b} for _ in range(n)))  # forward(x, *state)
+    dynamic = ({0: b}, tuple({step.batch_dim: b} for _ in range(n)))  # forward(x, *state)
     program = torch.onnx.export(
         step, (x, *state), dynamo=True, dynamic_shapes=dynamic,
         input_names=["x"] + [f"state_{i}" for i in range(n)],
@@ -225,7 +139,7 @@ def export_onnx(model: nn.Module, path, example: torch.Tensor) -> Path:
     try:
         encoder = getattr(model, "encoder", model)
         dims = {0: torch.export.Dim("batch", min=1)}
-        if not isinstance(encoder, Recurrent):
+        if not getattr(encoder, "EXPORT_FIXED_LENGTH", False):
             # torch's exporter unrolls nn.LSTM/GRU/RNN to the example's length: time stays fixed there
             dims[1] = torch.export.Dim("time", min=1)
         program = torch.onnx.export(model, (example,), dynamo=True, dynamic_shapes=(dims,),

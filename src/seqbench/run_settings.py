@@ -31,7 +31,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from .choices import DROPOUT_MODES, INITS, MODEL_KINDS, NO_SCHEDULE, OPTIMIZERS, SCHEDULES, SELECTIONS, model_label
+from .choices import DROPOUT_MODES, INITS, NO_SCHEDULE, OPTIMIZERS, REFERENCE_KIND, SCHEDULES, SELECTIONS
 
 REQUIRED = dataclasses.MISSING  # the default of a setting every run must give (the task)
 PARTS = ("run", "model", "baseline", "training", "budget", "runtime")
@@ -197,6 +197,20 @@ def directory(path) -> str:
     return path
 
 
+def _model_kinds() -> list[str]:
+    """The registered model kinds, read when a run names one (``seqbench.nn`` imports torch,
+    which this table's readers, the report among them, do without)."""
+    from .nn import kinds
+
+    return list(kinds())
+
+
+def _kind_label(name: str) -> str:
+    from .nn.registry import label
+
+    return label(name)
+
+
 def _lightning_names(kind: str) -> Callable[[], list[str]]:
     """The names Lightning's Trainer accepts for ``kind`` (strategy, accelerator, precision), as a
     function: Lightning is imported only to check a value other than the default, so ``--help``
@@ -221,8 +235,8 @@ POSITIVE = dict(low=1)  # an integer >= 1
 SETTINGS: tuple[Setting, ...] = (
     # what is trained
     Setting("task", str, "run", REQUIRED, flag=None),  # the command's TASK argument
-    Setting("model", str, "run", "tcn", choices=MODEL_KINDS,
-            help="TCN, or a baseline matched to the TCN's parameter count."),
+    Setting("model", str, "run", REFERENCE_KIND, choices=_model_kinds,
+            help="A registered model kind: the TCN, or another matched to the TCN's parameter count."),
     Setting("preset", str, "run", None,  # None: the task's own (Task.default_preset, compare: compare_preset)
             help="The task's preset (default: the task's own); `seqbench models TASK` lists them."),
     Setting("variant", dict, "run", {}, flag=None),  # the task variant: --seq-len, --variant KEY=VALUE
@@ -326,7 +340,7 @@ def check_settings(run) -> None:
             continue
         s.check(value)
         if s.applies_to and run.model not in s.applies_to:
-            kinds = " and ".join(model_label(k) for k in s.applies_to)
+            kinds = " and ".join(_kind_label(k) for k in s.applies_to)
             raise ValueError(f"{s.field} applies to {kinds} models only, not to {run.model!r}")
 
 

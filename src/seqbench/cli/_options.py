@@ -9,7 +9,7 @@ import math
 import click
 
 from .. import tasks
-from ..choices import MODEL_KINDS as MODELS
+from ..nn import kinds
 from ..run_settings import BY_FIELD, SETTINGS, Setting
 
 
@@ -25,6 +25,31 @@ class FiniteFloatRange(click.FloatRange):
 
     def _describe_range(self) -> str:  # click's help writes an unbounded range as "x<=None"
         return "" if self.min is None and self.max is None else super()._describe_range()
+
+
+class ModelKinds(click.ParamType):
+    """One registered model kind (``seqbench.nn.kinds()``), or with ``several=True`` a
+    comma-separated list of them. The kinds are read when the command runs, not when this
+    module is imported, so a kind registered in Python (``seqbench.nn.register``) is a choice."""
+
+    name = "kind"
+
+    def __init__(self, several: bool = False) -> None:
+        self.several = several
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):  # a default already converted, or a list from Python
+            return value
+        names = [m.strip() for m in value.split(",") if m.strip()] if self.several else [value]
+        known = kinds()
+        bad = [m for m in names if m not in known]
+        if bad or not names:
+            listed = "a comma-separated list of " if self.several else "one of "
+            self.fail(f"expected {listed}{', '.join(known)}, got {value!r}", param, ctx)
+        return names if self.several else value
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return ("KIND,..." if self.several else "[" + "|".join(kinds()) + "]")
 
 
 class SettingType(click.ParamType):

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from pathlib import Path
 
 import click
 
-from ..choices import MODEL_KINDS
 from ._options import _parse_value
 
 #: the options that build one of seqbench's kinds, and their flags
 KIND_FLAGS = {"hidden_size": "--hidden", "levels": "--levels", "kernel_size": "--kernel-size",
               "dilations": "--dilations", "num_layers": "--layers"}
-TCN_ONLY = ("levels", "kernel_size", "dilations")
+DEFAULT_SHAPE = {"hidden_size": 16, "levels": 4}  # levels: for a kind with levels (the TCN)
 
 
 @click.command()
@@ -71,6 +71,7 @@ def check(module_spec, input_size, layout, causal, expect_rf, mask_arg, lengths_
     import torch
 
     from ..checking import check as run_check
+    from ..nn import kinds
     from ..checking.probe import KeywordError
     from ..files import write_json
 
@@ -79,7 +80,7 @@ def check(module_spec, input_size, layout, causal, expect_rf, mask_arg, lengths_
         raise click.BadParameter(f"the folder of {json_path} does not exist", param_hint="--json")
     keywords = {"mask_arg": mask_arg, "lengths_arg": lengths_arg, "step_method": step_method}
     keywords = {k: None if v.lower() == "none" else v for k, v in keywords.items()}
-    if module_spec in MODEL_KINDS:
+    if module_spec in kinds():
         module, name = _seqbench_model(module_spec, input_size or 1, options, kind_options), f"seqbench {module_spec}"
         input_size = input_size or 1
     else:
@@ -113,22 +114,30 @@ def _parse_options(pairs) -> dict:
 
 def _seqbench_model(kind: str, input_size: int, options: dict, kind_options: dict):
     """One of seqbench's models, per-step head, built from the command's options."""
-    from ..nn import make_model
+    from ..nn import kinds, make_model
 
     settings = {k: v for k, v in kind_options.items() if v is not None}
-    settings.setdefault("hidden_size", 16)
-    if kind == "tcn":
-        settings.setdefault("levels", 4)
-        if "dilations" in settings:
-            settings["dilations"] = _dilations(settings["dilations"])
-    else:
-        given = [KIND_FLAGS[k] for k in TCN_ONLY if k in settings]
-        if given:
-            raise click.BadParameter(f"{', '.join(given)} apply to a tcn, not to {kind}", param_hint="MODULE_SPEC")
+    takes = _build_options(kind)
+    misplaced = [k for k in settings if k in KIND_FLAGS and k != "hidden_size" and k not in takes]
+    if misplaced:
+        owners = [name for name in kinds() if set(misplaced) <= _build_options(name)]
+        raise click.BadParameter(f"{', '.join(KIND_FLAGS[k] for k in misplaced)} apply to "
+                                 f"{' or '.join('a ' + o for o in owners) or 'other kinds'}, not to {kind}",
+                                 param_hint="MODULE_SPEC")
+    if "dilations" in settings:
+        settings["dilations"] = _dilations(settings["dilations"])
+    settings = {**{k: v for k, v in DEFAULT_SHAPE.items() if k == "hidden_size" or k in takes}, **settings}
     try:
         return make_model(kind, input_size=input_size, **settings, **options)
     except (ValueError, TypeError) as e:  # a setting the model refuses, or an unknown --option
         raise click.UsageError(f"cannot build {kind}: {e}") from e
+
+
+def _build_options(kind: str) -> set[str]:
+    """The options a kind's ``build`` names (the shape options of make_model it takes)."""
+    from ..nn import get_kind
+
+    return set(inspect.signature(get_kind(kind).build).parameters)
 
 
 def _dilations(text: str) -> list[int]:
@@ -143,10 +152,12 @@ def _from_factory(spec: str, options: dict):
     """Import ``package.module`` and call its ``factory(**options)``: runs the user's code, as asked."""
     from torch import nn
 
+    from ..nn import kinds
+
     module_name, sep, attr = spec.partition(":")
     if not sep or not all(p.isidentifier() for p in module_name.split(".")) or not all(
             p.isidentifier() for p in attr.split(".")):
-        raise click.BadParameter(f"expected one of {', '.join(MODEL_KINDS)} or package.module:factory, got {spec!r}",
+        raise click.BadParameter(f"expected one of {', '.join(kinds())} or package.module:factory, got {spec!r}",
                                  param_hint="MODULE_SPEC")
     here = os.getcwd()
     added = here not in sys.path

@@ -8,18 +8,12 @@ import json
 
 import click
 
+from ..choices import REFERENCE_KIND
+from ..nn import kinds
 from ..stats import MIN_TEST_ITEMS
 from .custom_options import announce_custom, custom_options, pop_custom
-from ._options import (MODELS, check_models, check_task, checked_preset, pop_variant, setting_option, setting_options,
-                       variant_options)
-
-
-def _models(ctx, param, value: str):
-    kinds = [m.strip() for m in value.split(",") if m.strip()]
-    bad = [m for m in kinds if m not in MODELS]
-    if bad or not kinds:
-        raise click.BadParameter(f"expected a comma-separated list of {', '.join(MODELS)}, got {value!r}")
-    return kinds
+from ._options import (ModelKinds, check_models, check_task, checked_preset, pop_variant, setting_option,
+                       setting_options, variant_options)
 
 
 def resampling_variants(task: str, variant: dict) -> list[dict]:
@@ -35,8 +29,9 @@ def resampling_variants(task: str, variant: dict) -> list[dict]:
 
 @click.command()
 @click.argument("task")
-@click.option("--models", default=",".join(MODELS), show_default=True, callback=_models,
-              help="Comma-separated model kinds; recurrent ones are matched to the TCN's parameter count.")
+@click.option("--models", type=ModelKinds(several=True), default=None,
+              help="Comma-separated model kinds [default: every registered one, tcn,lstm,gru,rnn,transformer built in]; "
+                   "each is matched to the TCN's parameter count.")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
               help="Seeds per model (0..N-1), the same for every model; 3 or more to measure the spread.")
 @setting_option("preset", help="The task's preset every model trains with (default: the task's quick one: small for "
@@ -64,6 +59,8 @@ def compare(task, models, seeds, preset, old_budget, devices, season, **kw):
     """
     from ..comparison import compare as run_comparison
     from ..training import build_task
+
+    models = models or list(kinds())
 
     check_task(task)
     variant = pop_variant(kw)
@@ -106,7 +103,7 @@ def comparison_table(result: dict) -> str:
     interval, the paper's figure (benchmarks), the other metrics' means, the budget used, and the
     test against the TCN; then the methods used."""
     runs, entries = result["runs"], result["models"]
-    r0 = next((r for r in runs if r["model"] == "tcn"), runs[0])
+    r0 = next((r for r in runs if r["model"] == REFERENCE_KIND), runs[0])
     metric, better = r0["primary_metric"], "higher" if r0["higher_is_better"] else "lower"
     others = list(dict.fromkeys(m for e in entries for m in e.get("other_metrics", {})))
     paper = any(e.get("paper") is not None for e in entries)

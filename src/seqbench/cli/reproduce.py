@@ -6,8 +6,7 @@ import shlex
 
 import click
 
-from ..choices import MODEL_KINDS
-from ._options import setting_option
+from ._options import ModelKinds, setting_option
 
 
 def _names(ctx, param, value):
@@ -16,7 +15,8 @@ def _names(ctx, param, value):
 
 @click.command()
 @click.option("--tasks", callback=_names, default=None, help="Comma-separated tasks [default: every task of the plan].")
-@click.option("--models", callback=_names, default=None, help=f"Comma-separated models of {', '.join(MODEL_KINDS)}.")
+@click.option("--models", type=ModelKinds(several=True), default=None,
+              help="Comma-separated model kinds [default: every kind of the plan].")
 @click.option("--seeds", type=click.IntRange(min=1), default=None,
               help="Seeds 0..N-1 of every selected configuration [default: the plan's seeds].")
 @click.option("--only", callback=_names, default=None, help="Comma-separated run names.")
@@ -52,9 +52,6 @@ def reproduce(tasks, models, seeds, only, jobs, threads, list_only, dry_run, dat
     from ..reproduction.queue import (format_duration, measured_paces, progress, protocol_epochs, resume_source,
                                       seconds_left)
 
-    unknown = sorted(set(models or ()) - set(MODEL_KINDS))
-    if unknown:
-        raise click.BadParameter(f"unknown model(s) {', '.join(unknown)}", param_hint="--models")
     plan = select(PLAN, tasks, models, seeds, only)
     if not plan:
         raise click.UsageError("no planned run matches; see seqbench reproduce --list")

@@ -95,3 +95,46 @@ def right_padded_lengths(mask: torch.Tensor, who: str) -> torch.Tensor:
                 f"padding, but row {row} has a valid step after a padded one"
             )
     return lengths
+
+
+# ------------------------------------------------------------------ streaming steps
+
+
+def step_input(x, features: int, reference: torch.Tensor, who: str) -> None:
+    """Check one step of a batch-first float input, (batch, features), against the model's parameters."""
+    if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != features:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{who} expects one step of shape (batch, {features}), got {shape}")
+    if x.dtype != reference.dtype:
+        raise ValueError(f"{who} expects dtype {reference.dtype} (the model's), got {x.dtype}")
+    if x.device != reference.device:
+        raise ValueError(f"{who} expects the input on {reference.device} (the model's device), got {x.device}")
+    finite(x, who)
+
+
+def step_mode(model: torch.nn.Module, who: str) -> None:
+    """Streaming computes eval-mode outputs: refuse training mode where that would differ."""
+    if not model.training:
+        return
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training:
+            raise ValueError(
+                f"{who}.step: the model is in training mode and uses batch norm, whose batch statistics "
+                "need the whole sequence; call model.eval() before streaming"
+            )
+        if isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.training and m.p > 0:
+            raise ValueError(f"{who}.step: the model is in training mode with dropout p={m.p}; call model.eval() before streaming")
+        if isinstance(m, torch.nn.RNNBase) and m.training and m.dropout > 0 and m.num_layers > 1:
+            raise ValueError(f"{who}.step: the model is in training mode with dropout {m.dropout}; call model.eval() before streaming")
+
+
+def batch_index(index, batch: int) -> torch.Tensor:
+    """The batch elements ``index`` names (an int, ints, or a (batch,) bool mask) as int64 in [0, batch)."""
+    if isinstance(index, torch.Tensor) and index.dtype == torch.bool:
+        if index.shape != (batch,):
+            raise ValueError(f"reset mask must have shape ({batch},), got {tuple(index.shape)}")
+        index = index.nonzero().flatten()
+    idx = torch.as_tensor(index, dtype=torch.long).flatten()
+    if idx.numel() and (int(idx.min()) < -batch or int(idx.max()) >= batch):
+        raise ValueError(f"reset index out of range for batch size {batch}: {idx.tolist()}")
+    return idx % batch if batch else idx

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from ..choices import INITS, MODEL_KINDS
-from . import checks
-from .recurrent import Recurrent
-from .tcn import TCN
-from .transformer import Transformer
+from ..choices import INITS
+from . import checks, registry
 
 HEADS = ("per_step", "last", "mean", "lm")
 ADAPTERS = ("identity", "linear", "embedding")
@@ -21,8 +20,9 @@ class SequenceModel(nn.Module):
     r"""Input adapter + encoder + head: the model every task trains.
 
     Args:
-        encoder: a :class:`TCN`, :class:`Recurrent` or :class:`Transformer` (anything
-            batch-first with ``input_size`` and ``output_size`` attributes).
+        encoder: a registered kind's encoder (:class:`~seqbench.nn.Encoder`: :class:`TCN`,
+            :class:`Recurrent`, :class:`Transformer`, ...), or anything batch-first with
+            ``input_size`` and ``output_size`` attributes.
         output_size: outputs per step (``per_step``/``lm``) or per sequence (``last``/``mean``).
             For ``lm`` it defaults to the vocabulary size.
         head: ``"per_step"`` (sequence-to-sequence), ``"last"`` (sequence-to-label from the
@@ -142,9 +142,14 @@ class SequenceModel(nn.Module):
 
     def init_state(self, batch_size: int, device=None, dtype=None):
         """A fresh streaming state (the encoder's; see :mod:`seqbench.nn.streaming`)."""
-        from .streaming import sequence_init_state
+        if not hasattr(self.encoder, "init_state"):
+            raise ValueError(f"the encoder {type(self.encoder).__name__} has no streaming support (init_state/step)")
+        self._check_streams()
+        return self.encoder.init_state(batch_size, device, dtype)
 
-        return sequence_init_state(self, batch_size, device, dtype)
+    def _check_streams(self) -> None:
+        if self.head == "mean":
+            raise ValueError("head 'mean' pools over the whole sequence and cannot stream; use 'per_step', 'lm' or 'last'")
 
     def step(self, x: torch.Tensor, state):
         r"""Advance one step: ``y_t, state = model.step(x_t, state)``, eval-mode numerics.
@@ -157,9 +162,32 @@ class SequenceModel(nn.Module):
             - x: :math:`(B, \text{input\_size})` floats, or :math:`(B,)` token ids.
             - output: :math:`(B, \text{output\_size})`
         """
-        from .streaming import sequence_step
+        self._check_streams()
+        checks.step_mode(self, "SequenceModel")
+        if self.input_adapter == "embedding":
+            self._check_step_tokens(x)
+            h = F.embedding(x.long(), self.adapter.weight)
+        else:
+            checks.step_input(x, self.input_size, self.decoder.weight, "SequenceModel.step")
+            h = F.linear(x, self.adapter.weight, self.adapter.bias) if self.input_adapter == "linear" else x
+        # a registered kind's advance skips the input checks just made; any other encoder steps
+        advance = getattr(self.encoder, "advance", None) or getattr(self.encoder, "step", None)
+        if advance is None:
+            raise ValueError(f"the encoder {type(self.encoder).__name__} has no streaming support (init_state/step)")
+        h, state = advance(h, state)
+        return F.linear(h, self.decoder.weight, self.decoder.bias), state
 
-        return sequence_step(self, x, state)
+    def _check_step_tokens(self, x) -> None:
+        if not isinstance(x, torch.Tensor) or x.dim() != 1:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"SequenceModel.step expects one step of token ids of shape (batch,), got {shape}")
+        if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+            raise ValueError(f"SequenceModel.step expects integer token ids, got dtype {x.dtype}")
+        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.input_size):
+            raise ValueError(
+                f"token ids must lie in [0, {self.input_size}) (the vocabulary), got range "
+                f"[{int(x.min())}, {int(x.max())}]"
+            )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         self._check_input(x)
@@ -199,7 +227,7 @@ def make_model(
     embedding_size: int | None = None,
     levels: int | None = None,
     channels: Sequence[int] | None = None,
-    kernel_size: int = 2,
+    kernel_size: int | None = None,
     dilations: Sequence[int] | None = None,
     num_layers: int | None = None,
     dropout: float = 0.0,
@@ -208,41 +236,31 @@ def make_model(
     init: str = "default",
     **encoder_options,
 ) -> SequenceModel:
-    """Build a :class:`SequenceModel` of ``kind`` (``"tcn"``, ``"lstm"``, ``"gru"``, ``"rnn"``, ``"transformer"``).
+    """Build a :class:`SequenceModel` of a registered ``kind`` (``"tcn"``, ``"lstm"``, ``"gru"``,
+    ``"rnn"``, ``"transformer"``, or one added with :func:`~seqbench.nn.register`).
 
-    The TCN gets ``channels`` or ``[hidden_size] * levels``; a recurrent model
-    ``num_layers`` layers of ``hidden_size`` (default 1); a Transformer ``num_layers``
-    encoder layers of width ``hidden_size`` (default 2). ``embedding_size`` is the
-    encoder's input size behind a ``"linear"`` or ``"embedding"`` adapter (``input_size``
-    otherwise). Extra keyword arguments go to the encoder (``norm``, ``dropout_mode``,
-    ``bidirectional``, ``num_heads``, ``causal``, ``positions``, ...).
+    The encoder is the kind's :meth:`~seqbench.nn.Encoder.build` at width ``hidden_size``: the TCN
+    gets ``channels`` or ``[hidden_size] * levels`` (``kernel_size``, default 2, and
+    ``dilations``); a recurrent model ``num_layers`` layers of ``hidden_size`` (default 1); a
+    Transformer ``num_layers`` encoder layers of width ``hidden_size`` (default 2). Those shape
+    arguments go to the kinds whose ``build`` names them and are ignored by the others, so one
+    set of arguments builds every kind. ``embedding_size`` is the encoder's input size behind a
+    ``"linear"`` or ``"embedding"`` adapter (``input_size`` otherwise). Extra keyword arguments
+    go to the encoder (``norm``, ``dropout_mode``, ``bidirectional``, ``num_heads``, ``causal``,
+    ``positions``, ...); an argument given as None takes the kind's default.
     """
-    checks.choice("kind", kind, MODEL_KINDS)
+    encoder_class = registry.get_kind(kind)
     if input_adapter == "identity":
         enc_in = input_size
     else:
         enc_in = embedding_size if embedding_size is not None else hidden_size
         if enc_in is None:
             raise ValueError(f"input_adapter {input_adapter!r} needs embedding_size (or hidden_size)")
-    if kind == "tcn":
-        if channels is None:
-            if hidden_size is None or levels is None:
-                raise ValueError("a TCN needs channels, or hidden_size and levels")
-            channels = [checks.positive_int("hidden_size", hidden_size)] * checks.positive_int("levels", levels)
-        encoder: nn.Module = TCN(
-            enc_in, channels, kernel_size, dilations=dilations, dropout=dropout,
-            init=init, **encoder_options,
-        )
-    elif kind == "transformer":
-        if hidden_size is None:
-            raise ValueError("a transformer model needs hidden_size (its width, d_model)")
-        encoder = Transformer(enc_in, hidden_size, num_layers=2 if num_layers is None else num_layers,
-                              dropout=dropout, **encoder_options)
-    else:
-        if hidden_size is None:
-            raise ValueError(f"a {kind} model needs hidden_size")
-        encoder = Recurrent(kind, enc_in, hidden_size, num_layers=1 if num_layers is None else num_layers,
-                            dropout=dropout, **encoder_options)
+    shape = dict(levels=levels, channels=channels, kernel_size=kernel_size, dilations=dilations, num_layers=num_layers)
+    takes = inspect.signature(encoder_class.build).parameters
+    options = {**{k: v for k, v in shape.items() if k in takes}, **encoder_options}
+    options = {k: v for k, v in options.items() if v is not None}
+    encoder = encoder_class.build(enc_in, hidden_size, dropout=dropout, init=init, **options)
     return SequenceModel(
         encoder, output_size, head=head, input_adapter=input_adapter, input_size=input_size,
         tie_weights=tie_weights, embedding_dropout=embedding_dropout, init=init,

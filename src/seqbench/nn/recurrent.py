@@ -1,4 +1,5 @@
-"""Recurrent baselines (vanilla RNN, LSTM, GRU) behind the same interface as the TCN."""
+"""Recurrent baselines behind the same interface as the TCN: the ``"lstm"``, ``"gru"`` and ``"rnn"``
+kinds, one class (:class:`Recurrent`) with a thin subclass per kind, as torch's ``RNNBase(mode)``."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from . import checks, recurrent_cpu
+from .registry import Encoder, register
+from .recurrent_streaming import RecurrentState, RecurrentStep, recurrent_init_state, recurrent_step
 
 KINDS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
-class Recurrent(nn.Module):
+class Recurrent(Encoder):
     r"""A stack of torch's ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` layers, batch-first.
+
+    The registered kinds are its subclasses :class:`LSTM`, :class:`GRU` and :class:`RNN`,
+    which fix ``kind``; ``Recurrent(kind, ...)`` builds the same modules.
 
     Args:
         kind: ``"lstm"``, ``"gru"`` or ``"rnn"`` (Elman RNN).
@@ -47,6 +53,10 @@ class Recurrent(nn.Module):
     mask the batch is packed (``pack_padded_sequence``): each sequence's valid outputs are
     those it has alone, and its padded steps output zeros.
     """
+
+    BIDIRECTIONAL, WHOLE_SEQUENCE = True, {"bidirectional": True}
+    CAN_STREAM = CAN_EXPORT = True
+    EXPORT_FIXED_LENGTH = True  # torch's exporter unrolls nn.LSTM/GRU/RNN to the example's length
 
     def __init__(
         self,
@@ -95,10 +105,16 @@ class Recurrent(nn.Module):
                 elif name.startswith("bias_hh"):
                     p[h: 2 * h].zero_()
 
-    @property
-    def receptive_field(self) -> float:
-        """Unbounded: a recurrent state can carry any part of the past."""
-        return float("inf")
+    @classmethod
+    def build(cls, input_size: int, hidden_size: int | None, *, num_layers: int = 1, dropout: float = 0.0,
+              init: str = "default", **options) -> "Recurrent":
+        """``num_layers`` layers (its depth, default 1) of ``hidden_size`` units (its width)."""
+        if hidden_size is None:
+            raise ValueError(f"a {cls.NAME} model needs hidden_size")
+        return cls(input_size, hidden_size, num_layers=num_layers, dropout=dropout, **options)
+
+    def describe(self) -> str:
+        return f"hidden={self.hidden_size} layers={self.num_layers}"
 
     @property
     def causal(self) -> bool:
@@ -148,25 +164,54 @@ class Recurrent(nn.Module):
             return last
         return torch.cat([last[:, : self.hidden_size], h[:, 0, self.hidden_size :]], dim=-1)
 
-    def init_state(self, batch_size: int, device=None, dtype=None):
-        """A zero :class:`~seqbench.nn.streaming.RecurrentState` (``h``, and ``c`` for an LSTM)."""
-        from .recurrent_streaming import recurrent_init_state
-
+    def init_state(self, batch_size: int, device=None, dtype=None) -> RecurrentState:
+        """A zero :class:`~seqbench.nn.recurrent_streaming.RecurrentState` (``h``, and ``c`` for an LSTM)."""
         return recurrent_init_state(self, batch_size, device, dtype)
 
-    def step(self, x: torch.Tensor, state):
+    def step(self, x: torch.Tensor, state: RecurrentState):
         r"""Advance one step: ``y_t, state = rnn.step(x_t, state)``.
 
         Shape:
             - x: :math:`(B, \text{input\_size})`
             - output: :math:`(B, \text{hidden\_size})`
         """
-        from .recurrent_streaming import recurrent_step
-
         return recurrent_step(self, x, state)
+
+    def export_step(self) -> RecurrentStep:
+        return RecurrentStep(self)
 
     def extra_repr(self) -> str:
         extra = ", bidirectional=True" if self.bidirectional else ""
         if self.forget_bias is not None:
             extra += f", forget_bias={self.forget_bias:g}"
         return f"kind={self.kind!r}" + extra
+
+
+@register
+class LSTM(Recurrent):
+    """The ``"lstm"`` kind: :class:`Recurrent` of ``nn.LSTM`` layers (``LSTM(input_size, hidden_size, ...)``)."""
+
+    NAME, LABEL = "lstm", "LSTM"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(self.NAME, *args, **kwargs)
+
+
+@register
+class GRU(Recurrent):
+    """The ``"gru"`` kind: :class:`Recurrent` of ``nn.GRU`` layers."""
+
+    NAME, LABEL = "gru", "GRU"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(self.NAME, *args, **kwargs)
+
+
+@register
+class RNN(Recurrent):
+    """The ``"rnn"`` kind: :class:`Recurrent` of Elman ``nn.RNN`` layers."""
+
+    NAME, LABEL = "rnn", "RNN"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(self.NAME, *args, **kwargs)

@@ -14,7 +14,10 @@ from ..choices import INITS
 from . import checks
 from .conv import CausalConv1d
 from .functional import dropout, padded_conv1d, strided_causal_conv1d
+from .registry import Encoder, register
+from .tcn_export import TCNShiftStep
 from .tcn_plan import receptive_field
+from .tcn_streaming import TCNState, check_streamable, tcn_init_state, tcn_step, tcn_step_channels_first
 
 NORMS = ("weight", "batch", "layer", "none")
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU}
@@ -175,8 +178,9 @@ def _end_aligned(x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, 
     return shifted, started.unsqueeze(1).to(x.dtype)
 
 
-class TCN(nn.Module):
-    r"""Temporal convolutional network (Bai, Kolter & Koltun, 2018), batch-first.
+@register
+class TCN(Encoder):
+    r"""Temporal convolutional network (Bai, Kolter & Koltun, 2018), batch-first: the ``"tcn"`` kind.
 
     A stack of :class:`TemporalBlock` levels; level ``v`` uses dilation ``2**v`` unless
     ``dilations`` says otherwise. Each output step sees the last :attr:`receptive_field`
@@ -201,6 +205,10 @@ class TCN(nn.Module):
         >>> tcn.receptive_field
         3571
     """
+
+    NAME, LABEL = "tcn", "TCN"
+    BIDIRECTIONAL, WHOLE_SEQUENCE = True, {"causal": False}  # "same" padding
+    CAN_STREAM = CAN_EXPORT = True
 
     def __init__(
         self,
@@ -238,6 +246,20 @@ class TCN(nn.Module):
             TemporalBlock(i, o, kernel_size, d, dropout, norm, dropout_mode, activation, init, causal)
             for i, o, d in zip(ins, channels, dilations)
         )
+
+    @classmethod
+    def build(cls, input_size: int, hidden_size: int | None = None, *, levels: int | None = None,
+              channels: Sequence[int] | None = None, kernel_size: int = 2, dilations: Sequence[int] | None = None,
+              dropout: float = 0.0, init: str = "default", **options) -> "TCN":
+        """A TCN of ``channels``, or of ``levels`` levels of ``hidden_size`` channels (its width and depth)."""
+        if channels is None:
+            if hidden_size is None or levels is None:
+                raise ValueError("a TCN needs channels, or hidden_size and levels")
+            channels = [checks.positive_int("hidden_size", hidden_size)] * checks.positive_int("levels", levels)
+        return cls(input_size, channels, kernel_size, dilations=dilations, dropout=dropout, init=init, **options)
+
+    def describe(self) -> str:
+        return f"k={self.kernel_size} channels={self.channels}"
 
     @property
     def receptive_field(self) -> int:
@@ -320,18 +342,16 @@ class TCN(nn.Module):
             started = _every_from_end(started, stride)
         return h[..., -1]
 
-    def init_state(self, batch_size: int, device=None, dtype=None):
-        """A fresh streaming state for ``batch_size`` sequences (see :mod:`seqbench.nn.streaming`).
+    def init_state(self, batch_size: int, device=None, dtype=None) -> TCNState:
+        """A fresh streaming state for ``batch_size`` sequences (see :mod:`seqbench.nn.tcn_streaming`).
 
         Its zeros are the left padding the full forward sees, so streamed outputs equal the
         full forward's from the first step. Also folds the weights for :meth:`step`, once.
         Raises ``ValueError`` for a non-causal TCN.
         """
-        from .streaming import tcn_init_state
-
         return tcn_init_state(self, batch_size, device, dtype)
 
-    def step(self, x: torch.Tensor, state):
+    def step(self, x: torch.Tensor, state: TCNState):
         r"""Advance one step: ``y_t, state = tcn.step(x_t, state)``, eval-mode numerics.
 
         The state's buffers are updated in place (use ``streaming.clone_state`` to branch).
@@ -340,9 +360,16 @@ class TCN(nn.Module):
             - x: :math:`(B, \text{input\_size})`
             - output: :math:`(B, \text{channels[-1]})`
         """
-        from .streaming import tcn_step
-
         return tcn_step(self, x, state)
+
+    def advance(self, x: torch.Tensor, state: TCNState):
+        check_streamable(self)
+        h, state = tcn_step_channels_first(self, x.t(), state)
+        return h.t(), state
+
+    def export_step(self) -> TCNShiftStep:
+        """The step over shift buffers (:class:`~seqbench.nn.tcn_export.TCNShiftStep`), weights folded."""
+        return TCNShiftStep(self)
 
     def extra_repr(self) -> str:
         return f"receptive_field={self.receptive_field}"

@@ -1,4 +1,5 @@
-"""A Transformer encoder baseline, torch's ``nn.TransformerEncoderLayer``, behind the TCN's interface."""
+"""A Transformer encoder baseline, torch's ``nn.TransformerEncoderLayer``, behind the TCN's
+interface: the ``"transformer"`` kind."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import torch
 from torch import nn
 
 from . import checks
+from .registry import Encoder, register
+from .sizing import count_parameters, match_parameters
+from .transformer_streaming import TransformerState, transformer_init_state, transformer_step
 
 POSITIONS = ("sinusoidal", "learned")
 ACTIVATIONS = ("relu", "gelu")
@@ -36,7 +40,8 @@ def sinusoidal_positions(positions: torch.Tensor, size: int, dtype: torch.dtype)
     return torch.stack((angles.sin(), angles.cos()), dim=-1).flatten(-2)[..., :size].to(dtype)
 
 
-class Transformer(nn.Module):
+@register
+class Transformer(Encoder):
     r"""A stack of torch's ``nn.TransformerEncoderLayer``, batch-first, causal by default.
 
     The input is projected to ``hidden_size`` (a ``Linear``), position encodings are added,
@@ -76,6 +81,10 @@ class Transformer(nn.Module):
         >>> tr(torch.randn(4, 100, 2)).shape
         torch.Size([4, 100, 32])
     """
+
+    NAME, LABEL = "transformer", "Transformer"
+    BIDIRECTIONAL, WHOLE_SEQUENCE = True, {"causal": False}
+    CAN_STREAM = True  # with a key/value cache that grows every step: no fixed-shape step to export
 
     def __init__(
         self,
@@ -126,10 +135,30 @@ class Transformer(nn.Module):
         # pre-norm layers leave the residual stream unnormalised: one norm closes the stack
         self.norm = nn.LayerNorm(hidden_size) if self.norm_first else nn.Identity()
 
-    @property
-    def receptive_field(self) -> float:
-        """Unbounded: attention reaches every earlier step (every step, when not causal)."""
-        return float("inf")
+    @classmethod
+    def build(cls, input_size: int, hidden_size: int | None, *, num_layers: int = 2, dropout: float = 0.0,
+              init: str = "default", **options) -> "Transformer":
+        """``num_layers`` encoder layers (its depth, default 2) of width ``hidden_size``."""
+        if hidden_size is None:
+            raise ValueError("a transformer model needs hidden_size (its width, d_model)")
+        return cls(input_size, hidden_size, num_layers=num_layers, dropout=dropout, **options)
+
+    @classmethod
+    def width_step(cls, fixed) -> int:
+        """Its width is a multiple of its heads: ``num_heads``, or :data:`DEFAULT_HEADS` when left to
+        the default (so the matched model gets that many heads, rather than whichever divisor a
+        width happens to have)."""
+        heads = fixed.get("num_heads")
+        return DEFAULT_HEADS if heads is None else checks.positive_int("num_heads", heads)
+
+    @classmethod
+    def match(cls, target: int, **fixed) -> dict[str, int]:
+        """Its width moves in steps of its heads: the feed-forward size fills in (:func:`match_transformer`)."""
+        return match_transformer(target, **fixed)
+
+    def describe(self) -> str:
+        return (f"hidden={self.hidden_size} layers={self.num_layers} heads={self.num_heads} "
+                f"feed-forward={self.feedforward_size}")
 
     def embed(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """The projected input plus the encodings of ``positions`` (broadcast against it)."""
@@ -166,13 +195,11 @@ class Transformer(nn.Module):
             h = h.masked_fill(~mask.unsqueeze(-1), 0.0)
         return h
 
-    def init_state(self, batch_size: int, device=None, dtype=None):
+    def init_state(self, batch_size: int, device=None, dtype=None) -> TransformerState:
         """An empty key/value cache (see :mod:`seqbench.nn.transformer_streaming`); causal models only."""
-        from .transformer_streaming import transformer_init_state
-
         return transformer_init_state(self, batch_size, device, dtype)
 
-    def step(self, x: torch.Tensor, state):
+    def step(self, x: torch.Tensor, state: TransformerState):
         r"""Advance one step: ``y_t, state = transformer.step(x_t, state)``, eval-mode numerics.
 
         The new step's query attends to the cached keys and values of every earlier step.
@@ -181,10 +208,43 @@ class Transformer(nn.Module):
             - x: :math:`(B, \text{input\_size})`
             - output: :math:`(B, \text{hidden\_size})`
         """
-        from .transformer_streaming import transformer_step
-
         return transformer_step(self, x, state)
+
+    def export_step(self):
+        raise ValueError(
+            "cannot export a step of a Transformer: its streaming state (a key/value cache) grows every step, "
+            "which a step graph with fixed state shapes cannot hold; export the full model with export_onnx, "
+            "or stream it eagerly with model.step"
+        )
 
     def extra_repr(self) -> str:
         return (f"causal={self.causal}, positions={self.positions!r}"
                 + (f", max_len={self.max_len}" if self.positions == "learned" else ""))
+
+
+def match_transformer(target: int, **fixed) -> dict[str, int]:
+    """``hidden_size`` and ``feedforward_size`` that bring a Transformer within a fraction of a
+    percent of ``target`` parameters.
+
+    Its width moves in steps of ``num_heads``, too coarse for small budgets (17% at 12K
+    parameters). So the width is the largest multiple of the heads whose model, at the usual
+    feed-forward size of 4 x width, stays within ``target``; the feed-forward layers then
+    widen to close the gap (each unit adds ``num_layers x (2 x width + 1)`` parameters).
+
+    Example::
+
+        >>> match_transformer(12_530, input_size=1, output_size=10)
+        {'hidden_size': 20, 'feedforward_size': 106}
+    """
+    checks.positive_int("target", target)
+    if "feedforward_size" in fixed:
+        raise ValueError("match_transformer chooses feedforward_size; leave it out of the fixed arguments")
+    name, step = Transformer.NAME, Transformer.width_step(fixed)
+    hidden = match_parameters(name, target, **fixed)
+    while hidden > step and count_parameters(name, hidden, feedforward_size=4 * hidden, **fixed) > target:
+        hidden -= step
+    base = count_parameters(name, hidden, feedforward_size=4 * hidden, **fixed)
+    layers = fixed.get("num_layers") or 2
+    per_unit = layers * (2 * hidden + 1)
+    extra = max(round((target - base) / per_unit), 0)
+    return {"hidden_size": hidden, "feedforward_size": 4 * hidden + extra}

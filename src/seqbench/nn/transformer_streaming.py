@@ -44,6 +44,27 @@ class TransformerState(NamedTuple):
     starts: torch.Tensor
     steps: int
 
+    # the state protocol of seqbench.nn.states
+    def tensors(self) -> list[torch.Tensor]:
+        return [*self.keys, *self.values, self.starts]
+
+    @property
+    def batch_size(self) -> int:
+        return self.starts.shape[0]
+
+    def reset(self, index: torch.Tensor) -> None:
+        # a cache cannot be zeroed into a fresh start: move the start to the next step
+        self.starts.index_fill_(0, index.to(self.starts.device), self.steps)
+
+    def to(self, device=None, dtype=None) -> "TransformerState":
+        move = lambda t: t.to(device=device, dtype=dtype).contiguous()  # noqa: E731
+        return TransformerState(tuple(map(move, self.keys)), tuple(map(move, self.values)),
+                                self.starts.to(device=device), self.steps)
+
+    def clone(self) -> "TransformerState":
+        # the caches are never written in place (each step concatenates): only starts needs a copy
+        return TransformerState(self.keys, self.values, self.starts.clone(), self.steps)
+
 
 def check_streamable(tr) -> None:
     if not tr.causal:
@@ -125,11 +146,9 @@ def _feedforward(layer, h: torch.Tensor) -> torch.Tensor:
 
 
 def transformer_step(tr, x: torch.Tensor, state: TransformerState):
-    from .streaming import check_step_input, check_step_mode
-
     check_streamable(tr)
-    check_step_mode(tr, "Transformer")
-    check_step_input(x, tr.input_size, tr.input_proj.weight, "Transformer.step")
+    checks.step_mode(tr, "Transformer")
+    checks.step_input(x, tr.input_size, tr.input_proj.weight, "Transformer.step")
     _check_state(tr, state, x.shape[0])
     h = tr.embed(x, _positions(tr, state))
     # (B, 1, 1, steps + 1): a restarted sequence sees only the steps since its start
@@ -148,18 +167,3 @@ def transformer_step(tr, x: torch.Tensor, state: TransformerState):
         values.append(v)
     return tr.norm(h), TransformerState(tuple(keys), tuple(values), state.starts, state.steps + 1)
 
-
-def reset(state: TransformerState, index: torch.Tensor) -> None:
-    """Restart the sequences at ``index`` (int64, in range) from the next step, in place."""
-    state.starts.index_fill_(0, index.to(state.starts.device), state.steps)
-
-
-def to(state: TransformerState, device=None, dtype=None) -> TransformerState:
-    move = lambda t: t.to(device=device, dtype=dtype).contiguous()  # noqa: E731
-    return TransformerState(tuple(map(move, state.keys)), tuple(map(move, state.values)),
-                            state.starts.to(device=device), state.steps)
-
-
-def clone(state: TransformerState) -> TransformerState:
-    # the caches are never written in place (each step concatenates): only starts needs a copy
-    return TransformerState(state.keys, state.values, state.starts.clone(), state.steps)

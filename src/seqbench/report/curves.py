@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..choices import model_label
+from ..nn import kinds
+from ..nn import label as model_label
 from ..files import atomic_path
 from ..results import RunResult
 from ..units import bits_per_character, perplexity
-from .runs import MODEL_ORDER, baseline_of, by_task, config_label, is_protocol, is_reference, protocol_cells
+from .runs import baseline_of, by_task, config_label, is_protocol, is_reference, model_order, protocol_cells
 
 # The training loss (mean NLL in nats, or the task's loss) in the units of the validation
 # metric beside it; metrics of another kind (accuracy) get no training curve.
@@ -95,11 +96,11 @@ def learning_curves(results: list[RunResult], path: str | Path) -> Path:
         configs: dict[str, list[RunResult]] = {}
         for r in runs:
             configs.setdefault(config_label(r), []).append(r)
-        values, extra_colour = [], len(MODEL_ORDER)
+        values, extra_colour = [], len(kinds())
         for label, seeds in configs.items():
             model = seeds[0].model
             if label == model_label(model):  # the protocol's configuration: the model's own colour
-                color = f"C{MODEL_ORDER.get(model, 9)}"
+                color = f"C{model_order(model)}"
             else:
                 color, extra_colour = f"C{extra_colour}", extra_colour + 1
             more = f", mean ± std of {len(seeds)} seeds" if len(seeds) > 1 else ""
@@ -165,7 +166,7 @@ def seed_plot(results: list[RunResult], path: str | Path) -> Path | None:
         return None
     fig, axes = _panels(len(cells))
     for ax, (title, by_model) in zip(axes, cells.items()):
-        models = sorted(by_model, key=lambda m: MODEL_ORDER.get(m, 99))
+        models = sorted(by_model, key=model_order)
         summaries = {m: by_model[m].summary() for m in models}
         seen = [v for c in by_model.values() for v in c.values]
         if _spans_decades(seen):
@@ -175,7 +176,7 @@ def seed_plot(results: list[RunResult], path: str | Path) -> Path | None:
             highs = [s.ci[1] for s in summaries.values() if s is not None and s.ci is not None]
             ax.set_ylim(min(seen) / 3, max(seen + highs) * 3)
         for x, m in enumerate(models):
-            cell, color, s = by_model[m], f"C{MODEL_ORDER.get(m, 9)}", summaries[m]
+            cell, color, s = by_model[m], f"C{model_order(m)}", summaries[m]
             if s is None:
                 continue
             jitter = [x - 0.08 + 0.16 * i / max(len(cell.values) - 1, 1) for i in range(len(cell.values))]

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from ..choices import REFERENCE_KIND
 from ..files import write_json, write_text
 from ..results import RunResult, find_results
 from .. import stats
@@ -39,10 +40,10 @@ def summary(results: list[RunResult]) -> dict:
             "stopped_by_time_limit", "wall_time_s", "seed", "run_dir", "primary_statistic", "config")
     models = []
     for title, by_model in protocol_cells(results).items():
-        tcn = by_model.get("tcn")
+        tcn = by_model.get(REFERENCE_KIND)
         for m, cell in by_model.items():
             entry = cell_entry(title, m, cell)
-            if tcn is not None and m != "tcn":
+            if tcn is not None and m != REFERENCE_KIND:
                 entry["against_tcn"] = paired_test(tcn.units(), cell.units()).to_dict()
             models.append(entry)
     runs = [{k: getattr(r, k) for k in keep if k != "config"} | {"reference": r.config.get("reference")}

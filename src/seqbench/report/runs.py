@@ -11,13 +11,20 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..choices import MODEL_KINDS, model_label
+from ..nn import kinds
+from ..nn import label as model_label
 from ..results import RunResult
 from ..run_settings import NAMED_SETTINGS
 from ..stats import Summary, Unit, ratio_statistic, summarize_units
 
-MODEL_ORDER = {kind: i for i, kind in enumerate(MODEL_KINDS)}
 REFERENCE = "reference"  # the preset a reference predictor's result names
+
+
+def model_order(kind: str) -> int:
+    """A model kind's place in tables and its colour in plots: the registry's order, TCN first
+    (``seqbench.nn.kinds()``); a kind not registered in this process comes after them."""
+    order = list(kinds())
+    return order.index(kind) if kind in order else len(order)
 
 
 def is_reference(r: RunResult) -> bool:
@@ -120,7 +127,7 @@ def run_label(r: RunResult) -> str:
 
 def sort_results(results: list[RunResult]) -> list[RunResult]:
     """Task, variant, model (TCN first, references last), configuration, fold, seed."""
-    return sorted(results, key=lambda r: (r.task, r.variant_label, is_reference(r), MODEL_ORDER.get(r.model, 99),
+    return sorted(results, key=lambda r: (r.task, r.variant_label, is_reference(r), model_order(r.model),
                                           r.model, options_label(r), fold_key(r), r.seed))
 
 
@@ -193,7 +200,7 @@ def protocol_cells(results: list[RunResult]) -> dict[str, dict[str, Cell]]:
     one run per fold and seed (one run twice counts once: the last file found)."""
     cells: dict[str, dict[str, dict[tuple[str, int], RunResult]]] = {}
     for r in sort_results(results):
-        if not is_protocol(r) or (r.model not in MODEL_ORDER and not is_reference(r)):
+        if not is_protocol(r):
             continue
         better = "higher" if r.higher_is_better else "lower"
         title = f"{r.task_label}: {r.primary_metric}, {better} is better"

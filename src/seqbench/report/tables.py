@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 import shlex
 
-from ..choices import MODEL_KINDS, model_label
+from ..choices import REFERENCE_KIND
+from ..nn import label as model_label
 from ..results import RunResult
 from ..run_settings import BY_FIELD
 from ..stats import ALPHA, MIN_TEST_ITEMS, paired_test
-from .runs import Cell, baseline_of, by_task, is_reference, model_name, protocol_cells, run_label, schedule_override
+from .runs import Cell, baseline_of, by_task, is_reference, model_name, model_order, protocol_cells, run_label, schedule_override
 
 
 # Characters that would make a name from a result file Markdown or HTML: emphasis, code, links,
@@ -115,7 +116,7 @@ def headline_table(results: list[RunResult]) -> str:
     """Task x model (and reference): mean ± std of the test metric over the folds and seeds of the
     protocol runs, the paper's in brackets where any run has one, and the row's training
     budget. Runs with other options (ablations) are left out; every seed counts."""
-    models = [m for m in MODEL_KINDS if any(r.model == m and not is_reference(r) for r in results)]
+    models = sorted({r.model for r in results if not is_reference(r)}, key=lambda m: (model_order(m), m))
     references = list(dict.fromkeys(r.model for r in results if is_reference(r)))
     labels = {m: model_label(m) for m in models}
     labels.update({m: model_name(next(r for r in results if r.model == m and is_reference(r))) for m in references})
@@ -160,18 +161,18 @@ def significance_table(results: list[RunResult]) -> str:
     cannot be tested are listed after the table with the reason."""
     rows, untested = [], []
     for title, by_model in protocol_cells(results).items():
-        tcn = by_model.get("tcn")
+        tcn = by_model.get(REFERENCE_KIND)
         if tcn is None:
             continue
         task = title.split(":")[0]
         for m, cell in by_model.items():
-            if m == "tcn":
+            if m == REFERENCE_KIND:
                 continue
             d = paired_test(tcn.units(), cell.units())
             if d.p is None:
                 untested.append(f"{task} {cell.label} ({len(tcn.values)} vs {len(cell.values)} runs): {d.verdict(True)}")
                 continue
-            verdict = d.verdict(tcn.first.higher_is_better, "TCN", cell.label)
+            verdict = d.verdict(tcn.first.higher_is_better, model_label(REFERENCE_KIND), cell.label)
             rows.append(table_row([task, cell.label, _with_ci(tcn), _with_ci(cell), f"{d.p:.2g}", verdict, d.method]))
     if not rows and not untested:
         return ""

@@ -15,8 +15,8 @@ The contract every task honours (the training loop, the CLI and the report rely 
   ``task.metrics[0]`` is the primary metric, the one the paper reports.
 * ``task.presets["paper"]`` holds the paper's TCN and the official training defaults
   (``task.default_preset`` names the preset a command uses when none is given);
-  ``task.build_model(kind)`` builds the TCN or a recurrent baseline sized to the same
-  parameter count with :func:`seqbench.nn.match_parameters`.
+  ``task.build_model(kind)`` builds the TCN or another registered kind sized to the same
+  parameter count with :func:`seqbench.nn.match_model`.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch.utils.data import Dataset
 
-from ..choices import RECURRENT_KINDS, SELECTIONS
+from ..choices import REFERENCE_KIND, SELECTIONS
 from ..run_settings import BASELINE_ONLY  # make_model overrides of the baselines: the TCN has none of them
-from ..nn import SequenceModel, make_model, match_parameters, match_transformer
+from ..nn import SequenceModel, get_kind, make_model, match_model
 
 SPLITS = ("train", "valid", "test")
 # the metric names that this project gives the mean of a task's training loss (cross-entropy
@@ -281,18 +281,25 @@ class Task:
         kw.update({k: v for k, v in overrides.items() if v is not None})
         return kw
 
-    def build_model(self, kind: str = "tcn", preset: str = "paper", **overrides) -> SequenceModel:
-        """The preset's TCN, or a baseline ``kind`` with as many parameters as that TCN.
+    def build_model(self, kind: str = REFERENCE_KIND, preset: str = "paper", **overrides) -> SequenceModel:
+        """The preset's TCN, or a model of another registered ``kind`` with as many parameters as that TCN.
 
         ``overrides`` replace make_model arguments (``hidden_size``, ``levels``,
         ``kernel_size``, ``dropout``, ``num_layers``, an LSTM's ``forget_bias``, ...); a baseline given no
         ``hidden_size`` is matched to the (overridden) TCN's parameter count
-        (:func:`~seqbench.nn.match_parameters`; a Transformer with
-        :func:`~seqbench.nn.match_transformer`).
+        (:func:`~seqbench.nn.match_model`: the width :func:`~seqbench.nn.match_parameters`
+        finds, or the kind's own match, e.g. a Transformer's :func:`~seqbench.nn.match_transformer`).
+        A non-causal task builds each kind with its ``WHOLE_SEQUENCE`` options (a bidirectional
+        recurrent model, a non-causal TCN or Transformer; a kind without them reads causally,
+        up to the last step); a causal task refuses a kind that cannot be causal.
         """
+        encoder = get_kind(kind)
+        if self.causal and not encoder.CAUSAL:
+            raise ValueError(f"task {self.name} needs causal models and a {kind} model cannot be one "
+                             "(its kind is not CAUSAL)")
         tcn_kw = self.model_kwargs(preset, **{k: v for k, v in overrides.items() if k not in BASELINE_ONLY})
-        if kind == "tcn":
-            return make_model("tcn", **tcn_kw)
+        if kind == REFERENCE_KIND:
+            return make_model(kind, **tcn_kw)
         base = {k: tcn_kw[k] for k in ("input_size", "output_size", "head", "input_adapter")}
         if "embedding_size" in tcn_kw and tcn_kw["embedding_size"] is not None:
             base["embedding_size"] = tcn_kw["embedding_size"]
@@ -300,11 +307,8 @@ class Task:
             base["embedding_dropout"] = tcn_kw["embedding_dropout"]
         if "init" in tcn_kw:  # the embedding and decoder start the same way as the TCN's
             base["init"] = tcn_kw["init"]
-        if not self.causal:  # the baselines see the whole sequence too
-            if kind in RECURRENT_KINDS:
-                base["bidirectional"] = True
-            else:
-                base["causal"] = False
+        if not self.causal:  # the baselines see the whole sequence too, where their kind can
+            base.update(encoder.WHOLE_SEQUENCE)
         base.update(self.presets[preset].recurrent)
         base.update(self.presets[preset].baseline_model.get(kind, {}))
         for name in BASELINE_ONLY:
@@ -315,10 +319,8 @@ class Task:
         hidden = overrides.get("hidden_size")
         if hidden is None:
             with torch.device("meta"):
-                target = make_model("tcn", **tcn_kw).num_parameters()
-            if kind == "transformer":  # its width moves in steps of its heads: the feed-forward size fills in
-                return make_model(kind, **match_transformer(target, **base), **base)
-            hidden = match_parameters(kind, target, **base)
+                target = make_model(REFERENCE_KIND, **tcn_kw).num_parameters()
+            return make_model(kind, **match_model(kind, target, **base), **base)
         return make_model(kind, hidden_size=hidden, **base)
 
     def __repr__(self) -> str:

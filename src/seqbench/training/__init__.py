@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 
+from ..choices import REFERENCE_KIND
+
 # public name -> submodule that defines it
 _EXPORTS = {
     "RunConfig": "config", "Training": "config", "build_task": "config",
@@ -32,7 +34,7 @@ def __getattr__(name: str):
     return value
 
 
-def train(task: str, model: str = "tcn", **overrides) -> dict:
+def train(task: str, model: str = REFERENCE_KIND, **overrides) -> dict:
     """Train ``model`` on ``task`` and return the results record (what ``result.json`` holds).
 
     Keyword arguments that are :class:`RunConfig` fields (``epochs``, ``lr``, ``preset``,

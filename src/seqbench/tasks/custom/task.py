@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from ...choices import REFERENCE_KIND
 from ...nn import TCNPlan, plan_tcn, receptive_field
 from ..base import Preset, Task, pad_collate
 from .errors import DataError, ReceptiveFieldWarning
@@ -338,8 +339,8 @@ class CustomTask(Task):
     def model_kwargs(self, preset: str = "default", **overrides) -> dict:
         return super().model_kwargs(preset, **overrides)
 
-    def build_model(self, kind: str = "tcn", preset: str = "default", **overrides):
-        if kind == "tcn":
+    def build_model(self, kind: str = REFERENCE_KIND, preset: str = "default", **overrides):
+        if kind == REFERENCE_KIND:  # the preset's TCN: does it see the whole input?
             kw = self.model_kwargs(preset, **{k: v for k, v in overrides.items() if k != "num_layers"})
             message = self.receptive_field_advice(kw)
             if message:
