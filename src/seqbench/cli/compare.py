@@ -127,7 +127,7 @@ def comparison_table(result: dict) -> str:
              + (f"; paper{' at ' + note if note else ''}" if paper else "") + ")",
              f"{'model':{width}s} {'parameters':>10s} {'runs':>4s} {'epochs':>6s} {'steps':>6s} {'time':>7s} "
              f"{'ours':>9s} {'± std':>9s} " + (f"{'paper':>9s} " if paper else "")
-             + "".join(f"{m:>9s} " for m in others) + f"{'95% interval':>21s}  vs TCN"]
+             + "".join(f"{m:>{max(9, len(m))}s} " for m in others) + f"{'95% interval':>21s}  vs TCN"]
     lines += [_row(e, width, paper, others, r0["higher_is_better"]) for e in entries]
     return "\n".join(lines + _footer(runs, entries, folds))
 
@@ -143,7 +143,8 @@ def _row(e: dict, width: int, paper: bool, others: list[str], higher_is_better: 
             f"{format_epochs(e['epochs']) if trained else '-':>6s} {_steps(e) if trained else '-':>6s} "
             f"{e['wall_time_s']:6.0f}s {_num(s.get('mean')):>9s} {_num(s.get('std')):>9s} "
             + (f"{_num(e.get('paper')):>9s} " if paper else "")
-            + "".join(f"{_num(e.get('other_metrics', {}).get(m)):>9s} " for m in others) + f"{ci:>21s}  {verdict}")
+            + "".join(f"{_num(e.get('other_metrics', {}).get(m)):>{max(9, len(m))}s} " for m in others)
+            + f"{ci:>21s}  {verdict}")
 
 
 def _footer(runs: list[dict], entries: list[dict], folds: int) -> list[str]:
@@ -173,6 +174,12 @@ def _footer(runs: list[dict], entries: list[dict], folds: int) -> list[str]:
               for method, who in intervals.items()]
     lines += [f"vs TCN: {method}, p < 0.05" + (f" ({', '.join(who)})" if len(tests) > 1 else "")
               for method, who in tests.items()]
+    levels = sorted({m[len("coverage"):] for e in entries for m in e.get("other_metrics", {})
+                     if m.startswith("coverage")}, key=float)
+    if levels:  # what an interval's columns mean, so they read without the README
+        lines.append(f"coverageL, widthL: share of the test values inside the central L% interval and its mean width "
+                     f"in the target's units (L = {', '.join(levels)}); the references' intervals come from their "
+                     "residuals on the validation windows")
     return lines + [f"no test below {MIN_TEST_ITEMS} test items (all folds together)"]
 
 

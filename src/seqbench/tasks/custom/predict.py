@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..base import pad_collate
+from .errors import DataError
 from .files import pandas
 from .reading import Sequences
 from .splits import scaled
@@ -23,9 +24,12 @@ if TYPE_CHECKING:
     from .spec import CustomSpec
 
 
-def predictions(spec: "CustomSpec", model: torch.nn.Module, data: Sequences, batch_size: int = 256):
+def predictions(spec: "CustomSpec", model: torch.nn.Module, data: Sequences, batch_size: int = 256,
+                calibration: torch.Tensor | None = None):
     """A pandas DataFrame of ``model``'s predictions on ``data`` (as :func:`~.reading.read_inputs`
-    reads a file for ``spec``); ``model`` is left in the training mode it had."""
+    reads a file for ``spec``); ``model`` is left in the training mode it had. A forecast with
+    intervals also has a column ``TARGET_qLEVEL`` per quantile level (``y_q0.1``); a conformal
+    one's are its interval's ends (``calibration``: its half-widths, from the checkpoint)."""
     pd = pandas()
     if spec.text_encoder is not None:  # token ids with the training vocabulary, cut to its max_length
         xs = [spec.text_encoder.ids(tokens) for tokens in data.x]
@@ -33,20 +37,21 @@ def predictions(spec: "CustomSpec", model: torch.nn.Module, data: Sequences, bat
         xs = [scaled(x, spec.input_scaler) for x in data.x]
     if spec.kind == "forecast":
         xs = [x[-spec.input_length:] for x in xs]
-    outputs = _run(model, xs, batch_size)
+    outputs = run_model(model, xs, batch_size)
     # texts without an id column are named by their row in the file (from 0, below the header)
     id_name = spec.id_column or ("index" if spec.source == "npz" else "row" if spec.text else None)
     rows = []
     for key, x, out, times in zip(data.ids, xs, outputs, data.times):
         base = {id_name: key} if id_name else {}
         if spec.kind == "forecast":
-            values = spec.target_scaler.inverse(out.reshape(spec.horizon, -1).numpy())
+            values, bands = forecast_values(spec, out, calibration)
             future = future_times(times, spec.horizon)
             for h in range(spec.horizon):
                 row = dict(base, step=h + 1)
                 if future is not None:
                     row[spec.time_column] = future[h]
                 row.update(zip(spec.targets, values[h].tolist()))
+                row.update(bands[h])
                 rows.append(row)
         elif spec.per_step:
             out = out[: len(x)]
@@ -60,7 +65,25 @@ def predictions(spec: "CustomSpec", model: torch.nn.Module, data: Sequences, bat
     return pd.DataFrame(rows)
 
 
-def _run(model: torch.nn.Module, xs: list[torch.Tensor], batch_size: int) -> list[torch.Tensor]:
+def forecast_values(spec: "CustomSpec", out: torch.Tensor, calibration: torch.Tensor | None = None):
+    """``(values (H, K), bands)``: one window's point forecast in the target's units, and per
+    step ``{"TARGET_qLEVEL": value}`` of its quantiles (empty without intervals)."""
+    intervals = spec.intervals
+    std, mean = np.asarray(spec.target_scaler.std), np.asarray(spec.target_scaler.mean)
+    if intervals is None:
+        return spec.target_scaler.inverse(out.reshape(spec.horizon, -1).numpy()), [{}] * spec.horizon
+    one = out.reshape(1, -1)
+    point = intervals.point(one).reshape(spec.horizon, -1).numpy()
+    if intervals.method == "conformal" and calibration is None:
+        raise DataError("this checkpoint holds no conformal calibration (it was saved before its first validation)")
+    levels = intervals.quantile_values(one, calibration).reshape(spec.horizon, len(spec.targets), -1).numpy()
+    bands = [{f"{t}_q{q:g}": float(levels[h, k, j] * std[k] + mean[k])
+              for k, t in enumerate(spec.targets) for j, q in enumerate(intervals.quantiles)}
+             for h in range(spec.horizon)]
+    return point * std + mean, bands
+
+
+def run_model(model: torch.nn.Module, xs: list[torch.Tensor], batch_size: int = 256) -> list[torch.Tensor]:
     """The model's output for each input, in eval mode, on the model's device and dtype."""
     outputs = []
     was_training = model.training

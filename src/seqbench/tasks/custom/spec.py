@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 from ..base import SPLITS
 from .errors import DataError
+from .intervals import Intervals
 from .scaling import Standardizer
 from .text import TextEncoder
 
@@ -32,8 +33,12 @@ MAX_CLASSES = 10_000
 # reads version 1 only refuses a version 2 state rather than rebuild a causal model from it.
 # 3: ``source`` may be "ts" (a UCR/UEA .ts file: prediction reads .ts or .npz files). Versions
 # 1 and 2 mean what they meant.
+# 4: a forecast may hold ``intervals`` (its output is then quantiles, a Gaussian, or a point
+# with conformal intervals). Written only by a state that uses it: others stay version 3, so
+# a seqbench that reads 1-3 refuses only the states it would misread.
 STATE_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+INTERVALS_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +97,8 @@ class CustomSpec(Layout, Mapping):
         target_index: forecast only: the targets' positions among the features.
         split_sizes: train, valid and test sizes (sequences, or forecast windows).
         text_encoder: text only: tokens, length cap and the train split's vocabulary.
+        intervals: forecast only: how its intervals are made (:class:`~.intervals.Intervals`),
+            or None for point forecasts.
     """
 
     fill: str | None = None
@@ -105,6 +112,7 @@ class CustomSpec(Layout, Mapping):
     target_index: tuple[int, ...] | None = None
     split_sizes: tuple[int, int, int]
     text_encoder: TextEncoder | None = None
+    intervals: Intervals | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -121,7 +129,8 @@ class CustomSpec(Layout, Mapping):
         if self.target_scaler is not None:
             scaling.update({f"target_{k}": v for k, v in self.target_scaler.to_dict().items()})
         d: dict[str, Any] = {
-            "version": STATE_VERSION, "fill": self.fill, "drop": self.drop, "hidden_size": self.hidden_size,
+            "version": STATE_VERSION if self.intervals is None else INTERVALS_VERSION,
+            "fill": self.fill, "drop": self.drop, "hidden_size": self.hidden_size,
             "horizon": self.horizon, "kind": self.kind, "source": self.source, "features": list(self.features),
             "targets": list(self.targets), "id_column": self.id_column, "time_column": self.time_column,
             "per_step": self.per_step, "causal": self.causal,
@@ -135,6 +144,8 @@ class CustomSpec(Layout, Mapping):
         d["split_sizes"] = dict(zip(SPLITS, self.split_sizes))
         if self.text is not None:
             d.update(text=self.text, text_encoder=self.text_encoder.to_dict())
+        if self.intervals is not None:
+            d["intervals"] = self.intervals.to_dict()
         return d
 
     @classmethod
@@ -161,7 +172,8 @@ class CustomSpec(Layout, Mapping):
                 target_scaler=Standardizer.from_dict(target) if target else None,
                 target_index=d.get("target_index"), split_sizes=[d["split_sizes"][s] for s in SPLITS],
                 text=d.get("text"),
-                text_encoder=TextEncoder.from_dict(d["text_encoder"]) if d.get("text") is not None else None)
+                text_encoder=TextEncoder.from_dict(d["text_encoder"]) if d.get("text") is not None else None,
+                intervals=Intervals.from_dict(d.get("intervals")))
         except KeyError as e:
             raise DataError(f"saved custom task state lacks {e.args[0]!r}") from None
 

@@ -11,6 +11,7 @@ state a checkpoint carries.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import warnings
@@ -21,9 +22,10 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ...nn import TCNPlan, plan_tcn, receptive_field
-from ..base import Preset, Task, pad_collate
+from ..base import Metric, Preset, Task, pad_collate
 from .errors import DataError, ReceptiveFieldWarning
 from .files import display_name
+from .intervals import Intervals, conformal_halfwidth, from_point, level_name
 from .kinds import problem_of
 from .missing import check_policy
 from .predict import predictions
@@ -105,6 +107,12 @@ class CustomTask(Task):
             (default 20000; ids 0 and 1, padding and unknown, come on top).
         min_count: text only: keep tokens seen at least this often in train (default 1).
         max_length: text only: a text keeps its first ``max_length`` tokens (default 512).
+        quantiles: forecast only: quantile levels (with 0.5) of a quantile head trained with the
+            pinball loss (or, with ``likelihood``, the levels ``predict`` writes).
+        likelihood: forecast only: ``"gaussian"`` for a mean-and-scale head trained with the
+            Gaussian NLL (``"quantile"``: the pinball head, as ``quantiles`` alone gives).
+        conformal: forecast only: the coverage (e.g. 0.9) of split-conformal intervals around
+            a point model, calibrated on the validation windows (:mod:`.intervals`).
 
     Attributes:
         spec: the :class:`~.spec.CustomSpec`: what was read, inferred and fitted (None before :meth:`fit`).
@@ -112,6 +120,8 @@ class CustomTask(Task):
         notes: what was inferred or repaired, for :meth:`describe`.
         series_times: each sequence's time column as read (None where there is none), in the
             order of the file's sequences: a forecast's references infer a season from it.
+        calibration: a conformal forecast's half-widths (one per forecast value, standardised),
+            set by :meth:`calibrate`; None before it (or without ``conformal``).
     """
 
     name = "custom"
@@ -129,7 +139,8 @@ class CustomTask(Task):
                  label: str | None = None, per_step: bool | None = None,
                  hidden_size: int = DEFAULT_HIDDEN, causal: bool | None = None, text: str | None = None,
                  tokens: str | None = None, max_vocab: int | None = None, min_count: int | None = None,
-                 max_length: int | None = None) -> None:
+                 max_length: int | None = None, quantiles=None, likelihood: str | None = None,
+                 conformal: float | None = None) -> None:
         if task is not None and task not in KINDS:
             raise DataError(f"task must be one of {', '.join(KINDS)}, got {task!r}")
         for name, value in (("horizon", horizon), ("hidden_size", hidden_size)) + \
@@ -137,6 +148,7 @@ class CustomTask(Task):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise DataError(f"{name} must be a positive integer, got {value!r}")
         check_policy(fill, drop)
+        intervals = Intervals.of(quantiles, likelihood, conformal)
         if causal is not None and not isinstance(causal, bool):
             raise DataError(f"causal must be True, False or None (the default by problem), got {causal!r}")
         text_options = {"tokens": tokens, "max_vocab": max_vocab, "min_count": min_count, "max_length": max_length}
@@ -155,7 +167,10 @@ class CustomTask(Task):
         self.settings = dict(target=target, task=task, id_column=id_column, time_column=time_column,
                              features=features, input_length=input_length, horizon=horizon, fill=fill, drop=drop,
                              per_step=per_step, hidden_size=hidden_size, causal=causal, text=text,
-                             text_options=text_options, split=split)
+                             text_options=text_options, split=split, intervals=intervals,
+                             interval_options=dict(quantiles=None if quantiles is None else
+                                                   ",".join(f"{q:g}" for q in intervals.quantiles),
+                                                   likelihood=likelihood, conformal=conformal))
         super().__init__(data_dir, **{k: v for k, v in dict(
             target=target, task=task, split=split, seed=seed or None, horizon=horizon).items() if v is not None})
         self.label = label
@@ -164,6 +179,7 @@ class CustomTask(Task):
         self.notes: list[str] = []
         self._datasets, self.split_ids, self.text_stats, self._how = None, {}, None, None
         self.series_times = None
+        self.calibration = None
         if file is not None:
             self.fit(file)
 
@@ -202,6 +218,9 @@ class CustomTask(Task):
         self._datasets, self.split_ids, self.text_stats = splits.datasets, splits.ids, splits.text_stats
         self.series_times = data.times
         kind = layout.kind
+        if o["intervals"] is not None and kind != "forecast":
+            raise DataError("quantiles=..., likelihood=... and conformal=... make forecast intervals; this file is "
+                            f"a {kind} problem")
         # the whole sequence is seen before a per-sequence target; a forecast or a per-step
         # target is given as the steps arrive
         causal = (kind == "forecast" or layout.per_step) if o["causal"] is None else o["causal"]
@@ -209,7 +228,7 @@ class CustomTask(Task):
             **dataclasses.asdict(layout), fill=o["fill"], drop=bool(o["drop"]), hidden_size=o["hidden_size"],
             causal=causal, horizon=o["horizon"], input_length=splits.input_length, input_scaler=splits.input_scaler,
             target_scaler=splits.target_scaler, target_index=splits.target_index, split_sizes=splits.sizes,
-            text_encoder=splits.text_encoder), self.problem)
+            text_encoder=splits.text_encoder, intervals=o["intervals"]), self.problem)
         self.variant = self._variant(file, layout, splits.input_length, causal)
         return self
 
@@ -234,7 +253,7 @@ class CustomTask(Task):
             split_column=options.split_column, test_size=options.test_size,
             cutoff=None if options.cutoff is None else str(options.cutoff), folds=options.folds,
             resamples=options.resamples, backtest=options.backtest, stride=options.stride,
-            refit_every=options.refit_every, **resampled, per_step=o["per_step"],
+            refit_every=options.refit_every, **resampled, per_step=o["per_step"], **o["interval_options"],
             hidden_size=o["hidden_size"] if o["hidden_size"] != DEFAULT_HIDDEN else None, causal=causal,
             **text_variant).items() if v is not None}
 
@@ -251,8 +270,8 @@ class CustomTask(Task):
         # a causal model's last valid step has seen the whole sequence; a non-causal model's
         # steps each see their neighbourhood, so all of them are pooled (masked: never padding)
         self.head = "per_step" if spec.per_step else "last" if spec.causal else "mean"
-        self.output_size = self.problem.output_size(spec)
-        self.metrics = self.problem.metrics()
+        self.output_size = self.problem.output_size(spec) * (spec.intervals.per_value if spec.intervals else 1)
+        self.metrics = self.problem.metrics() + self._interval_metrics()
         self._target_std = self.problem.target_std(spec)
         self.paper_results = {}
         history = spec.input_length
@@ -270,6 +289,25 @@ class CustomTask(Task):
         default = Preset(model, optimizer="adam", lr=2e-3, batch_size=32, epochs=20, clip=1.0,
                          recurrent={"num_layers": 1}, min_steps=500)
         self.presets = {"default": default, "small": default.with_overrides(epochs=5, min_steps=150)}
+
+    def _interval_metrics(self) -> tuple[Metric, ...]:
+        """The metrics an interval adds: its training loss (pinball or NLL), which selection
+        by validation loss monitors, then coverage and width per level."""
+        intervals = self.spec.intervals
+        if intervals is None:
+            return ()
+        loss = {"quantile": (Metric("pinball"),), "gaussian": (Metric("nll"),)}.get(intervals.method, ())
+        return loss + tuple(Metric(f"{what}{name}") for name in map(level_name, intervals.levels)
+                            for what in ("coverage", "width"))
+
+    @property
+    def loss_metric(self) -> Metric:
+        """The training loss's metric: the pinball loss or the Gaussian NLL of an interval head,
+        else the squared error (nmse) or the classes' NLL."""
+        intervals = self.spec.intervals if self.spec is not None else None
+        if intervals is not None and intervals.method != "conformal":
+            return self.metrics[len(self.problem.metrics())]
+        return super().loss_metric
 
     # -- data -----------------------------------------------------------------------------
     def dataset(self, split: str) -> Dataset:
@@ -296,10 +334,51 @@ class CustomTask(Task):
         return output[valid], y[valid]
 
     def loss(self, output, batch):
+        if self.spec.intervals is not None:
+            return self.spec.intervals.loss(*self._scored(output, batch))
         return self.problem.loss(*self._scored(output, batch))
 
     def statistics(self, output, batch):
-        return self.problem.statistics(*self._scored(output.detach(), batch), self._target_std)
+        out, y = self._scored(output.detach(), batch)
+        intervals = self.spec.intervals
+        if intervals is None:
+            return self.problem.statistics(out, y, self._target_std)
+        std = self._target_std.to(out.device)
+        calibration = None if self.calibration is None else self.calibration.to(out.device)
+        return {**self.problem.statistics(intervals.point(out), y, std),
+                **intervals.statistics(out, y, std, calibration)}
+
+    # -- conformal calibration ----------------------------------------------------------------
+    def calibrate(self, model: torch.nn.Module) -> None:
+        """Fit a conformal forecast's half-widths on the validation windows with ``model``
+        (its weights as they are; left in the mode it had). Nothing for other tasks.
+
+        The training module calls it after each validation (so a checkpoint carries the
+        calibration of its own weights) and before the test (of the delivered weights)."""
+        intervals = self.spec.intervals
+        if intervals is None or intervals.method != "conformal" or self._datasets is None:
+            return
+        from .predict import run_model
+
+        ds = self.dataset("valid")
+        items = [ds[i] for i in range(len(ds))]
+        outputs = torch.stack(run_model(model, [item["x"] for item in items]))
+        self.calibration = self._conformal(outputs, torch.stack([item["y"] for item in items]))
+
+    def _conformal(self, point: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        half = conformal_halfwidth((y - point).double().numpy(), self.spec.intervals.level)
+        return torch.as_tensor(half, dtype=torch.float32)
+
+    def interval_outputs(self, points: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """A point forecaster's outputs ``{split: (N, horizon * targets)}`` (a reference's,
+        with ``"valid"`` among them) in this task's output layout, with intervals from its
+        validation residuals (:func:`~.intervals.from_point`), and the conformal half-widths
+        to score them with (None unless ``conformal``). Without intervals: as given."""
+        if self.spec.intervals is None:
+            return dict(points), None
+        ds = self.dataset("valid")
+        y = torch.stack([ds[i]["y"] for i in range(len(ds))])
+        return from_point(self.spec.intervals, points["valid"], y, points)
 
     def compute_metrics(self, totals):
         metrics = super().compute_metrics(totals)
@@ -314,10 +393,28 @@ class CustomTask(Task):
         Classes: always the train split's most frequent class (for NLL: the train class
         frequencies). Regression: always the train mean (``nmse`` near 1 by construction).
         """
-        ds = self.dataset(split)
-        batch = self.collate([ds[i] for i in range(len(ds))])
-        name, guess = self.problem.baseline(self.spec, self.dataset("train"), batch, self.output_size)
-        return name, self.metrics_of(guess, batch)
+        guesses, batches = {}, {}
+        for part in dict.fromkeys((split, "valid") if self.spec.intervals is not None else (split,)):
+            ds = self.dataset(part)
+            batches[part] = self.collate([ds[i] for i in range(len(ds))])
+            name, guesses[part] = self.problem.baseline(self.spec, self.dataset("train"), batches[part],
+                                                        self.problem.output_size(self.spec))
+        outputs, calibration = self.interval_outputs(guesses)
+        with self.calibrated(calibration):
+            return name, self.metrics_of(outputs[split], batches[split])
+
+    @contextlib.contextmanager
+    def calibrated(self, calibration: torch.Tensor | None):
+        """Score with ``calibration`` as the conformal half-widths for the block (a
+        reference's own, from its validation residuals); the model's are restored after."""
+        if calibration is None:
+            yield
+            return
+        kept, self.calibration = self.calibration, calibration
+        try:
+            yield
+        finally:
+            self.calibration = kept
 
     # -- models ---------------------------------------------------------------------------
     def model_kwargs(self, preset: str = "default", **overrides) -> dict:
@@ -355,7 +452,10 @@ class CustomTask(Task):
     # -- saving and prediction --------------------------------------------------------------
     def state(self) -> dict:
         """Everything prediction needs (columns, classes, scaling, lengths), JSON-able, without the data."""
-        return {"task": self.name, "variant": dict(self.variant), "spec": self.spec.to_dict()}
+        state = {"task": self.name, "variant": dict(self.variant), "spec": self.spec.to_dict()}
+        if self.calibration is not None:
+            state["calibration"] = [float(v) for v in self.calibration]
+        return state
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "CustomTask":
@@ -372,6 +472,8 @@ class CustomTask(Task):
         task.notes, task._datasets, task.split_ids, task.text_stats, task._how = [], None, {}, None, None
         task.label = None
         task._setup(spec)
+        calibration = state.get("calibration")
+        task.calibration = None if calibration is None else torch.tensor(calibration, dtype=torch.float32)
         return task
 
     def predict(self, model: torch.nn.Module, file, batch_size: int = 256):
@@ -385,7 +487,7 @@ class CustomTask(Task):
         """
         data = read_inputs(file, self.spec)
         self.notes += data.notes
-        return predictions(self.spec, model, data, batch_size)
+        return predictions(self.spec, model, data, batch_size, calibration=self.calibration)
 
     def describe(self) -> list[str]:
         """What the task is, in a few lines for the command line: first the problem and the
