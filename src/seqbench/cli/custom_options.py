@@ -14,6 +14,7 @@ import click
 
 from ..tasks.custom import FILL_POLICIES, KINDS, MAX_LENGTH_LIMIT, TOKEN_KINDS, DataError, SplitOptions
 from ..tasks.custom.intervals import Intervals, check_quantiles
+from ..tasks.custom.known import KnownInputs
 
 # option destination -> keyword of tasks.custom (``--task`` is stored as ``problem``: TASK is the argument)
 KEYS = {
@@ -24,6 +25,7 @@ KEYS = {
     "test_file": "test_file", "split_column": "split_column", "test_size": "test_size", "cutoff": "cutoff",
     "folds": "folds", "resamples": "resamples", "backtest": "backtest", "stride": "stride",
     "refit_every": "refit_every", "quantiles": "quantiles", "likelihood": "likelihood", "conformal": "conformal",
+    "known_features": "known_features", "calendar": "calendar",
 }
 # options whose False is a choice (``--no-causal``), not "not given"
 _BOOLEAN_CHOICES = {"causal"}
@@ -112,6 +114,17 @@ def _quantiles(ctx, param, value):
         raise click.BadParameter(str(e).replace("quantiles must", "expected"))
 
 
+def _calendar(ctx, param, value):
+    """``--calendar``: names of :data:`~seqbench.tasks.custom.known.CALENDAR`, comma-separated."""
+    if value is None:
+        return None
+    try:
+        KnownInputs.of(calendar=value)
+    except DataError as e:
+        raise click.BadParameter(str(e))
+    return value
+
+
 def custom_options(f):
     """Add the custom task's options to a command (they are ignored by, and refused for, other tasks)."""
     for decorator in reversed([
@@ -178,6 +191,12 @@ def custom_options(f):
         click.option("--conformal", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
                      help="custom forecast: split-conformal intervals of this coverage (e.g. 0.9) around a point "
                           "model, calibrated on the validation windows."),
+        click.option("--known-features", default=None,
+                     help="custom forecast: columns whose future values are known at forecast time (a,b); every "
+                          "model reads them for the steps it forecasts, and predict needs them (--future)."),
+        click.option("--calendar", default=None, callback=_calendar,
+                     help="custom forecast: calendar features of the time column as known inputs: "
+                          "minute, hour, dayofweek, dayofmonth, month, dayofyear (comma-separated)."),
     ]):
         f = decorator(f)
     return f

@@ -42,10 +42,10 @@ class Problem:
 
     # -- splitting ----------------------------------------------------------------------------
     def split(self, data: Sequences, test: Sequences | None, layout: Layout, options: SplitOptions, *,
-              input_length: int | None, horizon: int, text_options: dict) -> tuple[Splits, str]:
+              input_length: int | None, horizon: int, text_options: dict, known=None) -> tuple[Splits, str]:
         """``(splits, how)``: the datasets of train/valid/test (scaled with train's statistics)
         and how the split was made, for :meth:`~.task.CustomTask.describe`. ``test``: the
-        sequences of a test file."""
+        sequences of a test file; ``known``: a forecast's known future inputs."""
         if options.cutoff is not None or options.test_size is not None or options.backtest is not None:
             given = "cutoff" if options.cutoff is not None else "test_size" if options.test_size is not None \
                 else "backtest"
@@ -201,7 +201,7 @@ class Forecast(Problem):
     kind = "forecast"
     unit = "windows"
 
-    def split(self, data, test, layout, options, *, input_length, horizon, text_options):
+    def split(self, data, test, layout, options, *, input_length, horizon, text_options, known=None):
         if options.resamples is not None:
             raise DataError("resamples=... draw sequences at random; a series takes folds=... (rolling origins) "
                             "or backtest=...")
@@ -229,7 +229,7 @@ class Forecast(Problem):
         # a backtest refitted every k origins is scored over all its origins, not one block's
         self.scored_windows = options.backtest
         index = [layout.features.index(t) for t in layout.targets]
-        splits = series_splits(data, index, length, horizon, cuts, lambda split: how)
+        splits = series_splits(data, index, length, horizon, cuts, lambda split: how, known, layout.features)
         splits.notes += notes
         return splits, how
 
@@ -246,6 +246,15 @@ class Forecast(Problem):
 
     def what(self, spec):
         return f"forecast {', '.join(spec.targets)}: the next {spec.horizon} step(s) from the last {spec.input_length}"
+
+    def input_lines(self, spec, text_stats):
+        lines = super().input_lines(spec, text_stats)
+        known = spec.known
+        if known is not None:
+            names = list(known.columns) + [f"{c} (sine, cosine)" for c in known.calendar]
+            lines.append(f"known future inputs: {', '.join(names)}: each input step also reads their values at the "
+                         f"{spec.horizon} step(s) after it (the last step: the steps forecast)")
+        return lines
 
     scored_windows = None
 

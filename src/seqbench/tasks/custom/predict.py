@@ -25,16 +25,21 @@ if TYPE_CHECKING:
 
 
 def predictions(spec: "CustomSpec", model: torch.nn.Module, data: Sequences, batch_size: int = 256,
-                calibration: torch.Tensor | None = None):
+                calibration: torch.Tensor | None = None, future=None):
     """A pandas DataFrame of ``model``'s predictions on ``data`` (as :func:`~.reading.read_inputs`
     reads a file for ``spec``); ``model`` is left in the training mode it had. A forecast with
     intervals also has a column ``TARGET_qLEVEL`` per quantile level (``y_q0.1``); a conformal
-    one's are its interval's ends (``calibration``: its half-widths, from the checkpoint)."""
+    one's are its interval's ends (``calibration``: its half-widths, from the checkpoint).
+    Known future inputs: their columns' values for the forecast steps are read from the
+    table ``future`` (:func:`~.known.read_future`); calendar features from the future times."""
     pd = pandas()
     if spec.text_encoder is not None:  # token ids with the training vocabulary, cut to its max_length
         xs = [spec.text_encoder.ids(tokens) for tokens in data.x]
     else:
         xs = [scaled(x, spec.input_scaler) for x in data.x]
+    future_rows = {}
+    if spec.kind == "forecast" and spec.known is not None:
+        xs, future_rows = _with_known_future(spec, xs, data, future)
     if spec.kind == "forecast":
         xs = [x[-spec.input_length:] for x in xs]
     outputs = run_model(model, xs, batch_size)
@@ -45,7 +50,8 @@ def predictions(spec: "CustomSpec", model: torch.nn.Module, data: Sequences, bat
         base = {id_name: key} if id_name else {}
         if spec.kind == "forecast":
             values, bands = forecast_values(spec, out, calibration)
-            future = future_times(times, spec.horizon)
+            given = future_rows.get(key, (None, None))[0]
+            future = list(given) if given is not None else future_times(times, spec.horizon)
             for h in range(spec.horizon):
                 row = dict(base, step=h + 1)
                 if future is not None:
@@ -63,6 +69,33 @@ def predictions(spec: "CustomSpec", model: torch.nn.Module, data: Sequences, bat
         else:
             rows.append(dict(base, **decode(spec, out)))
     return pd.DataFrame(rows)
+
+
+def _with_known_future(spec: "CustomSpec", xs: list[torch.Tensor], data: Sequences, future):
+    """The scaled inputs with their lead channels (:func:`~.known.with_leads`), the forecast
+    steps' known inputs from ``future`` (columns) and their times (calendar); and
+    ``{id: (times, values)}`` read from ``future``."""
+    from .errors import DataError
+    from .known import read_future, with_leads
+
+    known = spec.known
+    rows = read_future(future, spec, data.ids) if future is not None else {}
+    index = [spec.features.index(c) for c in known.columns]
+    column_scaler = spec.input_scaler.select(index)
+    out = []
+    for key, x, times in zip(data.ids, xs, data.times):
+        future_times_, values = rows.get(key, (None, np.empty((spec.horizon, 0))))
+        if future_times_ is None and known.calendar:
+            future_times_ = future_times(times, spec.horizon)
+            if future_times_ is None:
+                raise DataError("the calendar of the forecast steps needs their times: give at least two rows")
+            future_times_ = pandas().Series(future_times_)
+        history = known.channels(x.numpy(), spec.features, times)
+        ahead = np.concatenate([column_scaler.transform(values) if index else values,
+                                known.calendar_values(future_times_) if known.calendar else
+                                np.empty((spec.horizon, 0))], axis=1)
+        out.append(with_leads(x, np.concatenate([history, ahead]), spec.horizon))
+    return out, rows
 
 
 def forecast_values(spec: "CustomSpec", out: torch.Tensor, calibration: torch.Tensor | None = None):

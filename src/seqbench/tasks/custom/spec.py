@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from ..base import SPLITS
 from .errors import DataError
 from .intervals import Intervals
+from .known import KnownInputs
 from .scaling import Standardizer
 from .text import TextEncoder
 
@@ -34,10 +35,11 @@ MAX_CLASSES = 10_000
 # 3: ``source`` may be "ts" (a UCR/UEA .ts file: prediction reads .ts or .npz files). Versions
 # 1 and 2 mean what they meant.
 # 4: a forecast may hold ``intervals`` (its output is then quantiles, a Gaussian, or a point
-# with conformal intervals). Written only by a state that uses it: others stay version 3, so
-# a seqbench that reads 1-3 refuses only the states it would misread.
+# with conformal intervals) and ``known`` inputs (its input is then wider). Written only by a
+# state that uses them: others stay version 3, so a seqbench that reads 1-3 refuses only the
+# states it would misread.
 STATE_VERSION = 3
-INTERVALS_VERSION = 4
+FORECAST_VERSION = 4
 READABLE_VERSIONS = (1, 2, 3, 4)
 
 
@@ -99,6 +101,7 @@ class CustomSpec(Layout, Mapping):
         text_encoder: text only: tokens, length cap and the train split's vocabulary.
         intervals: forecast only: how its intervals are made (:class:`~.intervals.Intervals`),
             or None for point forecasts.
+        known: forecast only: inputs known in advance (:class:`~.known.KnownInputs`), or None.
     """
 
     fill: str | None = None
@@ -113,6 +116,7 @@ class CustomSpec(Layout, Mapping):
     split_sizes: tuple[int, int, int]
     text_encoder: TextEncoder | None = None
     intervals: Intervals | None = None
+    known: KnownInputs | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -129,7 +133,7 @@ class CustomSpec(Layout, Mapping):
         if self.target_scaler is not None:
             scaling.update({f"target_{k}": v for k, v in self.target_scaler.to_dict().items()})
         d: dict[str, Any] = {
-            "version": STATE_VERSION if self.intervals is None else INTERVALS_VERSION,
+            "version": STATE_VERSION if self.intervals is None and self.known is None else FORECAST_VERSION,
             "fill": self.fill, "drop": self.drop, "hidden_size": self.hidden_size,
             "horizon": self.horizon, "kind": self.kind, "source": self.source, "features": list(self.features),
             "targets": list(self.targets), "id_column": self.id_column, "time_column": self.time_column,
@@ -146,6 +150,8 @@ class CustomSpec(Layout, Mapping):
             d.update(text=self.text, text_encoder=self.text_encoder.to_dict())
         if self.intervals is not None:
             d["intervals"] = self.intervals.to_dict()
+        if self.known is not None:
+            d["known"] = self.known.to_dict()
         return d
 
     @classmethod
@@ -173,7 +179,7 @@ class CustomSpec(Layout, Mapping):
                 target_index=d.get("target_index"), split_sizes=[d["split_sizes"][s] for s in SPLITS],
                 text=d.get("text"),
                 text_encoder=TextEncoder.from_dict(d["text_encoder"]) if d.get("text") is not None else None,
-                intervals=Intervals.from_dict(d.get("intervals")))
+                intervals=Intervals.from_dict(d.get("intervals")), known=KnownInputs.from_dict(d.get("known")))
         except KeyError as e:
             raise DataError(f"saved custom task state lacks {e.args[0]!r}") from None
 

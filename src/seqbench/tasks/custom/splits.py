@@ -25,6 +25,7 @@ from .spec import DEFAULT_SPLIT
 from .reading import Sequences
 from .resampling import SplitOptions
 from .scaling import Standardizer
+from .known import KnownInputs, with_leads
 from .text import TextEncoder, TextStats, Vocabulary
 
 
@@ -334,12 +335,14 @@ def series_cut(n: int, horizon: int, options: SplitOptions, times=None, test_row
 
 
 def series_splits(data: Sequences, target_index: Sequence[int], input_length: int, horizon: int,
-                  cuts: dict[int, Cut], describe_split) -> Splits:
+                  cuts: dict[int, Cut], describe_split, known: KnownInputs | None = None,
+                  features: Sequence[str] = ()) -> Splits:
     """Windows of ``input_length`` inputs and the ``horizon`` steps after them, of the features
     at ``target_index``: train windows whose targets lie before each series' valid start, valid
     windows whose targets lie in valid, and one test window per origin. Inputs are standardised
     with the train stretches' statistics. ``describe_split(split)`` says, for a message, how
-    the split was made."""
+    the split was made. With ``known`` inputs (of the columns ``features``) each step also
+    carries their values at the ``horizon`` steps after it (:func:`~.known.with_leads`)."""
     length, need = input_length, input_length + horizon
     starts = {"train": [], "valid": [], "test": []}
     for i, cut in cuts.items():
@@ -359,6 +362,10 @@ def series_splits(data: Sequences, target_index: Sequence[int], input_length: in
     train_rows = [data.x[i][: cut.valid_start] for i, cut in cuts.items() if cut.valid_start > 0]
     inputs = Standardizer.fit(np.concatenate(train_rows))
     series = [scaled(x, inputs) if i in cuts else torch.empty(0) for i, x in enumerate(data.x)]
+    if known is not None:
+        times = data.times or [None] * len(data.x)
+        series = [with_leads(s, known.channels(s.numpy(), features, times[i]), horizon) if i in cuts else s
+                  for i, s in enumerate(series)]
     return Splits(datasets={split: WindowDataset(series, found, length, horizon, target_index)
                             for split, found in starts.items()},
                   ids={k: sorted({data.ids[i] for i, _ in v}, key=str) for k, v in starts.items()},

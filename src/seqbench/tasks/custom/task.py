@@ -26,6 +26,7 @@ from ..base import Metric, Preset, Task, pad_collate
 from .errors import DataError, ReceptiveFieldWarning
 from .files import display_name
 from .intervals import Intervals, conformal_halfwidth, from_point, level_name
+from .known import KnownInputs
 from .kinds import problem_of
 from .missing import check_policy
 from .predict import predictions
@@ -113,6 +114,12 @@ class CustomTask(Task):
             Gaussian NLL (``"quantile"``: the pinball head, as ``quantiles`` alone gives).
         conformal: forecast only: the coverage (e.g. 0.9) of split-conformal intervals around
             a point model, calibrated on the validation windows (:mod:`.intervals`).
+        known_features: forecast only: feature columns whose future values are known at
+            forecast time (a name, a list or ``"a,b"``); each input step also reads their
+            values at the ``horizon`` steps after it (:mod:`.known`), and ``predict`` needs
+            them for the steps it forecasts.
+        calendar: forecast only: calendar features of the time column (``"hour,dayofweek"``;
+            also ``minute``, ``dayofmonth``, ``month``, ``dayofyear``), known inputs made for you.
 
     Attributes:
         spec: the :class:`~.spec.CustomSpec`: what was read, inferred and fitted (None before :meth:`fit`).
@@ -140,7 +147,7 @@ class CustomTask(Task):
                  hidden_size: int = DEFAULT_HIDDEN, causal: bool | None = None, text: str | None = None,
                  tokens: str | None = None, max_vocab: int | None = None, min_count: int | None = None,
                  max_length: int | None = None, quantiles=None, likelihood: str | None = None,
-                 conformal: float | None = None) -> None:
+                 conformal: float | None = None, known_features=None, calendar=None) -> None:
         if task is not None and task not in KINDS:
             raise DataError(f"task must be one of {', '.join(KINDS)}, got {task!r}")
         for name, value in (("horizon", horizon), ("hidden_size", hidden_size)) + \
@@ -149,6 +156,7 @@ class CustomTask(Task):
                 raise DataError(f"{name} must be a positive integer, got {value!r}")
         check_policy(fill, drop)
         intervals = Intervals.of(quantiles, likelihood, conformal)
+        known = KnownInputs.of(known_features, calendar)
         if causal is not None and not isinstance(causal, bool):
             raise DataError(f"causal must be True, False or None (the default by problem), got {causal!r}")
         text_options = {"tokens": tokens, "max_vocab": max_vocab, "min_count": min_count, "max_length": max_length}
@@ -167,7 +175,11 @@ class CustomTask(Task):
         self.settings = dict(target=target, task=task, id_column=id_column, time_column=time_column,
                              features=features, input_length=input_length, horizon=horizon, fill=fill, drop=drop,
                              per_step=per_step, hidden_size=hidden_size, causal=causal, text=text,
-                             text_options=text_options, split=split, intervals=intervals,
+                             text_options=text_options, split=split, intervals=intervals, known=known,
+                             known_options=dict(known_features=None if known is None or not known.columns else
+                                                ",".join(known.columns),
+                                                calendar=None if known is None or not known.calendar else
+                                                ",".join(known.calendar)),
                              interval_options=dict(quantiles=None if quantiles is None else
                                                    ",".join(f"{q:g}" for q in intervals.quantiles),
                                                    likelihood=likelihood, conformal=conformal))
@@ -205,9 +217,11 @@ class CustomTask(Task):
             test = read_test(options.test_file, layout, fill=o["fill"], drop=o["drop"], tokens=tokens)
         self.notes = list(data.notes) + ([] if test is None else list(test.notes))
         self.problem = problem_of(layout)
+        self._check_forecast_options(layout)
         try:
             splits, self._how = self.problem.split(data, test, layout, options, input_length=o["input_length"],
-                                                   horizon=o["horizon"], text_options=text_options)
+                                                   horizon=o["horizon"], text_options=text_options,
+                                                   **({"known": o["known"]} if o["known"] is not None else {}))
         except DataError as e:
             raise _naming(e, file) from None
         self.notes += splits.notes
@@ -218,9 +232,6 @@ class CustomTask(Task):
         self._datasets, self.split_ids, self.text_stats = splits.datasets, splits.ids, splits.text_stats
         self.series_times = data.times
         kind = layout.kind
-        if o["intervals"] is not None and kind != "forecast":
-            raise DataError("quantiles=..., likelihood=... and conformal=... make forecast intervals; this file is "
-                            f"a {kind} problem")
         # the whole sequence is seen before a per-sequence target; a forecast or a per-step
         # target is given as the steps arrive
         causal = (kind == "forecast" or layout.per_step) if o["causal"] is None else o["causal"]
@@ -228,9 +239,22 @@ class CustomTask(Task):
             **dataclasses.asdict(layout), fill=o["fill"], drop=bool(o["drop"]), hidden_size=o["hidden_size"],
             causal=causal, horizon=o["horizon"], input_length=splits.input_length, input_scaler=splits.input_scaler,
             target_scaler=splits.target_scaler, target_index=splits.target_index, split_sizes=splits.sizes,
-            text_encoder=splits.text_encoder, intervals=o["intervals"]), self.problem)
+            text_encoder=splits.text_encoder, intervals=o["intervals"], known=o["known"]), self.problem)
         self.variant = self._variant(file, layout, splits.input_length, causal)
         return self
+
+    def _check_forecast_options(self, layout) -> None:
+        """Raise when intervals or known inputs are asked of another problem than a forecast,
+        or name columns the file does not have as inputs."""
+        o, kind = self.settings, layout.kind
+        if o["intervals"] is not None and kind != "forecast":
+            raise DataError("quantiles=..., likelihood=... and conformal=... make forecast intervals; this file is "
+                            f"a {kind} problem")
+        if o["known"] is not None:
+            if kind != "forecast":
+                raise DataError(f"known_features=... and calendar=... are a forecast's known future inputs; this file "
+                                f"is a {kind} problem")
+            o["known"].check(layout)
 
     def _variant(self, file, layout, input_length: int, causal: bool) -> dict:
         """The variant as resolved (what was inferred included), without the unset options;
@@ -253,7 +277,7 @@ class CustomTask(Task):
             split_column=options.split_column, test_size=options.test_size,
             cutoff=None if options.cutoff is None else str(options.cutoff), folds=options.folds,
             resamples=options.resamples, backtest=options.backtest, stride=options.stride,
-            refit_every=options.refit_every, **resampled, per_step=o["per_step"], **o["interval_options"],
+            refit_every=options.refit_every, **resampled, per_step=o["per_step"], **o["interval_options"], **o["known_options"],
             hidden_size=o["hidden_size"] if o["hidden_size"] != DEFAULT_HIDDEN else None, causal=causal,
             **text_variant).items() if v is not None}
 
@@ -266,7 +290,8 @@ class CustomTask(Task):
         if spec.text_encoder is not None:  # token ids in, embedded
             self.input_size, self.input_adapter = len(spec.text_encoder.vocabulary), "embedding"
         else:
-            self.input_size, self.input_adapter = len(spec.features), "identity"
+            leads = spec.horizon * spec.known.width if spec.known is not None else 0   # see .known
+            self.input_size, self.input_adapter = len(spec.features) + leads, "identity"
         # a causal model's last valid step has seen the whole sequence; a non-causal model's
         # steps each see their neighbourhood, so all of them are pooled (masked: never padding)
         self.head = "per_step" if spec.per_step else "last" if spec.causal else "mean"
@@ -476,18 +501,27 @@ class CustomTask(Task):
         task.calibration = None if calibration is None else torch.tensor(calibration, dtype=torch.float32)
         return task
 
-    def predict(self, model: torch.nn.Module, file, batch_size: int = 256):
+    def predict(self, model: torch.nn.Module, file, batch_size: int = 256, future=None):
         """Predictions of ``model`` on a new file with the training columns, as a pandas DataFrame.
 
         The saved scaling and missing-value policy are applied. Many sequences: one row per
         sequence (per step, for per-step targets) with the predicted class and the class
         probabilities, or the predicted value(s). Forecasting: for each series, the
         ``horizon`` steps after its end (``step`` 1..H, and their times when the time
-        column is regular).
+        column is regular). A forecast with known future inputs reads their values for the
+        forecast steps from ``future`` (a table with the id and time columns and the known
+        columns, its first ``horizon`` rows per series); calendar features need no file.
+
+        Raises:
+            DataError: the file (or ``future``) lacks what the model reads; one line.
         """
         data = read_inputs(file, self.spec)
         self.notes += data.notes
-        return predictions(self.spec, model, data, batch_size, calibration=self.calibration)
+        known = self.spec.known
+        if known is not None and known.columns and future is None:
+            raise DataError(f"this model reads the known future inputs {', '.join(known.columns)}: pass future=... "
+                            f"with their values for the {self.spec.horizon} steps after each series' end")
+        return predictions(self.spec, model, data, batch_size, calibration=self.calibration, future=future)
 
     def describe(self) -> list[str]:
         """What the task is, in a few lines for the command line: first the problem and the
