@@ -25,7 +25,7 @@ KEYS = {
     "test_file": "test_file", "split_column": "split_column", "test_size": "test_size", "cutoff": "cutoff",
     "folds": "folds", "resamples": "resamples", "backtest": "backtest", "stride": "stride",
     "refit_every": "refit_every", "quantiles": "quantiles", "likelihood": "likelihood", "conformal": "conformal",
-    "known_features": "known_features", "calendar": "calendar",
+    "known_features": "known_features", "calendar": "calendar", "scaling": "scaling",
 }
 # options whose False is a choice (``--no-causal``), not "not given"
 _BOOLEAN_CHOICES = {"causal"}
@@ -197,6 +197,9 @@ def custom_options(f):
         click.option("--calendar", default=None, callback=_calendar,
                      help="custom forecast: calendar features of the time column as known inputs: "
                           "minute, hour, dayofweek, dayofmonth, month, dayofyear (comma-separated)."),
+        click.option("--scaling", type=click.Choice(("series", "global")), default=None,
+                     help="custom forecast: standardise each series with its own train part's statistics, or all "
+                          "with one scaler [default: series with --id-column, else global]."),
     ]):
         f = decorator(f)
     return f

@@ -36,7 +36,7 @@ def predictions(spec: "CustomSpec", model: torch.nn.Module, data: Sequences, bat
     if spec.text_encoder is not None:  # token ids with the training vocabulary, cut to its max_length
         xs = [spec.text_encoder.ids(tokens) for tokens in data.x]
     else:
-        xs = [scaled(x, spec.input_scaler) for x in data.x]
+        xs = [scaled(x, _scalers(spec, key)[0]) for key, x in zip(data.ids, data.x)]
     future_rows = {}
     if spec.kind == "forecast" and spec.known is not None:
         xs, future_rows = _with_known_future(spec, xs, data, future)
@@ -49,7 +49,7 @@ def predictions(spec: "CustomSpec", model: torch.nn.Module, data: Sequences, bat
     for key, x, out, times in zip(data.ids, xs, outputs, data.times):
         base = {id_name: key} if id_name else {}
         if spec.kind == "forecast":
-            values, bands = forecast_values(spec, out, calibration)
+            values, bands = forecast_values(spec, out, calibration, _scalers(spec, key)[1])
             given = future_rows.get(key, (None, None))[0]
             future = list(given) if given is not None else future_times(times, spec.horizon)
             for h in range(spec.horizon):
@@ -81,9 +81,9 @@ def _with_known_future(spec: "CustomSpec", xs: list[torch.Tensor], data: Sequenc
     known = spec.known
     rows = read_future(future, spec, data.ids) if future is not None else {}
     index = [spec.features.index(c) for c in known.columns]
-    column_scaler = spec.input_scaler.select(index)
     out = []
     for key, x, times in zip(data.ids, xs, data.times):
+        column_scaler = _scalers(spec, key)[0].select(index)
         future_times_, values = rows.get(key, (None, np.empty((spec.horizon, 0))))
         if future_times_ is None and known.calendar:
             future_times_ = future_times(times, spec.horizon)
@@ -98,13 +98,29 @@ def _with_known_future(spec: "CustomSpec", xs: list[torch.Tensor], data: Sequenc
     return out, rows
 
 
-def forecast_values(spec: "CustomSpec", out: torch.Tensor, calibration: torch.Tensor | None = None):
-    """``(values (H, K), bands)``: one window's point forecast in the target's units, and per
-    step ``{"TARGET_qLEVEL": value}`` of its quantiles (empty without intervals)."""
-    intervals = spec.intervals
-    std, mean = np.asarray(spec.target_scaler.std), np.asarray(spec.target_scaler.mean)
+def _scalers(spec: "CustomSpec", key):
+    """``(inputs, targets)`` standardizers of series ``key``: its own when each series was
+    scaled on its own, else the task's."""
+    if spec.series_scalers is None:
+        return spec.input_scaler, spec.target_scaler
+    if key not in spec.series_scalers:
+        from .errors import DataError, cell
+
+        raise DataError(f"series {cell(key)} was not in the training data: this model scales each series with its "
+                        "own train statistics, so it forecasts the series it was trained on")
+    scaler = spec.series_scalers[key]
+    return scaler, scaler.select(spec.target_index)
+
+
+def forecast_values(spec: "CustomSpec", out: torch.Tensor, calibration: torch.Tensor | None = None,
+                    target_scaler=None):
+    """``(values (H, K), bands)``: one window's point forecast in the target's units (of
+    ``target_scaler``, default the task's), and per step ``{"TARGET_qLEVEL": value}`` of its
+    quantiles (empty without intervals)."""
+    intervals, target_scaler = spec.intervals, target_scaler or spec.target_scaler
+    std, mean = np.asarray(target_scaler.std), np.asarray(target_scaler.mean)
     if intervals is None:
-        return spec.target_scaler.inverse(out.reshape(spec.horizon, -1).numpy()), [{}] * spec.horizon
+        return target_scaler.inverse(out.reshape(spec.horizon, -1).numpy()), [{}] * spec.horizon
     one = out.reshape(1, -1)
     point = intervals.point(one).reshape(spec.horizon, -1).numpy()
     if intervals.method == "conformal" and calibration is None:

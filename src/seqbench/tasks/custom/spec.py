@@ -35,7 +35,8 @@ MAX_CLASSES = 10_000
 # 3: ``source`` may be "ts" (a UCR/UEA .ts file: prediction reads .ts or .npz files). Versions
 # 1 and 2 mean what they meant.
 # 4: a forecast may hold ``intervals`` (its output is then quantiles, a Gaussian, or a point
-# with conformal intervals) and ``known`` inputs (its input is then wider). Written only by a
+# with conformal intervals), ``known`` inputs (its input is then wider) and per-series scaling
+# (``series_scaling``: each series' own statistics, ``season``: MASE's period). Written only by a
 # state that uses them: others stay version 3, so a seqbench that reads 1-3 refuses only the
 # states it would misread.
 STATE_VERSION = 3
@@ -102,6 +103,10 @@ class CustomSpec(Layout, Mapping):
         intervals: forecast only: how its intervals are made (:class:`~.intervals.Intervals`),
             or None for point forecasts.
         known: forecast only: inputs known in advance (:class:`~.known.KnownInputs`), or None.
+        series_scalers: forecast only: ``{series id: Standardizer}`` when each series is scaled
+            with its own train part's statistics (then ``input_scaler`` and ``target_scaler``
+            are the pooled ones, for what describe says), else None.
+        season: with ``series_scalers``: the seasonal period MASE's naive forecast uses.
     """
 
     fill: str | None = None
@@ -117,6 +122,8 @@ class CustomSpec(Layout, Mapping):
     text_encoder: TextEncoder | None = None
     intervals: Intervals | None = None
     known: KnownInputs | None = None
+    series_scalers: dict | None = None
+    season: int | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -133,7 +140,7 @@ class CustomSpec(Layout, Mapping):
         if self.target_scaler is not None:
             scaling.update({f"target_{k}": v for k, v in self.target_scaler.to_dict().items()})
         d: dict[str, Any] = {
-            "version": STATE_VERSION if self.intervals is None and self.known is None else FORECAST_VERSION,
+            "version": FORECAST_VERSION if self.uses_forecast_extras else STATE_VERSION,
             "fill": self.fill, "drop": self.drop, "hidden_size": self.hidden_size,
             "horizon": self.horizon, "kind": self.kind, "source": self.source, "features": list(self.features),
             "targets": list(self.targets), "id_column": self.id_column, "time_column": self.time_column,
@@ -152,6 +159,10 @@ class CustomSpec(Layout, Mapping):
             d["intervals"] = self.intervals.to_dict()
         if self.known is not None:
             d["known"] = self.known.to_dict()
+        if self.series_scalers is not None:
+            d["series_scaling"] = {"ids": list(self.series_scalers),
+                                   "scalers": [s.to_dict() for s in self.series_scalers.values()]}
+            d["season"] = self.season
         return d
 
     @classmethod
@@ -179,9 +190,15 @@ class CustomSpec(Layout, Mapping):
                 target_index=d.get("target_index"), split_sizes=[d["split_sizes"][s] for s in SPLITS],
                 text=d.get("text"),
                 text_encoder=TextEncoder.from_dict(d["text_encoder"]) if d.get("text") is not None else None,
-                intervals=Intervals.from_dict(d.get("intervals")), known=KnownInputs.from_dict(d.get("known")))
+                intervals=Intervals.from_dict(d.get("intervals")), known=KnownInputs.from_dict(d.get("known")),
+                series_scalers=_series_scalers(d.get("series_scaling")), season=d.get("season"))
         except KeyError as e:
             raise DataError(f"saved custom task state lacks {e.args[0]!r}") from None
+
+    @property
+    def uses_forecast_extras(self) -> bool:
+        """Whether the state needs version 4 to be read right (intervals, known inputs, per-series scaling)."""
+        return self.intervals is not None or self.known is not None or self.series_scalers is not None
 
     # -- the dict view ------------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
@@ -192,3 +209,10 @@ class CustomSpec(Layout, Mapping):
 
     def __len__(self) -> int:
         return len(self.to_dict())
+
+
+def _series_scalers(d) -> dict | None:
+    """``{series id: Standardizer}`` of a saved ``series_scaling`` (None when absent)."""
+    if not d:
+        return None
+    return {key: Standardizer.from_dict(s) for key, s in zip(d["ids"], d["scalers"])}

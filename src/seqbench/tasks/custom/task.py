@@ -37,6 +37,8 @@ from .splits import check_split
 from .text import DEFAULT_MAX_LENGTH, DEFAULT_MAX_VOCAB, DEFAULT_MIN_COUNT
 from .text import check_options as check_text_options
 
+SCALINGS = ("series", "global")
+MAX_SERIES_REPORTED = 50   # beyond this many series the metrics give the overall errors only
 TEXT_DEFAULTS = {"tokens": "word", "max_vocab": DEFAULT_MAX_VOCAB, "min_count": DEFAULT_MIN_COUNT,
                  "max_length": DEFAULT_MAX_LENGTH}
 
@@ -120,6 +122,11 @@ class CustomTask(Task):
             them for the steps it forecasts.
         calendar: forecast only: calendar features of the time column (``"hour,dayofweek"``;
             also ``minute``, ``dayofmonth``, ``month``, ``dayofyear``), known inputs made for you.
+        scaling: forecast only: ``"series"`` to standardise each series with its own train
+            part's statistics (the default with an id column: one model learns all series,
+            each on its own scale; the metrics then add MASE and the error per series), or
+            ``"global"`` for one scaler fitted on every series' train part (the default for
+            one series, and what every forecast did before this option).
 
     Attributes:
         spec: the :class:`~.spec.CustomSpec`: what was read, inferred and fitted (None before :meth:`fit`).
@@ -147,7 +154,8 @@ class CustomTask(Task):
                  hidden_size: int = DEFAULT_HIDDEN, causal: bool | None = None, text: str | None = None,
                  tokens: str | None = None, max_vocab: int | None = None, min_count: int | None = None,
                  max_length: int | None = None, quantiles=None, likelihood: str | None = None,
-                 conformal: float | None = None, known_features=None, calendar=None) -> None:
+                 conformal: float | None = None, known_features=None, calendar=None,
+                 scaling: str | None = None) -> None:
         if task is not None and task not in KINDS:
             raise DataError(f"task must be one of {', '.join(KINDS)}, got {task!r}")
         for name, value in (("horizon", horizon), ("hidden_size", hidden_size)) + \
@@ -157,6 +165,8 @@ class CustomTask(Task):
         check_policy(fill, drop)
         intervals = Intervals.of(quantiles, likelihood, conformal)
         known = KnownInputs.of(known_features, calendar)
+        if scaling not in (None, *SCALINGS):
+            raise DataError(f"scaling must be one of {', '.join(SCALINGS)}, got {scaling!r}")
         if causal is not None and not isinstance(causal, bool):
             raise DataError(f"causal must be True, False or None (the default by problem), got {causal!r}")
         text_options = {"tokens": tokens, "max_vocab": max_vocab, "min_count": min_count, "max_length": max_length}
@@ -175,7 +185,7 @@ class CustomTask(Task):
         self.settings = dict(target=target, task=task, id_column=id_column, time_column=time_column,
                              features=features, input_length=input_length, horizon=horizon, fill=fill, drop=drop,
                              per_step=per_step, hidden_size=hidden_size, causal=causal, text=text,
-                             text_options=text_options, split=split, intervals=intervals, known=known,
+                             text_options=text_options, split=split, intervals=intervals, known=known, scaling=scaling,
                              known_options=dict(known_features=None if known is None or not known.columns else
                                                 ",".join(known.columns),
                                                 calendar=None if known is None or not known.calendar else
@@ -192,6 +202,7 @@ class CustomTask(Task):
         self._datasets, self.split_ids, self.text_stats, self._how = None, {}, None, None
         self.series_times = None
         self.calibration = None
+        self.series_names: dict[int, str] = {}
         if file is not None:
             self.fit(file)
 
@@ -205,8 +216,10 @@ class CustomTask(Task):
         o, options = self.settings, self.split_options
         text, text_options = o["text"], o["text_options"]
         tokens = text_options["tokens"] or "word"
+        implied = self._implies_forecast()
         try:
-            layout, data = read_training(file, target=o["target"], task=o["task"], id_column=o["id_column"],
+            layout, data = read_training(file, target=o["target"], task=o["task"] or (implied and "forecast"),
+                                         id_column=o["id_column"],
                                          time_column=o["time_column"], features=o["features"],
                                          per_step=o["per_step"], fill=o["fill"], drop=o["drop"], text=text,
                                          tokens=tokens, split_column=options.split_column)
@@ -216,12 +229,17 @@ class CustomTask(Task):
         if options.test_file is not None:
             test = read_test(options.test_file, layout, fill=o["fill"], drop=o["drop"], tokens=tokens)
         self.notes = list(data.notes) + ([] if test is None else list(test.notes))
+        if implied and o["task"] is None:
+            self.notes.append(f"task: forecast, as {implied}=... asks (pass task=... to choose)")
         self.problem = problem_of(layout)
         self._check_forecast_options(layout)
+        per_series = self._per_series(layout)
+        forecast_options = {k: v for k, v in dict(known=o["known"], per_series=per_series or None).items()
+                            if v is not None}
         try:
             splits, self._how = self.problem.split(data, test, layout, options, input_length=o["input_length"],
                                                    horizon=o["horizon"], text_options=text_options,
-                                                   **({"known": o["known"]} if o["known"] is not None else {}))
+                                                   **forecast_options)
         except DataError as e:
             raise _naming(e, file) from None
         self.notes += splits.notes
@@ -231,6 +249,9 @@ class CustomTask(Task):
                                   "training of several (resampling_plan lists them all; compare runs each)")
         self._datasets, self.split_ids, self.text_stats = splits.datasets, splits.ids, splits.text_stats
         self.series_times = data.times
+        # the per-series metrics' names: every series with windows, in the file's order
+        self.series_names = {i: _series_name(key) for i, key in enumerate(data.ids)
+                             if splits.series_scalers is not None and key in splits.series_scalers}
         kind = layout.kind
         # the whole sequence is seen before a per-sequence target; a forecast or a per-step
         # target is given as the steps arrive
@@ -239,8 +260,10 @@ class CustomTask(Task):
             **dataclasses.asdict(layout), fill=o["fill"], drop=bool(o["drop"]), hidden_size=o["hidden_size"],
             causal=causal, horizon=o["horizon"], input_length=splits.input_length, input_scaler=splits.input_scaler,
             target_scaler=splits.target_scaler, target_index=splits.target_index, split_sizes=splits.sizes,
-            text_encoder=splits.text_encoder, intervals=o["intervals"], known=o["known"]), self.problem)
-        self.variant = self._variant(file, layout, splits.input_length, causal)
+            text_encoder=splits.text_encoder, intervals=o["intervals"], known=o["known"],
+            series_scalers=splits.series_scalers, season=self.problem.season.period if per_series else None),
+            self.problem)
+        self.variant = self._variant(file, layout, splits.input_length, causal, per_series)
         return self
 
     def _check_forecast_options(self, layout) -> None:
@@ -256,7 +279,28 @@ class CustomTask(Task):
                                 f"is a {kind} problem")
             o["known"].check(layout)
 
-    def _variant(self, file, layout, input_length: int, causal: bool) -> dict:
+    def _implies_forecast(self) -> str | None:
+        """The first forecast-only option given (its keyword), or None: with an id column the
+        problem is otherwise inferred from the target (classify or regress). (The split options
+        of a series, such as test_size=..., keep their error for sequences, which says what to use.)"""
+        o = self.settings
+        given = dict(quantiles=o["interval_options"]["quantiles"], likelihood=o["interval_options"]["likelihood"],
+                     conformal=o["interval_options"]["conformal"], known_features=o["known_options"]["known_features"],
+                     calendar=o["known_options"]["calendar"], scaling=o["scaling"])
+        return next((k for k, v in given.items() if v is not None), None)
+
+    def _per_series(self, layout) -> bool:
+        """Whether a forecast's series are each scaled on their own (``scaling``; by default
+        when an id column tells several series apart)."""
+        if layout.kind != "forecast":
+            if self.settings["scaling"] is not None:
+                raise DataError(f"scaling=... chooses how a forecast's series are scaled; this file is a "
+                                f"{layout.kind} problem")
+            return False
+        scaling = self.settings["scaling"]
+        return scaling == "series" or (scaling is None and layout.id_column is not None)
+
+    def _variant(self, file, layout, input_length: int, causal: bool, per_series: bool = False) -> dict:
         """The variant as resolved (what was inferred included), without the unset options;
         a resampled training's index (fold, resample, refit) is in it, so its runs are named apart."""
         o, options = self.settings, self.split_options
@@ -278,6 +322,9 @@ class CustomTask(Task):
             cutoff=None if options.cutoff is None else str(options.cutoff), folds=options.folds,
             resamples=options.resamples, backtest=options.backtest, stride=options.stride,
             refit_every=options.refit_every, **resampled, per_step=o["per_step"], **o["interval_options"], **o["known_options"],
+            # recorded whenever it is a choice (several series, or given), so a run of the
+            # per-series default never resumes one made before it, with one scaler
+            scaling=o["scaling"] or ("series" if per_series and layout.id_column is not None else None),
             hidden_size=o["hidden_size"] if o["hidden_size"] != DEFAULT_HIDDEN else None, causal=causal,
             **text_variant).items() if v is not None}
 
@@ -296,7 +343,8 @@ class CustomTask(Task):
         # steps each see their neighbourhood, so all of them are pooled (masked: never padding)
         self.head = "per_step" if spec.per_step else "last" if spec.causal else "mean"
         self.output_size = self.problem.output_size(spec) * (spec.intervals.per_value if spec.intervals else 1)
-        self.metrics = self.problem.metrics() + self._interval_metrics()
+        self.metrics = self.problem.metrics() + ((Metric("mase"),) if spec.series_scalers is not None else ()) \
+            + self._interval_metrics()
         self._target_std = self.problem.target_std(spec)
         self.paper_results = {}
         history = spec.input_length
@@ -331,7 +379,8 @@ class CustomTask(Task):
         else the squared error (nmse) or the classes' NLL."""
         intervals = self.spec.intervals if self.spec is not None else None
         if intervals is not None and intervals.method != "conformal":
-            return self.metrics[len(self.problem.metrics())]
+            name = "pinball" if intervals.method == "quantile" else "nll"
+            return next(m for m in self.metrics if m.name == name)
         return super().loss_metric
 
     # -- data -----------------------------------------------------------------------------
@@ -366,12 +415,38 @@ class CustomTask(Task):
     def statistics(self, output, batch):
         out, y = self._scored(output.detach(), batch)
         intervals = self.spec.intervals
+        # a forecast scaled per series: each item's own series' standard deviations
+        std = batch["scale"].to(out.device) if "scale" in batch else self._target_std
         if intervals is None:
-            return self.problem.statistics(out, y, self._target_std)
-        std = self._target_std.to(out.device)
-        calibration = None if self.calibration is None else self.calibration.to(out.device)
-        return {**self.problem.statistics(intervals.point(out), y, std),
-                **intervals.statistics(out, y, std, calibration)}
+            stats = self.problem.statistics(out, y, std)
+            point = out
+        else:
+            std = std.to(out.device)
+            calibration = None if self.calibration is None else self.calibration.to(out.device)
+            point = intervals.point(out)
+            stats = {**self.problem.statistics(point, y, std), **intervals.statistics(out, y, std, calibration)}
+        if "mase_scale" in batch:
+            stats.update(self._series_statistics(point, y, std, batch))
+        return stats
+
+    def _series_statistics(self, point, y, std, batch) -> dict:
+        """MASE (each error over its series' in-sample seasonal-naive MAE) and, for at most
+        :data:`MAX_SERIES_REPORTED` series, the MAE and MASE of each (``mae@north``): every
+        series' statistics in every batch (zero counts where it has no item), so that
+        per-item statistics line up."""
+        error = ((point - y) * std).abs()
+        scaled = error / batch["mase_scale"].to(error.device)
+        per_value = torch.tensor(float(error.shape[-1]), device=error.device)
+        stats = {"mase": (scaled.sum(), per_value * len(error))}
+        if len(self.series_names) > MAX_SERIES_REPORTED:
+            return stats
+        series = batch["series"].to(error.device)
+        for index, name in self.series_names.items():
+            rows = series == index
+            count = per_value * rows.sum()
+            stats[f"mae@{name}"] = (error[rows].sum(), count)
+            stats[f"mase@{name}"] = (scaled[rows].sum(), count)
+        return stats
 
     # -- conformal calibration ----------------------------------------------------------------
     def calibrate(self, model: torch.nn.Module) -> None:
@@ -406,7 +481,8 @@ class CustomTask(Task):
         return from_point(self.spec.intervals, points["valid"], y, points)
 
     def compute_metrics(self, totals):
-        metrics = super().compute_metrics(totals)
+        # a series without items in this split has no error there, rather than an error of 0
+        metrics = super().compute_metrics({k: v for k, v in totals.items() if "@" not in k or v[1] > 0})
         if "rmse" in metrics:
             metrics["rmse"] = math.sqrt(metrics["rmse"])
         return metrics
@@ -495,7 +571,7 @@ class CustomTask(Task):
         task = cls.__new__(cls)
         Task.__init__(task, None, **state.get("variant", {}))
         task.notes, task._datasets, task.split_ids, task.text_stats, task._how = [], None, {}, None, None
-        task.label = None
+        task.label, task.series_names = None, {}
         task._setup(spec)
         calibration = state.get("calibration")
         task.calibration = None if calibration is None else torch.tensor(calibration, dtype=torch.float32)
@@ -546,8 +622,14 @@ class CustomTask(Task):
                      f"{s.input_length}")
         if self._datasets is not None:
             name, values = self.baseline("test")
-            lines.append(f"baseline on test ({name}): " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
+            lines.append(f"baseline on test ({name}): " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()
+                                                                   if "@" not in k))
         return lines + [f"note: {n}" for n in self.notes]
+
+
+def _series_name(key) -> str:
+    """A series id as a metric name's suffix (``mae@north``)."""
+    return str(key).replace("@", "_")
 
 
 def _label(file) -> str:
