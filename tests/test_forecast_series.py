@@ -125,3 +125,32 @@ def test_done_when_comparison_prints_errors_coverage_width_and_references(tmp_pa
         line = next(line for line in out.splitlines() if line.startswith(row))
         assert len(line.split()) > 10
     assert "per series" in out and "mae@north" in out
+
+
+def test_series_embedding_tells_series_apart_for_every_kind():
+    df = sites()
+    task = build(df, series_embedding=3, scaling="global")
+    assert task.dataset("train")[0]["x"].shape == (24, 2 + 1)           # features, then the series index
+    parameters = {}
+    for kind in ("tcn", "gru", "transformer"):
+        torch.manual_seed(0)
+        model = task.build_model(kind).eval()
+        parameters[kind] = model.num_parameters()
+        north = df[df.site == "north"]
+        as_south = north.assign(site="south")       # the same history, told it is another series
+        a, b = task.predict(model, north)["y"], task.predict(model, as_south)["y"]
+        assert not np.allclose(a, b)
+    assert max(parameters.values()) / min(parameters.values()) < 1.05
+    with pytest.raises(DataError, match="no row"):
+        task.predict(model, df[df.site == "east"].assign(site="west"))
+
+
+def test_train_and_predict_with_a_series_embedding_from_the_checkpoint(tmp_path):
+    data = tmp_path / "sites.csv"
+    sites().to_csv(data, index=False)
+    main(["train", "custom", "--file", str(data), "--target", "y", "--id-column", "site", "--task", "forecast",
+          "--test-size", "100", "--input-length", "24", "--series-embedding", "2", "--model", "gru", "--epochs", "1",
+          "--threads", "1", "--out", str(tmp_path / "runs"), "--name", "r"])
+    out = tmp_path / "preds.csv"
+    main(["predict", str(tmp_path / "runs" / "r" / "checkpoints" / "best.ckpt"), "--file", str(data), "--out", str(out)])
+    assert pd.read_csv(out)["site"].tolist() == ["north", "south", "east"]

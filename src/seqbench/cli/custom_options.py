@@ -26,6 +26,7 @@ KEYS = {
     "folds": "folds", "resamples": "resamples", "backtest": "backtest", "stride": "stride",
     "refit_every": "refit_every", "quantiles": "quantiles", "likelihood": "likelihood", "conformal": "conformal",
     "known_features": "known_features", "calendar": "calendar", "scaling": "scaling",
+    "series_embedding": "series_embedding",
 }
 # options whose False is a choice (``--no-causal``), not "not given"
 _BOOLEAN_CHOICES = {"causal"}
@@ -200,6 +201,9 @@ def custom_options(f):
         click.option("--scaling", type=click.Choice(("series", "global")), default=None,
                      help="custom forecast: standardise each series with its own train part's statistics, or all "
                           "with one scaler [default: series with --id-column, else global]."),
+        click.option("--series-embedding", type=click.IntRange(min=1), default=None,
+                     help="custom forecast: every model also reads a learned embedding of N numbers of the series "
+                          "identity (--id-column)."),
     ]):
         f = decorator(f)
     return f

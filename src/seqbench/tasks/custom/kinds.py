@@ -43,11 +43,12 @@ class Problem:
     # -- splitting ----------------------------------------------------------------------------
     def split(self, data: Sequences, test: Sequences | None, layout: Layout, options: SplitOptions, *,
               input_length: int | None, horizon: int, text_options: dict, known=None,
-              per_series: bool = False) -> tuple[Splits, str]:
+              per_series: bool = False, series_index: bool = False) -> tuple[Splits, str]:
         """``(splits, how)``: the datasets of train/valid/test (scaled with train's statistics)
         and how the split was made, for :meth:`~.task.CustomTask.describe`. ``test``: the
         sequences of a test file; ``known``: a forecast's known future inputs; ``per_series``:
-        a forecast's series each scaled with their own train part's statistics."""
+        a forecast's series each scaled with their own train part's statistics; ``series_index``:
+        each step carries its series' index (for a learned embedding)."""
         if options.cutoff is not None or options.test_size is not None or options.backtest is not None:
             given = "cutoff" if options.cutoff is not None else "test_size" if options.test_size is not None \
                 else "backtest"
@@ -206,7 +207,7 @@ class Forecast(Problem):
     season = None   # the seasonal period MASE is scaled with (per-series forecasts): ``Season``
 
     def split(self, data, test, layout, options, *, input_length, horizon, text_options, known=None,
-              per_series=False):
+              per_series=False, series_index=False):
         if options.resamples is not None:
             raise DataError("resamples=... draw sequences at random; a series takes folds=... (rolling origins) "
                             "or backtest=...")
@@ -237,7 +238,7 @@ class Forecast(Problem):
         if per_series:
             self.season = mase_season(data.times)
         splits = series_splits(data, index, length, horizon, cuts, lambda split: how, known, layout.features,
-                               per_series, self.season.period if per_series else 1)
+                               per_series, self.season.period if per_series else 1, series_index)
         splits.notes += notes
         return splits, how
 

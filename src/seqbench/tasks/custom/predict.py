@@ -18,7 +18,7 @@ from ..base import pad_collate
 from .errors import DataError
 from .files import pandas
 from .reading import Sequences
-from .splits import scaled
+from .splits import scaled, with_index
 
 if TYPE_CHECKING:
     from .spec import CustomSpec
@@ -40,6 +40,8 @@ def predictions(spec: "CustomSpec", model: torch.nn.Module, data: Sequences, bat
     future_rows = {}
     if spec.kind == "forecast" and spec.known is not None:
         xs, future_rows = _with_known_future(spec, xs, data, future)
+    if spec.kind == "forecast" and spec.series_embedding is not None:
+        xs = [with_index(x, _series_position(spec, key)) for key, x in zip(data.ids, xs)]
     if spec.kind == "forecast":
         xs = [x[-spec.input_length:] for x in xs]
     outputs = run_model(model, xs, batch_size)
@@ -96,6 +98,16 @@ def _with_known_future(spec: "CustomSpec", xs: list[torch.Tensor], data: Sequenc
                                 np.empty((spec.horizon, 0))], axis=1)
         out.append(with_leads(x, np.concatenate([history, ahead]), spec.horizon))
     return out, rows
+
+
+def _series_position(spec: "CustomSpec", key) -> int:
+    """The row of series ``key`` in the model's series embedding."""
+    if key not in spec.series_ids:
+        from .errors import DataError, cell
+
+        raise DataError(f"series {cell(key)} was not in the training data: the model's series embedding has no row "
+                        "for it")
+    return list(spec.series_ids).index(key)
 
 
 def _scalers(spec: "CustomSpec", key):

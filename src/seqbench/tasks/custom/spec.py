@@ -36,7 +36,8 @@ MAX_CLASSES = 10_000
 # 1 and 2 mean what they meant.
 # 4: a forecast may hold ``intervals`` (its output is then quantiles, a Gaussian, or a point
 # with conformal intervals), ``known`` inputs (its input is then wider) and per-series scaling
-# (``series_scaling``: each series' own statistics, ``season``: MASE's period). Written only by a
+# (``series_scaling``: each series' own statistics, ``season``: MASE's period), and a series
+# embedding (``series_embedding``, ``series_ids``). Written only by a
 # state that uses them: others stay version 3, so a seqbench that reads 1-3 refuses only the
 # states it would misread.
 STATE_VERSION = 3
@@ -107,6 +108,9 @@ class CustomSpec(Layout, Mapping):
             with its own train part's statistics (then ``input_scaler`` and ``target_scaler``
             are the pooled ones, for what describe says), else None.
         season: with ``series_scalers``: the seasonal period MASE's naive forecast uses.
+        series_embedding: forecast only: the dimension of a learned embedding of the series
+            identity (:mod:`.embedding`), or None; ``series_ids`` then lists the series in the
+            order the embedding's rows stand for them.
     """
 
     fill: str | None = None
@@ -124,6 +128,8 @@ class CustomSpec(Layout, Mapping):
     known: KnownInputs | None = None
     series_scalers: dict | None = None
     season: int | None = None
+    series_embedding: int | None = None
+    series_ids: tuple | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -163,6 +169,8 @@ class CustomSpec(Layout, Mapping):
             d["series_scaling"] = {"ids": list(self.series_scalers),
                                    "scalers": [s.to_dict() for s in self.series_scalers.values()]}
             d["season"] = self.season
+        if self.series_embedding is not None:
+            d.update(series_embedding=self.series_embedding, series_ids=list(self.series_ids))
         return d
 
     @classmethod
@@ -191,14 +199,16 @@ class CustomSpec(Layout, Mapping):
                 text=d.get("text"),
                 text_encoder=TextEncoder.from_dict(d["text_encoder"]) if d.get("text") is not None else None,
                 intervals=Intervals.from_dict(d.get("intervals")), known=KnownInputs.from_dict(d.get("known")),
-                series_scalers=_series_scalers(d.get("series_scaling")), season=d.get("season"))
+                series_scalers=_series_scalers(d.get("series_scaling")), season=d.get("season"),
+                series_embedding=d.get("series_embedding"), series_ids=d.get("series_ids"))
         except KeyError as e:
             raise DataError(f"saved custom task state lacks {e.args[0]!r}") from None
 
     @property
     def uses_forecast_extras(self) -> bool:
         """Whether the state needs version 4 to be read right (intervals, known inputs, per-series scaling)."""
-        return self.intervals is not None or self.known is not None or self.series_scalers is not None
+        return self.intervals is not None or self.known is not None or self.series_scalers is not None \
+            or self.series_embedding is not None
 
     # -- the dict view ------------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:

@@ -63,6 +63,8 @@ class Splits:
             fared (lengths, unknown tokens).
         series_scalers: a forecast scaled per series: ``{series id: Standardizer}`` of the
             features, each fitted on its own series' train part (None: one scaler for all).
+        series_ids: with a series index channel: the ids of the series with windows, in the
+            order their index counts them.
     """
 
     datasets: dict[str, Dataset]
@@ -76,6 +78,7 @@ class Splits:
     text_encoder: TextEncoder | None = None
     text_stats: TextStats | None = None
     series_scalers: dict | None = None
+    series_ids: list | None = None
 
 
 class ItemDataset(Dataset):
@@ -342,7 +345,8 @@ def series_cut(n: int, horizon: int, options: SplitOptions, times=None, test_row
 
 def series_splits(data: Sequences, target_index: Sequence[int], input_length: int, horizon: int,
                   cuts: dict[int, Cut], describe_split, known: KnownInputs | None = None,
-                  features: Sequence[str] = (), per_series: bool = False, season: int = 1) -> Splits:
+                  features: Sequence[str] = (), per_series: bool = False, season: int = 1,
+                  series_index: bool = False) -> Splits:
     """Windows of ``input_length`` inputs and the ``horizon`` steps after them, of the features
     at ``target_index``: train windows whose targets lie before each series' valid start, valid
     windows whose targets lie in valid, and one test window per origin. Inputs are standardised
@@ -354,7 +358,9 @@ def series_splits(data: Sequences, target_index: Sequence[int], input_length: in
     rows before its valid start, never a later one), and every item carries ``scale``, its
     series' target standard deviations (horizon * targets), ``series``, the series' index,
     and ``mase_scale``, the mean absolute ``season``-step difference of its train part's
-    targets in their units (the in-sample seasonal-naive error that MASE divides by)."""
+    targets in their units (the in-sample seasonal-naive error that MASE divides by).
+    ``series_index``: each step's last input channel is its series' index among those with
+    windows (for a learned embedding of the series: :mod:`.embedding`)."""
     length, need = input_length, input_length + horizon
     starts = {"train": [], "valid": [], "test": []}
     for i, cut in cuts.items():
@@ -383,11 +389,22 @@ def series_splits(data: Sequences, target_index: Sequence[int], input_length: in
         times = data.times or [None] * len(data.x)
         series = [with_leads(s, known.channels(s.numpy(), features, times[i]), horizon) if i in cuts else s
                   for i, s in enumerate(series)]
+    series_ids = None
+    if series_index:
+        position = {i: k for k, i in enumerate(cuts)}
+        series = [with_index(s, position[i]) if i in cuts else s for i, s in enumerate(series)]
+        series_ids = [data.ids[i] for i in cuts]
     return Splits(datasets={split: WindowDataset(series, found, length, horizon, target_index, extras)
                             for split, found in starts.items()},
                   ids={k: sorted({data.ids[i] for i, _ in v}, key=str) for k, v in starts.items()},
                   sizes=tuple(len(starts[s]) for s in SPLITS), input_length=length, input_scaler=inputs,
-                  target_scaler=inputs.select(target_index), target_index=tuple(target_index), series_scalers=by_id)
+                  target_scaler=inputs.select(target_index), target_index=tuple(target_index), series_scalers=by_id,
+                  series_ids=series_ids)
+
+
+def with_index(x: torch.Tensor, index: int) -> torch.Tensor:
+    """``x`` (T, C) with a last channel holding the series index at every step."""
+    return torch.cat([x, torch.full((len(x), 1), float(index), dtype=x.dtype)], dim=1)
 
 
 MIN_SCALING_ROWS = 2   # a series' train part shorter than this is scaled with the pooled statistics

@@ -127,6 +127,8 @@ class CustomTask(Task):
             each on its own scale; the metrics then add MASE and the error per series), or
             ``"global"`` for one scaler fitted on every series' train part (the default for
             one series, and what every forecast did before this option).
+        series_embedding: forecast only: every model also reads a learned embedding of this
+            many numbers of the series' identity (:mod:`.embedding`); None: none.
 
     Attributes:
         spec: the :class:`~.spec.CustomSpec`: what was read, inferred and fitted (None before :meth:`fit`).
@@ -155,7 +157,7 @@ class CustomTask(Task):
                  tokens: str | None = None, max_vocab: int | None = None, min_count: int | None = None,
                  max_length: int | None = None, quantiles=None, likelihood: str | None = None,
                  conformal: float | None = None, known_features=None, calendar=None,
-                 scaling: str | None = None) -> None:
+                 scaling: str | None = None, series_embedding: int | None = None) -> None:
         if task is not None and task not in KINDS:
             raise DataError(f"task must be one of {', '.join(KINDS)}, got {task!r}")
         for name, value in (("horizon", horizon), ("hidden_size", hidden_size)) + \
@@ -165,6 +167,9 @@ class CustomTask(Task):
         check_policy(fill, drop)
         intervals = Intervals.of(quantiles, likelihood, conformal)
         known = KnownInputs.of(known_features, calendar)
+        if series_embedding is not None and (isinstance(series_embedding, bool) or
+                                             not isinstance(series_embedding, int) or series_embedding < 1):
+            raise DataError(f"series_embedding must be a positive integer (its dimension), got {series_embedding!r}")
         if scaling not in (None, *SCALINGS):
             raise DataError(f"scaling must be one of {', '.join(SCALINGS)}, got {scaling!r}")
         if causal is not None and not isinstance(causal, bool):
@@ -186,6 +191,7 @@ class CustomTask(Task):
                              features=features, input_length=input_length, horizon=horizon, fill=fill, drop=drop,
                              per_step=per_step, hidden_size=hidden_size, causal=causal, text=text,
                              text_options=text_options, split=split, intervals=intervals, known=known, scaling=scaling,
+                             series_embedding=series_embedding,
                              known_options=dict(known_features=None if known is None or not known.columns else
                                                 ",".join(known.columns),
                                                 calendar=None if known is None or not known.calendar else
@@ -234,7 +240,8 @@ class CustomTask(Task):
         self.problem = problem_of(layout)
         self._check_forecast_options(layout)
         per_series = self._per_series(layout)
-        forecast_options = {k: v for k, v in dict(known=o["known"], per_series=per_series or None).items()
+        forecast_options = {k: v for k, v in dict(known=o["known"], per_series=per_series or None,
+                                                  series_index=o["series_embedding"] and True).items()
                             if v is not None}
         try:
             splits, self._how = self.problem.split(data, test, layout, options, input_length=o["input_length"],
@@ -261,7 +268,9 @@ class CustomTask(Task):
             causal=causal, horizon=o["horizon"], input_length=splits.input_length, input_scaler=splits.input_scaler,
             target_scaler=splits.target_scaler, target_index=splits.target_index, split_sizes=splits.sizes,
             text_encoder=splits.text_encoder, intervals=o["intervals"], known=o["known"],
-            series_scalers=splits.series_scalers, season=self.problem.season.period if per_series else None),
+            series_scalers=splits.series_scalers, season=self.problem.season.period if per_series else None,
+            series_embedding=o["series_embedding"],
+            series_ids=None if splits.series_ids is None else tuple(splits.series_ids)),
             self.problem)
         self.variant = self._variant(file, layout, splits.input_length, causal, per_series)
         return self
@@ -278,6 +287,8 @@ class CustomTask(Task):
                 raise DataError(f"known_features=... and calendar=... are a forecast's known future inputs; this file "
                                 f"is a {kind} problem")
             o["known"].check(layout)
+        if o["series_embedding"] is not None and kind != "forecast":
+            raise DataError(f"series_embedding=... embeds a forecast's series identity; this file is a {kind} problem")
 
     def _implies_forecast(self) -> str | None:
         """The first forecast-only option given (its keyword), or None: with an id column the
@@ -286,7 +297,8 @@ class CustomTask(Task):
         o = self.settings
         given = dict(quantiles=o["interval_options"]["quantiles"], likelihood=o["interval_options"]["likelihood"],
                      conformal=o["interval_options"]["conformal"], known_features=o["known_options"]["known_features"],
-                     calendar=o["known_options"]["calendar"], scaling=o["scaling"])
+                     calendar=o["known_options"]["calendar"], scaling=o["scaling"],
+                     series_embedding=o["series_embedding"])
         return next((k for k, v in given.items() if v is not None), None)
 
     def _per_series(self, layout) -> bool:
@@ -325,6 +337,7 @@ class CustomTask(Task):
             # recorded whenever it is a choice (several series, or given), so a run of the
             # per-series default never resumes one made before it, with one scaler
             scaling=o["scaling"] or ("series" if per_series and layout.id_column is not None else None),
+            series_embedding=o["series_embedding"],
             hidden_size=o["hidden_size"] if o["hidden_size"] != DEFAULT_HIDDEN else None, causal=causal,
             **text_variant).items() if v is not None}
 
@@ -338,7 +351,9 @@ class CustomTask(Task):
             self.input_size, self.input_adapter = len(spec.text_encoder.vocabulary), "embedding"
         else:
             leads = spec.horizon * spec.known.width if spec.known is not None else 0   # see .known
-            self.input_size, self.input_adapter = len(spec.features) + leads, "identity"
+            # a series embedding's numbers replace the index channel the windows carry
+            embedded = spec.series_embedding or 0
+            self.input_size, self.input_adapter = len(spec.features) + leads + embedded, "identity"
         # a causal model's last valid step has seen the whole sequence; a non-causal model's
         # steps each see their neighbourhood, so all of them are pooled (masked: never padding)
         self.head = "per_step" if spec.per_step else "last" if spec.causal else "mean"
@@ -527,7 +542,12 @@ class CustomTask(Task):
             message = self.receptive_field_advice(kw)
             if message:
                 warnings.warn(message, ReceptiveFieldWarning, stacklevel=2)
-        return super().build_model(kind, preset, **overrides)
+        model = super().build_model(kind, preset, **overrides)
+        if self.spec.series_embedding is not None:
+            from .embedding import SeriesEmbedded
+
+            model = SeriesEmbedded(model, len(self.spec.series_ids), self.spec.series_embedding)
+        return model
 
     def receptive_field_advice(self, model_kwargs: Mapping[str, Any]) -> str | None:
         """A warning text when a TCN of ``model_kwargs`` does not see the whole input, else None."""
