@@ -203,6 +203,11 @@ def test_train_then_predict_a_conformal_forecast_from_the_checkpoint_alone(tmp_p
     result = json.loads((tmp_path / "runs" / "r" / "result.json").read_text())
     assert {"coverage90", "width90"} <= set(result["metrics"]["test"])
     assert 0.5 < result["metrics"]["test"]["coverage90"] <= 1
+    from seqbench.training import evaluate
+
+    again = evaluate(tmp_path / "runs" / "r" / "checkpoints" / "best.ckpt", "test")["metrics"]
+    assert again["coverage90"] == pytest.approx(result["metrics"]["test"]["coverage90"])
+    assert again["width90"] == pytest.approx(result["metrics"]["test"]["width90"], rel=1e-5)
     out = tmp_path / "preds.csv"
     main(["predict", str(tmp_path / "runs" / "r" / "checkpoints" / "best.ckpt"), "--file", str(data), "--out", str(out)])
     rows = pd.read_csv(out)

@@ -263,6 +263,9 @@ class Forecast(Problem):
             names = list(known.columns) + [f"{c} (sine, cosine)" for c in known.calendar]
             lines.append(f"known future inputs: {', '.join(names)}: each input step also reads their values at the "
                          f"{spec.horizon} step(s) after it (the last step: the steps forecast)")
+        if spec.intervals is not None:
+            lines.append(f"intervals: {INTERVAL_WORDS[spec.intervals.method]}; scored by their coverage and mean "
+                         "width on the test windows")
         if spec.series_scalers is not None:
             source = f" ({self.season.source})" if self.season is not None else ""
             lines.append(f"scaling per series: each of the {len(spec.series_scalers)} series standardised with its own "
@@ -324,6 +327,14 @@ def mase_season(times):
         if found is not None:
             return found
     return Season(1, "no regular calendar time index: the previous step")
+
+
+INTERVAL_WORDS = {
+    "quantile": "a quantile head trained with the pinball loss (its quantiles sorted: they never cross)",
+    "gaussian": "a mean-and-scale head trained with the Gaussian negative log-likelihood",
+    "conformal": "split-conformal around the point forecast, calibrated on the validation windows (valid if "
+                 "the test windows' errors are exchangeable with theirs)",
+}
 
 
 # -- forecasting helpers -------------------------------------------------------------------------
