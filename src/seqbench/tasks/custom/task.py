@@ -628,6 +628,12 @@ class CustomTask(Task):
             return ["custom task: not fitted yet (fit(file) reads the data)"]
         first = f"custom task: {problem.what(s)}" + (f" [{self.label}]" if self.label else "")
         lines = [first] + problem.split_lines(self._datasets, s.split_sizes, self._how)
+        if s.intervals is not None and s.intervals.level is not None:
+            need = math.ceil(s.intervals.level / (1 - s.intervals.level))
+            if s.split_sizes[1] < need:
+                lines.append(f"warning: a {s.intervals.level:g} conformal interval needs at least {need} validation "
+                             f"windows; with {s.split_sizes[1]} it is unbounded (give a longer valid stretch or a "
+                             "lower conformal=...)")
         lines += problem.input_lines(s, self.text_stats)
         whole = "window" if s.kind == "forecast" else problem.unit[:-1]
         if s.causal:
