@@ -125,6 +125,10 @@ def test_done_when_comparison_prints_errors_coverage_width_and_references(tmp_pa
         line = next(line for line in out.splitlines() if line.startswith(row))
         assert len(line.split()) > 10
     assert "per series" in out and "mae@north" in out
+    report = next((tmp_path / "runs").glob("compare-*/report.md")).read_text()
+    section = report[report.index("## Forecast intervals and series"):]
+    assert "| model | coverage80 | mase | pinball | width80 | mae@east" in section
+    assert "| last value |" in section and "| TCN |" in section
 
 
 def test_series_embedding_tells_series_apart_for_every_kind():
