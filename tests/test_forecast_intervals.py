@@ -209,7 +209,8 @@ def test_train_then_predict_a_conformal_forecast_from_the_checkpoint_alone(tmp_p
     assert again["coverage90"] == pytest.approx(result["metrics"]["test"]["coverage90"])
     assert again["width90"] == pytest.approx(result["metrics"]["test"]["width90"], rel=1e-5)
     out = tmp_path / "preds.csv"
-    main(["predict", str(tmp_path / "runs" / "r" / "checkpoints" / "best.ckpt"), "--file", str(data), "--out", str(out)])
+    ckpt = tmp_path / "runs" / "r" / "checkpoints" / "best.ckpt"
+    main(["predict", str(ckpt), "--file", str(data), "--out", str(out)])
     rows = pd.read_csv(out)
     assert list(rows.columns) == ["step", "time", "y", "y_q0.05", "y_q0.5", "y_q0.95"]
     assert (rows["y_q0.05"] < rows["y"]).all() and (rows["y"] < rows["y_q0.95"]).all()

@@ -30,7 +30,8 @@ def test_each_series_is_scaled_with_its_own_train_part():
     cut = len(df[df.site == "north"]) - 200          # test 100 steps, valid as many before them
     for site, scaler in task.spec.series_scalers.items():
         train = df[df.site == site][["price", "y"]].to_numpy()[:cut]
-        assert scaler.mean == pytest.approx(train.mean(0).tolist()) and scaler.std == pytest.approx(train.std(0).tolist())
+        assert scaler.mean == pytest.approx(train.mean(0).tolist())
+        assert scaler.std == pytest.approx(train.std(0).tolist())
     # the sites' levels differ tenfold, yet every series' train targets are standardised to about (0, 1)
     ds = task.dataset("train")
     per_site = {}
@@ -156,5 +157,6 @@ def test_train_and_predict_with_a_series_embedding_from_the_checkpoint(tmp_path)
           "--test-size", "100", "--input-length", "24", "--series-embedding", "2", "--model", "gru", "--epochs", "1",
           "--threads", "1", "--out", str(tmp_path / "runs"), "--name", "r"])
     out = tmp_path / "preds.csv"
-    main(["predict", str(tmp_path / "runs" / "r" / "checkpoints" / "best.ckpt"), "--file", str(data), "--out", str(out)])
+    ckpt = tmp_path / "runs" / "r" / "checkpoints" / "best.ckpt"
+    main(["predict", str(ckpt), "--file", str(data), "--out", str(out)])
     assert pd.read_csv(out)["site"].tolist() == ["north", "south", "east"]

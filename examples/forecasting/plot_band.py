@@ -34,7 +34,8 @@ def main() -> None:
     _, task, model = load_run(args.checkpoint)
     spec, intervals = task.spec, task.spec.intervals
     if intervals is None:
-        raise SystemExit("the checkpoint's forecast has no intervals (train with --quantiles, --likelihood or --conformal)")
+        raise SystemExit("the checkpoint's forecast has no intervals (train with --quantiles, --likelihood or "
+                         "--conformal)")
     task.calibrate(model)                       # a conformal forecast's half-widths (nothing otherwise)
     ds = task.dataset("test")
     wanted = task.split_ids["test"][0] if args.series is None else args.series

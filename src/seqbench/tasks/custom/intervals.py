@@ -59,7 +59,8 @@ def check_quantiles(quantiles) -> tuple[float, ...]:
     if not levels or any(not 0 < q < 1 for q in levels) or len(set(levels)) < len(levels):
         raise DataError(f"quantiles must be distinct numbers in (0, 1) such as 0.1,0.5,0.9, got {quantiles!r}")
     if 0.5 not in levels:
-        raise DataError(f"quantiles must include 0.5 (the point forecast the errors are measured on), got {quantiles!r}")
+        raise DataError(f"quantiles must include 0.5 (the point forecast the errors are measured on), "
+                        f"got {quantiles!r}")
     return levels
 
 

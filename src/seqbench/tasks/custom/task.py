@@ -333,7 +333,8 @@ class CustomTask(Task):
             split_column=options.split_column, test_size=options.test_size,
             cutoff=None if options.cutoff is None else str(options.cutoff), folds=options.folds,
             resamples=options.resamples, backtest=options.backtest, stride=options.stride,
-            refit_every=options.refit_every, **resampled, per_step=o["per_step"], **o["interval_options"], **o["known_options"],
+            refit_every=options.refit_every, **resampled, per_step=o["per_step"], **o["interval_options"],
+            **o["known_options"],
             # recorded whenever it is a choice (several series, or given), so a run of the
             # per-series default never resumes one made before it, with one scaler
             scaling=o["scaling"] or ("series" if per_series and layout.id_column is not None else None),
