@@ -59,3 +59,26 @@ def yearly_series(start: int = 1900, years: int = 120, seed: int = 4) -> pd.Data
     t = year - start
     value = 50 + 0.2 * t + 10 * np.sin(2 * np.pi * t / 10) + rng.normal(size=years)
     return pd.DataFrame({"year": year, "value": value})
+
+
+def hourly_sites(sites=("north", "south", "east"), weeks: int = 6, seed: int = 5) -> pd.DataFrame:
+    """Hourly load of several sites (``time``, ``site``, ``price``, ``y``): each site's own
+    level and scale times a daily profile (a peak in the working day) and a weekday/weekend
+    factor, plus AR(1) noise; ``price`` is planned ahead (a known future input) and lowers
+    the load. The calendar drives the target: a forecast that knows the hour and weekday of
+    the steps it forecasts can do much better than one that does not."""
+    rng = np.random.default_rng(seed)
+    times = pd.date_range("2026-01-05", periods=weeks * 168, freq="h")   # a Monday
+    hour, weekday = times.hour.to_numpy(), times.dayofweek.to_numpy()
+    profile = 1 + 0.8 * np.exp(-((hour - 13) ** 2) / 18) - 0.3 * (hour < 6)
+    week = np.where(weekday < 5, 1.0, 0.6)
+    frames = []
+    for k, site in enumerate(sites):
+        level, scale = 100 * (k + 1), 10 * (k + 1)
+        price = np.round(rng.uniform(0, 1, len(times)), 2)
+        noise = np.zeros(len(times))
+        for t in range(1, len(times)):
+            noise[t] = 0.5 * noise[t - 1] + rng.normal(scale=0.15)
+        y = level + scale * (3 * profile * week - 1.5 * price + noise)
+        frames.append(pd.DataFrame({"time": times, "site": site, "price": price, "y": y}))
+    return pd.concat(frames, ignore_index=True)

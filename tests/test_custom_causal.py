@@ -72,8 +72,8 @@ def test_causal_is_saved_and_old_states_without_it_load_causal():
     state["spec"]["version"] = 1
     old = tasks.from_state(state)
     assert old.causal and old.head == "last" and not encoders(old)["gru"].bidirectional
-    state["spec"]["version"] = 4  # a format from a later seqbench: refused, not guessed at
-    with pytest.raises(ValueError, match="reads versions 1, 2, 3"):
+    state["spec"]["version"] = 5  # a format from a later seqbench: refused, not guessed at
+    with pytest.raises(ValueError, match="reads versions 1, 2, 3, 4"):
         tasks.from_state(state)
 
 

@@ -105,7 +105,8 @@ def comparison_table(result: dict) -> str:
     runs, entries = result["runs"], result["models"]
     r0 = next((r for r in runs if r["model"] == REFERENCE_KIND), runs[0])
     metric, better = r0["primary_metric"], "higher" if r0["higher_is_better"] else "lower"
-    others = list(dict.fromkeys(m for e in entries for m in e.get("other_metrics", {})))
+    # per-series errors (mae@north) are listed under the table, not as columns
+    others = list(dict.fromkeys(m for e in entries for m in e.get("other_metrics", {}) if "@" not in m))
     paper = any(e.get("paper") is not None for e in entries)
     note = r0["paper"].get("variant") if paper else None
     folds = max((len(e.get("folds") or [None]) for e in entries), default=1)
@@ -117,9 +118,24 @@ def comparison_table(result: dict) -> str:
              + (f"; paper{' at ' + note if note else ''}" if paper else "") + ")",
              f"{'model':{width}s} {'parameters':>10s} {'runs':>4s} {'epochs':>6s} {'steps':>6s} {'time':>7s} "
              f"{'ours':>9s} {'± std':>9s} " + (f"{'paper':>9s} " if paper else "")
-             + "".join(f"{m:>9s} " for m in others) + f"{'95% interval':>21s}  vs TCN"]
+             + "".join(f"{m:>{max(9, len(m))}s} " for m in others) + f"{'95% interval':>21s}  vs TCN"]
     lines += [_row(e, width, paper, others, r0["higher_is_better"]) for e in entries]
-    return "\n".join(lines + _footer(runs, entries, folds))
+    return "\n".join(lines + _per_series(entries, width) + _footer(runs, entries, folds))
+
+
+def _per_series(entries: list[dict], width: int) -> list[str]:
+    """The per-series errors of a forecast of several series (``mae@north``), one row per
+    model and reference, one column per series and metric; nothing when there are none."""
+    names = list(dict.fromkeys(m for e in entries for m in e.get("other_metrics", {}) if "@" in m))
+    if not names:
+        return []
+    widths = [max(9, len(n)) for n in names]
+    lines = ["per series (test, mean over runs):",
+             f"{'model':{width}s} " + " ".join(f"{n:>{w}s}" for n, w in zip(names, widths))]
+    for e in entries:
+        values = e.get("other_metrics", {})
+        lines.append(f"{_row_name(e):{width}s} " + " ".join(f"{_num(values.get(n)):>{w}s}" for n, w in zip(names, widths)))
+    return lines
 
 
 def _row(e: dict, width: int, paper: bool, others: list[str], higher_is_better: bool) -> str:
@@ -133,7 +149,8 @@ def _row(e: dict, width: int, paper: bool, others: list[str], higher_is_better: 
             f"{format_epochs(e['epochs']) if trained else '-':>6s} {_steps(e) if trained else '-':>6s} "
             f"{e['wall_time_s']:6.0f}s {_num(s.get('mean')):>9s} {_num(s.get('std')):>9s} "
             + (f"{_num(e.get('paper')):>9s} " if paper else "")
-            + "".join(f"{_num(e.get('other_metrics', {}).get(m)):>9s} " for m in others) + f"{ci:>21s}  {verdict}")
+            + "".join(f"{_num(e.get('other_metrics', {}).get(m)):>{max(9, len(m))}s} " for m in others)
+            + f"{ci:>21s}  {verdict}")
 
 
 def _footer(runs: list[dict], entries: list[dict], folds: int) -> list[str]:
@@ -147,7 +164,7 @@ def _footer(runs: list[dict], entries: list[dict], folds: int) -> list[str]:
         ref = next(iter(baselines.values()))
         mean = {m: sum(b["test"][m] for b in baselines.values()) / len(baselines) for m in ref["test"]}
         lines.append(f"baseline on test ({ref['name']}{', mean over folds' if len(baselines) > 1 else ''}): "
-                     + ", ".join(f"{m} {_num(v)}" for m, v in mean.items()))
+                     + ", ".join(f"{m} {_num(v)}" for m, v in mean.items() if "@" not in m))
     rules = sorted({selection_text({**(r.get("selection") or {}), "epoch": None}) for r in runs
                     if r.get("selection") and r.get("preset") != "reference"})
     lines.append("ours: mean and sample std over " + ("folds and seeds" if folds > 1 else "seeds")
@@ -163,6 +180,15 @@ def _footer(runs: list[dict], entries: list[dict], folds: int) -> list[str]:
               for method, who in intervals.items()]
     lines += [f"vs TCN: {method}, p < 0.05" + (f" ({', '.join(who)})" if len(tests) > 1 else "")
               for method, who in tests.items()]
+    levels = sorted({m[len("coverage"):] for e in entries for m in e.get("other_metrics", {})
+                     if m.startswith("coverage")}, key=float)
+    if levels:  # what an interval's columns mean, so they read without the README
+        lines.append(f"coverageL, widthL: share of the test values inside the central L% interval and its mean width "
+                     f"in the target's units (L = {', '.join(levels)}); the references' intervals come from their "
+                     "residuals on the validation windows")
+    if any("mase" in e.get("other_metrics", {}) for e in entries):
+        lines.append("mase: the MAE over each series' in-sample seasonal-naive MAE on its train part (the seasonal "
+                     "period: the 'scaling per series' line above); rmse, mae: in the target's units")
     return lines + [f"no test below {MIN_TEST_ITEMS} test items (all folds together)"]
 
 

@@ -13,6 +13,8 @@ from typing import Iterator
 import click
 
 from ..tasks.custom import FILL_POLICIES, KINDS, MAX_LENGTH_LIMIT, TOKEN_KINDS, DataError, SplitOptions
+from ..tasks.custom.intervals import Intervals, check_quantiles
+from ..tasks.custom.known import KnownInputs
 
 # option destination -> keyword of tasks.custom (``--task`` is stored as ``problem``: TASK is the argument)
 KEYS = {
@@ -22,7 +24,9 @@ KEYS = {
     "max_vocab": "max_vocab", "min_count": "min_count", "max_length": "max_length",
     "test_file": "test_file", "split_column": "split_column", "test_size": "test_size", "cutoff": "cutoff",
     "folds": "folds", "resamples": "resamples", "backtest": "backtest", "stride": "stride",
-    "refit_every": "refit_every",
+    "refit_every": "refit_every", "quantiles": "quantiles", "likelihood": "likelihood", "conformal": "conformal",
+    "known_features": "known_features", "calendar": "calendar", "scaling": "scaling",
+    "series_embedding": "series_embedding",
 }
 # options whose False is a choice (``--no-causal``), not "not given"
 _BOOLEAN_CHOICES = {"causal"}
@@ -101,6 +105,27 @@ def _check_combination(given: dict) -> None:
                                "pass --text with the column of texts")
 
 
+def _quantiles(ctx, param, value):
+    """``--quantiles``: levels in (0, 1) with 0.5 among them, comma-separated."""
+    if value is None:
+        return None
+    try:
+        return ",".join(f"{q:g}" for q in check_quantiles(value))
+    except DataError as e:
+        raise click.BadParameter(str(e).replace("quantiles must", "expected"))
+
+
+def _calendar(ctx, param, value):
+    """``--calendar``: names of :data:`~seqbench.tasks.custom.known.CALENDAR`, comma-separated."""
+    if value is None:
+        return None
+    try:
+        KnownInputs.of(calendar=value)
+    except DataError as e:
+        raise click.BadParameter(str(e))
+    return value
+
+
 def custom_options(f):
     """Add the custom task's options to a command (they are ignored by, and refused for, other tasks)."""
     for decorator in reversed([
@@ -157,6 +182,28 @@ def custom_options(f):
                      help="custom series: steps between backtest origins [default: the horizon]."),
         click.option("--refit-every", type=click.IntRange(min=1), default=None,
                      help="custom series: train anew every K backtest origins, on the data before them."),
+        click.option("--quantiles", default=None, callback=_quantiles,
+                     help="custom forecast: quantile levels with 0.5, e.g. 0.1,0.5,0.9: a quantile head trained with "
+                          "the pinball loss (sorted, never crossing); each central pair is scored by its coverage "
+                          "and width."),
+        click.option("--likelihood", type=click.Choice(("quantile", "gaussian")), default=None,
+                     help="custom forecast: gaussian for a mean-and-scale head trained with the Gaussian NLL (its "
+                          "--quantiles are written and scored) [default with --quantiles: quantile]."),
+        click.option("--conformal", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
+                     help="custom forecast: split-conformal intervals of this coverage (e.g. 0.9) around a point "
+                          "model, calibrated on the validation windows."),
+        click.option("--known-features", default=None,
+                     help="custom forecast: columns whose future values are known at forecast time (a,b); every "
+                          "model reads them for the steps it forecasts, and predict needs them (--future)."),
+        click.option("--calendar", default=None, callback=_calendar,
+                     help="custom forecast: calendar features of the time column as known inputs: "
+                          "minute, hour, dayofweek, dayofmonth, month, dayofyear (comma-separated)."),
+        click.option("--scaling", type=click.Choice(("series", "global")), default=None,
+                     help="custom forecast: standardise each series with its own train part's statistics, or all "
+                          "with one scaler [default: series with --id-column, else global]."),
+        click.option("--series-embedding", type=click.IntRange(min=1), default=None,
+                     help="custom forecast: every model also reads a learned embedding of N numbers of the series "
+                          "identity (--id-column)."),
     ]):
         f = decorator(f)
     return f
@@ -185,6 +232,7 @@ def pop_custom(task: str, kwargs: dict) -> dict:
             given[key] = str(Path(given[key]).expanduser().resolve())
     try:  # options that conflict are a usage error, found before any file is read
         SplitOptions.of(given)
+        Intervals.of(given.get("quantiles"), given.get("likelihood"), given.get("conformal"))
     except DataError as e:
         raise click.UsageError(as_flags(str(e))) from None
     return given

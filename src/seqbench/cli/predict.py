@@ -36,20 +36,29 @@ def load_predictor(path: str | Path):
               help="New data with the training columns (.csv, .tsv, .parquet, or .npz).")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="Write the predictions here (.csv, .tsv or .parquet) [default: CSV on standard output].")
+@click.option("--future", default=None, type=click.Path(dir_okay=False),
+              help="Forecasts with known future inputs (--known-features): a table with the id and time columns "
+                   "and those columns' values for the horizon steps after each series' end.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
-def predict(checkpoint, source, out, batch_size):
+def predict(checkpoint, source, out, future, batch_size):
     """Predict with a model trained by `seqbench train custom`, on a new file.
 
     Many sequences: one row per sequence (per step for per-step targets), with the
     predicted class and class probabilities, or the predicted values in the target's
-    units. Forecasting: the next horizon steps after the end of each series.
+    units. Forecasting: the next horizon steps after the end of each series (with
+    intervals: a column per quantile level, e.g. y_q0.1, y_q0.5, y_q0.9).
     """
-    from ..tasks.custom import write_table
+    from ..tasks.custom import DataError, write_table
     from .custom_options import flags_in_errors
 
     task, model = load_predictor(checkpoint)
+    known = task.spec.known
+    if known is not None and known.columns and future is None:
+        raise DataError(f"{Path(checkpoint).name} forecasts from the known future inputs {', '.join(known.columns)}: "
+                        f"pass --future FILE with their values for the {task.spec.horizon} steps after each "
+                        "series' end")
     with flags_in_errors():
-        predictions = task.predict(model, source, batch_size=batch_size)
+        predictions = task.predict(model, source, batch_size=batch_size, future=future)
     if out is None:
         predictions.to_csv(sys.stdout, index=False)
         return

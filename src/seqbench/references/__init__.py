@@ -175,14 +175,20 @@ def _result(task, name: str, fitted: Fitted, wall: float, variant: dict, request
     from .. import __version__
     from ..results import RunResult
 
-    valid, _ = score(task, "valid", fitted.outputs["valid"])
-    test, items = score(task, "test", fitted.outputs["test"], per_item=True)
+    outputs, calibration, interval = fitted.outputs, None, {}
+    if getattr(task.spec, "intervals", None) is not None:
+        # a point reference gets the task's kind of interval from its own validation residuals
+        outputs, calibration = task.interval_outputs(fitted.outputs)
+        interval = {"intervals": task.spec.intervals.from_point_text}
+    with task.calibrated(calibration) if calibration is not None else contextlib.nullcontext():
+        valid, _ = score(task, "valid", outputs["valid"])
+        test, items = score(task, "test", outputs["test"], per_item=True)
     metric = task.metrics[0]
     return RunResult(
         task=task.name, variant=variant, model=name, preset=PRESET, seed=0, primary_metric=metric.name,
         higher_is_better=metric.higher_is_better, metrics={"valid": valid, "test": test},
         parameters=int(fitted.parameters), epochs=0, steps=0, wall_time_s=round(wall, 3),
-        config={"reference": {"name": name, "label": fitted.label, "settings": _plain(fitted.settings),
+        config={"reference": {"name": name, "label": fitted.label, "settings": _plain({**fitted.settings, **interval}),
                               "request": request}},
         run_dir=str(path.parent), test_items=items,
         versions={"seqbench": __version__, "python": platform.python_version(), "numpy": np.__version__,

@@ -15,8 +15,8 @@ from .. import stats
 from ..stats import paired_test
 from .curves import configuration_curves, learning_curves, seed_plot
 from .runs import Cell, fold_label, fold_key, protocol_cells, sort_results
-from .tables import (baselines_section, commands_section, every_run_table, has_paper, headline_table, markdown_text,
-                     significance_table)
+from .tables import (baselines_section, commands_section, every_run_table, forecast_section, has_paper,
+                     headline_table, markdown_text, significance_table)
 
 REPORT_MD, CURVES_PNG, SUMMARY_JSON = "report.md", "curves.png", "summary.json"
 CONFIGS_PNG, SEEDS_PNG = "curves_configurations.png", "seeds.png"
@@ -135,6 +135,7 @@ def _markdown(results: list[RunResult], runs_dir, title: str, figures: dict[str,
           "(chosen on the validation split, as the tables say), and (runs with `--test-every-epoch`) the mean test "
           f"metric of its last 3 validations{paper}.\n\n"
           + headline_table(results) + baselines_section(results) + significance_table(results)
+          + forecast_section(results)
           + "\n## Every run\n\n" + every_run_table(results) + "\n" + commands_section(results))
     md += f"\n![learning curves]({os.path.relpath(figures['curves'], page.parent)})\n"
     if "seeds" in figures:

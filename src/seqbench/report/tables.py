@@ -260,6 +260,37 @@ def commands_section(results: list[RunResult]) -> str:
     return "\n".join(lines)
 
 
+# the test metrics of a forecast's intervals and series, beside the primary one (seqbench.tasks.custom)
+FORECAST_METRICS = re.compile(r"^(coverage|width)[0-9.]+$|^(mase|pinball)$|@")
+
+
+def forecast_section(results: list[RunResult]) -> str:
+    """Per task variant, model and reference: the mean over runs of each interval's coverage
+    and width, MASE, the pinball loss and the errors per series (``mae@north``), where a
+    forecast recorded them; empty otherwise (and for every result written before them)."""
+    sections = []
+    for title, by_model in protocol_cells(results).items():
+        names = sorted({k for c in by_model.values() for r in c.runs for k in r.metrics.get("test", {})
+                        if FORECAST_METRICS.search(k)}, key=lambda k: ("@" in k, k))
+        if not names:
+            continue
+        rows = [table_row(["model", *names]), "|---|" + "---:|" * len(names)]
+        for cell in by_model.values():
+            means = []
+            for name in names:
+                values = [r.metrics["test"][name] for r in cell.runs if r.metrics.get("test", {}).get(name) is not None]
+                means.append(fmt(sum(values) / len(values)) if values else "-")
+            rows.append(table_row([cell.label, *means]))
+        sections.append(f"### {markdown_text(title)}\n\n" + "\n".join(rows) + "\n")
+    if not sections:
+        return ""
+    return ("\n## Forecast intervals and series\n\nMean over runs of the test metrics: coverageL is the share of test "
+            "values inside the central L% interval and widthL its mean width in the target's units (a reference's "
+            "interval comes from its residuals on the validation windows); mase is the MAE over each series' "
+            "in-sample seasonal-naive MAE on its train part; name@series is that series' own.\n\n"
+            + "\n".join(sections))
+
+
 def baselines_section(results: list[RunResult]) -> str:
     """One line per task variant with a model-free reference: what learning nothing scores."""
     lines = []
@@ -267,7 +298,8 @@ def baselines_section(results: list[RunResult]) -> str:
         ref = baseline_of(runs)
         if ref is not None:
             lines.append("- " + markdown_text(f"{title}: {ref['name']}, "
-                                              + ", ".join(f"{m} {fmt(v)}" for m, v in ref["test"].items())))
+                                              + ", ".join(f"{m} {fmt(v)}" for m, v in ref["test"].items()
+                                                          if "@" not in m)))
     if not lines:
         return ""
     return "\nModel-free baselines on test (a model that learned nothing scores about this):\n\n" + "\n".join(lines) + "\n"

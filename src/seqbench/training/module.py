@@ -124,6 +124,7 @@ class SequenceTaskModule(pl.LightningModule):
 
     def on_validation_epoch_end(self):
         self._last_valid = self._finish("valid")
+        self._calibrate()
         if self.track_test:
             self._last_test = self._finish("test", log_as="test_each_epoch")
         if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
@@ -143,7 +144,16 @@ class SequenceTaskModule(pl.LightningModule):
             for group in self.optimizers().param_groups:
                 group["lr"] *= factor
 
+    def _calibrate(self) -> None:
+        """Let a task that calibrates its intervals on validation (a conformal forecast) do so
+        with the current weights: after each validation, so the checkpoint saved next carries
+        its own weights' calibration, and before the test, of the delivered weights."""
+        calibrate = getattr(self.task, "calibrate", None)
+        if calibrate is not None:
+            calibrate(self.model)
+
     def on_test_epoch_start(self) -> None:
+        self._calibrate()
         self.test_items = ItemTotals(self.task)
 
     def test_step(self, batch, batch_idx):

@@ -42,10 +42,13 @@ class Problem:
 
     # -- splitting ----------------------------------------------------------------------------
     def split(self, data: Sequences, test: Sequences | None, layout: Layout, options: SplitOptions, *,
-              input_length: int | None, horizon: int, text_options: dict) -> tuple[Splits, str]:
+              input_length: int | None, horizon: int, text_options: dict, known=None,
+              per_series: bool = False, series_index: bool = False) -> tuple[Splits, str]:
         """``(splits, how)``: the datasets of train/valid/test (scaled with train's statistics)
         and how the split was made, for :meth:`~.task.CustomTask.describe`. ``test``: the
-        sequences of a test file."""
+        sequences of a test file; ``known``: a forecast's known future inputs; ``per_series``:
+        a forecast's series each scaled with their own train part's statistics; ``series_index``:
+        each step carries its series' index (for a learned embedding)."""
         if options.cutoff is not None or options.test_size is not None or options.backtest is not None:
             given = "cutoff" if options.cutoff is not None else "test_size" if options.test_size is not None \
                 else "backtest"
@@ -201,7 +204,10 @@ class Forecast(Problem):
     kind = "forecast"
     unit = "windows"
 
-    def split(self, data, test, layout, options, *, input_length, horizon, text_options):
+    season = None   # the seasonal period MASE is scaled with (per-series forecasts): ``Season``
+
+    def split(self, data, test, layout, options, *, input_length, horizon, text_options, known=None,
+              per_series=False, series_index=False):
         if options.resamples is not None:
             raise DataError("resamples=... draw sequences at random; a series takes folds=... (rolling origins) "
                             "or backtest=...")
@@ -229,7 +235,10 @@ class Forecast(Problem):
         # a backtest refitted every k origins is scored over all its origins, not one block's
         self.scored_windows = options.backtest
         index = [layout.features.index(t) for t in layout.targets]
-        splits = series_splits(data, index, length, horizon, cuts, lambda split: how)
+        if per_series:
+            self.season = mase_season(data.times)
+        splits = series_splits(data, index, length, horizon, cuts, lambda split: how, known, layout.features,
+                               per_series, self.season.period if per_series else 1, series_index)
         splits.notes += notes
         return splits, how
 
@@ -246,6 +255,23 @@ class Forecast(Problem):
 
     def what(self, spec):
         return f"forecast {', '.join(spec.targets)}: the next {spec.horizon} step(s) from the last {spec.input_length}"
+
+    def input_lines(self, spec, text_stats):
+        lines = super().input_lines(spec, text_stats)
+        known = spec.known
+        if known is not None:
+            names = list(known.columns) + [f"{c} (sine, cosine)" for c in known.calendar]
+            lines.append(f"known future inputs: {', '.join(names)}: each input step also reads their values at the "
+                         f"{spec.horizon} step(s) after it (the last step: the steps forecast)")
+        if spec.intervals is not None:
+            lines.append(f"intervals: {INTERVAL_WORDS[spec.intervals.method]}; scored by their coverage and mean "
+                         "width on the test windows")
+        if spec.series_scalers is not None:
+            source = f" ({self.season.source})" if self.season is not None else ""
+            lines.append(f"scaling per series: each of the {len(spec.series_scalers)} series standardised with its own "
+                         "train part's statistics (scaling='global' for one scaler); mase: the MAE over each series' "
+                         f"in-sample seasonal-naive MAE of its train part, seasonal period {spec.season}{source}")
+        return lines
 
     scored_windows = None
 
@@ -288,6 +314,27 @@ def problem_of(layout: Layout) -> Problem:
     if layout.kind == "classify":
         return (TextClassify() if layout.text is not None else Classify()).bind(layout.classes)
     return TextRegress() if layout.text is not None else Regress()
+
+
+def mase_season(times):
+    """The seasonal period of MASE's in-sample naive forecast: that of a regular datetime index
+    (hourly 24, daily 7, ...: :func:`seqbench.references.forecast.season_from_times`), else 1
+    (the previous step), with where it came from."""
+    from ...references.forecast import Season, season_from_times
+
+    for each in times or []:
+        found = None if each is None else season_from_times(each)
+        if found is not None:
+            return found
+    return Season(1, "no regular calendar time index: the previous step")
+
+
+INTERVAL_WORDS = {
+    "quantile": "a quantile head trained with the pinball loss (its quantiles sorted: they never cross)",
+    "gaussian": "a mean-and-scale head trained with the Gaussian negative log-likelihood",
+    "conformal": "split-conformal around the point forecast, calibrated on the validation windows (valid if "
+                 "the test windows' errors are exchangeable with theirs)",
+}
 
 
 # -- forecasting helpers -------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from typing import Any, Iterator
 
 from ..base import SPLITS
 from .errors import DataError
+from .intervals import Intervals
+from .known import KnownInputs
 from .scaling import Standardizer
 from .text import TextEncoder
 
@@ -32,8 +34,15 @@ MAX_CLASSES = 10_000
 # reads version 1 only refuses a version 2 state rather than rebuild a causal model from it.
 # 3: ``source`` may be "ts" (a UCR/UEA .ts file: prediction reads .ts or .npz files). Versions
 # 1 and 2 mean what they meant.
+# 4: a forecast may hold ``intervals`` (its output is then quantiles, a Gaussian, or a point
+# with conformal intervals), ``known`` inputs (its input is then wider) and per-series scaling
+# (``series_scaling``: each series' own statistics, ``season``: MASE's period), and a series
+# embedding (``series_embedding``, ``series_ids``). Written only by a
+# state that uses them: others stay version 3, so a seqbench that reads 1-3 refuses only the
+# states it would misread.
 STATE_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+FORECAST_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +101,16 @@ class CustomSpec(Layout, Mapping):
         target_index: forecast only: the targets' positions among the features.
         split_sizes: train, valid and test sizes (sequences, or forecast windows).
         text_encoder: text only: tokens, length cap and the train split's vocabulary.
+        intervals: forecast only: how its intervals are made (:class:`~.intervals.Intervals`),
+            or None for point forecasts.
+        known: forecast only: inputs known in advance (:class:`~.known.KnownInputs`), or None.
+        series_scalers: forecast only: ``{series id: Standardizer}`` when each series is scaled
+            with its own train part's statistics (then ``input_scaler`` and ``target_scaler``
+            are the pooled ones, for what describe says), else None.
+        season: with ``series_scalers``: the seasonal period MASE's naive forecast uses.
+        series_embedding: forecast only: the dimension of a learned embedding of the series
+            identity (:mod:`.embedding`), or None; ``series_ids`` then lists the series in the
+            order the embedding's rows stand for them.
     """
 
     fill: str | None = None
@@ -105,6 +124,12 @@ class CustomSpec(Layout, Mapping):
     target_index: tuple[int, ...] | None = None
     split_sizes: tuple[int, int, int]
     text_encoder: TextEncoder | None = None
+    intervals: Intervals | None = None
+    known: KnownInputs | None = None
+    series_scalers: dict | None = None
+    season: int | None = None
+    series_embedding: int | None = None
+    series_ids: tuple | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -121,7 +146,8 @@ class CustomSpec(Layout, Mapping):
         if self.target_scaler is not None:
             scaling.update({f"target_{k}": v for k, v in self.target_scaler.to_dict().items()})
         d: dict[str, Any] = {
-            "version": STATE_VERSION, "fill": self.fill, "drop": self.drop, "hidden_size": self.hidden_size,
+            "version": FORECAST_VERSION if self.uses_forecast_extras else STATE_VERSION,
+            "fill": self.fill, "drop": self.drop, "hidden_size": self.hidden_size,
             "horizon": self.horizon, "kind": self.kind, "source": self.source, "features": list(self.features),
             "targets": list(self.targets), "id_column": self.id_column, "time_column": self.time_column,
             "per_step": self.per_step, "causal": self.causal,
@@ -135,6 +161,16 @@ class CustomSpec(Layout, Mapping):
         d["split_sizes"] = dict(zip(SPLITS, self.split_sizes))
         if self.text is not None:
             d.update(text=self.text, text_encoder=self.text_encoder.to_dict())
+        if self.intervals is not None:
+            d["intervals"] = self.intervals.to_dict()
+        if self.known is not None:
+            d["known"] = self.known.to_dict()
+        if self.series_scalers is not None:
+            d["series_scaling"] = {"ids": list(self.series_scalers),
+                                   "scalers": [s.to_dict() for s in self.series_scalers.values()]}
+            d["season"] = self.season
+        if self.series_embedding is not None:
+            d.update(series_embedding=self.series_embedding, series_ids=list(self.series_ids))
         return d
 
     @classmethod
@@ -161,9 +197,18 @@ class CustomSpec(Layout, Mapping):
                 target_scaler=Standardizer.from_dict(target) if target else None,
                 target_index=d.get("target_index"), split_sizes=[d["split_sizes"][s] for s in SPLITS],
                 text=d.get("text"),
-                text_encoder=TextEncoder.from_dict(d["text_encoder"]) if d.get("text") is not None else None)
+                text_encoder=TextEncoder.from_dict(d["text_encoder"]) if d.get("text") is not None else None,
+                intervals=Intervals.from_dict(d.get("intervals")), known=KnownInputs.from_dict(d.get("known")),
+                series_scalers=_series_scalers(d.get("series_scaling")), season=d.get("season"),
+                series_embedding=d.get("series_embedding"), series_ids=d.get("series_ids"))
         except KeyError as e:
             raise DataError(f"saved custom task state lacks {e.args[0]!r}") from None
+
+    @property
+    def uses_forecast_extras(self) -> bool:
+        """Whether the state needs version 4 to be read right (intervals, known inputs, per-series scaling)."""
+        return self.intervals is not None or self.known is not None or self.series_scalers is not None \
+            or self.series_embedding is not None
 
     # -- the dict view ------------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
@@ -174,3 +219,10 @@ class CustomSpec(Layout, Mapping):
 
     def __len__(self) -> int:
         return len(self.to_dict())
+
+
+def _series_scalers(d) -> dict | None:
+    """``{series id: Standardizer}`` of a saved ``series_scaling`` (None when absent)."""
+    if not d:
+        return None
+    return {key: Standardizer.from_dict(s) for key, s in zip(d["ids"], d["scalers"])}

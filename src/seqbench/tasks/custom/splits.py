@@ -25,6 +25,7 @@ from .spec import DEFAULT_SPLIT
 from .reading import Sequences
 from .resampling import SplitOptions
 from .scaling import Standardizer
+from .known import KnownInputs, with_leads
 from .text import TextEncoder, TextStats, Vocabulary
 
 
@@ -60,6 +61,10 @@ class Splits:
         notes: what the user should hear of (series skipped as too short).
         text_encoder, text_stats: text only: the train split's vocabulary and how the texts
             fared (lengths, unknown tokens).
+        series_scalers: a forecast scaled per series: ``{series id: Standardizer}`` of the
+            features, each fitted on its own series' train part (None: one scaler for all).
+        series_ids: with a series index channel: the ids of the series with windows, in the
+            order their index counts them.
     """
 
     datasets: dict[str, Dataset]
@@ -72,6 +77,8 @@ class Splits:
     notes: list[str] = field(default_factory=list)
     text_encoder: TextEncoder | None = None
     text_stats: TextStats | None = None
+    series_scalers: dict | None = None
+    series_ids: list | None = None
 
 
 class ItemDataset(Dataset):
@@ -94,10 +101,12 @@ class WindowDataset(Dataset):
     """
 
     def __init__(self, series: list[torch.Tensor], starts: list[tuple[int, int]], input_length: int,
-                 horizon: int, target_index: Sequence[int]) -> None:
+                 horizon: int, target_index: Sequence[int], extras: dict[int, dict[str, torch.Tensor]] | None = None
+                 ) -> None:
         self.series, self.starts = series, starts
         self.length, self.horizon = input_length, horizon
         self.target_index = torch.as_tensor(list(target_index))
+        self.extras = extras or {}   # per series: fields every item of it carries (its scale, its index)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -106,7 +115,8 @@ class WindowDataset(Dataset):
         s, start = self.starts[i]
         series = self.series[s]
         end = start + self.length
-        return {"x": series[start:end], "y": series[end:end + self.horizon, self.target_index].reshape(-1)}
+        return {"x": series[start:end], "y": series[end:end + self.horizon, self.target_index].reshape(-1),
+                **self.extras.get(s, {})}
 
 
 # -- which sequence goes where ---------------------------------------------------------------
@@ -334,12 +344,23 @@ def series_cut(n: int, horizon: int, options: SplitOptions, times=None, test_row
 
 
 def series_splits(data: Sequences, target_index: Sequence[int], input_length: int, horizon: int,
-                  cuts: dict[int, Cut], describe_split) -> Splits:
+                  cuts: dict[int, Cut], describe_split, known: KnownInputs | None = None,
+                  features: Sequence[str] = (), per_series: bool = False, season: int = 1,
+                  series_index: bool = False) -> Splits:
     """Windows of ``input_length`` inputs and the ``horizon`` steps after them, of the features
     at ``target_index``: train windows whose targets lie before each series' valid start, valid
     windows whose targets lie in valid, and one test window per origin. Inputs are standardised
     with the train stretches' statistics. ``describe_split(split)`` says, for a message, how
-    the split was made."""
+    the split was made. With ``known`` inputs (of the columns ``features``) each step also
+    carries their values at the ``horizon`` steps after it (:func:`~.known.with_leads`).
+
+    ``per_series``: each series is standardised with its own train part's statistics (the
+    rows before its valid start, never a later one), and every item carries ``scale``, its
+    series' target standard deviations (horizon * targets), ``series``, the series' index,
+    and ``mase_scale``, the mean absolute ``season``-step difference of its train part's
+    targets in their units (the in-sample seasonal-naive error that MASE divides by).
+    ``series_index``: each step's last input channel is its series' index among those with
+    windows (for a learned embedding of the series: :mod:`.embedding`)."""
     length, need = input_length, input_length + horizon
     starts = {"train": [], "valid": [], "test": []}
     for i, cut in cuts.items():
@@ -358,9 +379,53 @@ def series_splits(data: Sequences, target_index: Sequence[int], input_length: in
                             "horizon=..., or change the split")
     train_rows = [data.x[i][: cut.valid_start] for i, cut in cuts.items() if cut.valid_start > 0]
     inputs = Standardizer.fit(np.concatenate(train_rows))
-    series = [scaled(x, inputs) if i in cuts else torch.empty(0) for i, x in enumerate(data.x)]
-    return Splits(datasets={split: WindowDataset(series, found, length, horizon, target_index)
+    scalers = {i: inputs for i in cuts}
+    extras, by_id = None, None
+    if per_series:
+        scalers, extras = _per_series(data, cuts, inputs, list(target_index), horizon, season)
+        by_id = {data.ids[i]: scaler for i, scaler in scalers.items()}
+    series = [scaled(x, scalers[i]) if i in cuts else torch.empty(0) for i, x in enumerate(data.x)]
+    if known is not None:
+        times = data.times or [None] * len(data.x)
+        series = [with_leads(s, known.channels(s.numpy(), features, times[i]), horizon) if i in cuts else s
+                  for i, s in enumerate(series)]
+    series_ids = None
+    if series_index:
+        position = {i: k for k, i in enumerate(cuts)}
+        series = [with_index(s, position[i]) if i in cuts else s for i, s in enumerate(series)]
+        series_ids = [data.ids[i] for i in cuts]
+    return Splits(datasets={split: WindowDataset(series, found, length, horizon, target_index, extras)
                             for split, found in starts.items()},
                   ids={k: sorted({data.ids[i] for i, _ in v}, key=str) for k, v in starts.items()},
                   sizes=tuple(len(starts[s]) for s in SPLITS), input_length=length, input_scaler=inputs,
-                  target_scaler=inputs.select(target_index), target_index=tuple(target_index))
+                  target_scaler=inputs.select(target_index), target_index=tuple(target_index), series_scalers=by_id,
+                  series_ids=series_ids)
+
+
+def with_index(x: torch.Tensor, index: int) -> torch.Tensor:
+    """``x`` (T, C) with a last channel holding the series index at every step."""
+    return torch.cat([x, torch.full((len(x), 1), float(index), dtype=x.dtype)], dim=1)
+
+
+MIN_SCALING_ROWS = 2   # a series' train part shorter than this is scaled with the pooled statistics
+
+
+def _per_series(data: Sequences, cuts: dict[int, Cut], pooled: Standardizer, target_index: list[int], horizon: int,
+                season: int) -> tuple[dict[int, Standardizer], dict[int, dict[str, torch.Tensor]]]:
+    """``(scalers, extras)`` of each series: its standardizer, fitted on its rows before its
+    valid start only (the pooled one when it has fewer than :data:`MIN_SCALING_ROWS`), and
+    the fields its items carry (see :func:`series_splits`)."""
+    scalers, extras = {}, {}
+    for i, cut in cuts.items():
+        train = data.x[i][: cut.valid_start]
+        scaler = Standardizer.fit(train) if len(train) >= MIN_SCALING_ROWS else pooled
+        targets = train[:, target_index]
+        lag = season if len(targets) > season else 1
+        naive = np.abs(targets[lag:] - targets[:-lag]).mean(0) if len(targets) > lag else np.ones(len(target_index))
+        naive = np.where(naive > 0, naive, 1.0)   # a constant train part: MASE is the MAE
+        std = np.asarray(scaler.select(target_index).std)
+        scalers[i] = scaler
+        extras[i] = {"scale": torch.as_tensor(np.tile(std, horizon), dtype=torch.float32),
+                     "series": torch.tensor(i), "mase_scale": torch.as_tensor(np.tile(naive, horizon),
+                                                                              dtype=torch.float32)}
+    return scalers, extras

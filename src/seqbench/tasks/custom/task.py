@@ -11,6 +11,7 @@ state a checkpoint carries.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import warnings
@@ -22,9 +23,11 @@ from torch.utils.data import Dataset
 
 from ...choices import REFERENCE_KIND
 from ...nn import TCNPlan, plan_tcn, receptive_field
-from ..base import Preset, Task, pad_collate
+from ..base import Metric, Preset, Task, pad_collate
 from .errors import DataError, ReceptiveFieldWarning
 from .files import display_name
+from .intervals import Intervals, conformal_halfwidth, from_point, level_name
+from .known import KnownInputs
 from .kinds import problem_of
 from .missing import check_policy
 from .predict import predictions
@@ -35,6 +38,8 @@ from .splits import check_split
 from .text import DEFAULT_MAX_LENGTH, DEFAULT_MAX_VOCAB, DEFAULT_MIN_COUNT
 from .text import check_options as check_text_options
 
+SCALINGS = ("series", "global")
+MAX_SERIES_REPORTED = 50   # beyond this many series the metrics give the overall errors only
 TEXT_DEFAULTS = {"tokens": "word", "max_vocab": DEFAULT_MAX_VOCAB, "min_count": DEFAULT_MIN_COUNT,
                  "max_length": DEFAULT_MAX_LENGTH}
 
@@ -106,6 +111,25 @@ class CustomTask(Task):
             (default 20000; ids 0 and 1, padding and unknown, come on top).
         min_count: text only: keep tokens seen at least this often in train (default 1).
         max_length: text only: a text keeps its first ``max_length`` tokens (default 512).
+        quantiles: forecast only: quantile levels (with 0.5) of a quantile head trained with the
+            pinball loss (or, with ``likelihood``, the levels ``predict`` writes).
+        likelihood: forecast only: ``"gaussian"`` for a mean-and-scale head trained with the
+            Gaussian NLL (``"quantile"``: the pinball head, as ``quantiles`` alone gives).
+        conformal: forecast only: the coverage (e.g. 0.9) of split-conformal intervals around
+            a point model, calibrated on the validation windows (:mod:`.intervals`).
+        known_features: forecast only: feature columns whose future values are known at
+            forecast time (a name, a list or ``"a,b"``); each input step also reads their
+            values at the ``horizon`` steps after it (:mod:`.known`), and ``predict`` needs
+            them for the steps it forecasts.
+        calendar: forecast only: calendar features of the time column (``"hour,dayofweek"``;
+            also ``minute``, ``dayofmonth``, ``month``, ``dayofyear``), known inputs made for you.
+        scaling: forecast only: ``"series"`` to standardise each series with its own train
+            part's statistics (the default with an id column: one model learns all series,
+            each on its own scale; the metrics then add MASE and the error per series), or
+            ``"global"`` for one scaler fitted on every series' train part (the default for
+            one series, and what every forecast did before this option).
+        series_embedding: forecast only: every model also reads a learned embedding of this
+            many numbers of the series' identity (:mod:`.embedding`); None: none.
 
     Attributes:
         spec: the :class:`~.spec.CustomSpec`: what was read, inferred and fitted (None before :meth:`fit`).
@@ -113,6 +137,8 @@ class CustomTask(Task):
         notes: what was inferred or repaired, for :meth:`describe`.
         series_times: each sequence's time column as read (None where there is none), in the
             order of the file's sequences: a forecast's references infer a season from it.
+        calibration: a conformal forecast's half-widths (one per forecast value, standardised),
+            set by :meth:`calibrate`; None before it (or without ``conformal``).
     """
 
     name = "custom"
@@ -130,7 +156,9 @@ class CustomTask(Task):
                  label: str | None = None, per_step: bool | None = None,
                  hidden_size: int = DEFAULT_HIDDEN, causal: bool | None = None, text: str | None = None,
                  tokens: str | None = None, max_vocab: int | None = None, min_count: int | None = None,
-                 max_length: int | None = None) -> None:
+                 max_length: int | None = None, quantiles=None, likelihood: str | None = None,
+                 conformal: float | None = None, known_features=None, calendar=None,
+                 scaling: str | None = None, series_embedding: int | None = None) -> None:
         if task is not None and task not in KINDS:
             raise DataError(f"task must be one of {', '.join(KINDS)}, got {task!r}")
         for name, value in (("horizon", horizon), ("hidden_size", hidden_size)) + \
@@ -138,6 +166,13 @@ class CustomTask(Task):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise DataError(f"{name} must be a positive integer, got {value!r}")
         check_policy(fill, drop)
+        intervals = Intervals.of(quantiles, likelihood, conformal)
+        known = KnownInputs.of(known_features, calendar)
+        if series_embedding is not None and (isinstance(series_embedding, bool) or
+                                             not isinstance(series_embedding, int) or series_embedding < 1):
+            raise DataError(f"series_embedding must be a positive integer (its dimension), got {series_embedding!r}")
+        if scaling not in (None, *SCALINGS):
+            raise DataError(f"scaling must be one of {', '.join(SCALINGS)}, got {scaling!r}")
         if causal is not None and not isinstance(causal, bool):
             raise DataError(f"causal must be True, False or None (the default by problem), got {causal!r}")
         text_options = {"tokens": tokens, "max_vocab": max_vocab, "min_count": min_count, "max_length": max_length}
@@ -156,7 +191,15 @@ class CustomTask(Task):
         self.settings = dict(target=target, task=task, id_column=id_column, time_column=time_column,
                              features=features, input_length=input_length, horizon=horizon, fill=fill, drop=drop,
                              per_step=per_step, hidden_size=hidden_size, causal=causal, text=text,
-                             text_options=text_options, split=split)
+                             text_options=text_options, split=split, intervals=intervals, known=known, scaling=scaling,
+                             series_embedding=series_embedding,
+                             known_options=dict(known_features=None if known is None or not known.columns else
+                                                ",".join(known.columns),
+                                                calendar=None if known is None or not known.calendar else
+                                                ",".join(known.calendar)),
+                             interval_options=dict(quantiles=None if quantiles is None else
+                                                   ",".join(f"{q:g}" for q in intervals.quantiles),
+                                                   likelihood=likelihood, conformal=conformal))
         super().__init__(data_dir, **{k: v for k, v in dict(
             target=target, task=task, split=split, seed=seed or None, horizon=horizon).items() if v is not None})
         self.label = label
@@ -165,6 +208,8 @@ class CustomTask(Task):
         self.notes: list[str] = []
         self._datasets, self.split_ids, self.text_stats, self._how = None, {}, None, None
         self.series_times = None
+        self.calibration = None
+        self.series_names: dict[int, str] = {}
         if file is not None:
             self.fit(file)
 
@@ -178,8 +223,10 @@ class CustomTask(Task):
         o, options = self.settings, self.split_options
         text, text_options = o["text"], o["text_options"]
         tokens = text_options["tokens"] or "word"
+        implied = self._implies_forecast()
         try:
-            layout, data = read_training(file, target=o["target"], task=o["task"], id_column=o["id_column"],
+            layout, data = read_training(file, target=o["target"], task=o["task"] or (implied and "forecast"),
+                                         id_column=o["id_column"],
                                          time_column=o["time_column"], features=o["features"],
                                          per_step=o["per_step"], fill=o["fill"], drop=o["drop"], text=text,
                                          tokens=tokens, split_column=options.split_column)
@@ -189,10 +236,18 @@ class CustomTask(Task):
         if options.test_file is not None:
             test = read_test(options.test_file, layout, fill=o["fill"], drop=o["drop"], tokens=tokens)
         self.notes = list(data.notes) + ([] if test is None else list(test.notes))
+        if implied and o["task"] is None:
+            self.notes.append(f"task: forecast, as {implied}=... asks (pass task=... to choose)")
         self.problem = problem_of(layout)
+        self._check_forecast_options(layout)
+        per_series = self._per_series(layout)
+        forecast_options = {k: v for k, v in dict(known=o["known"], per_series=per_series or None,
+                                                  series_index=o["series_embedding"] and True).items()
+                            if v is not None}
         try:
             splits, self._how = self.problem.split(data, test, layout, options, input_length=o["input_length"],
-                                                   horizon=o["horizon"], text_options=text_options)
+                                                   horizon=o["horizon"], text_options=text_options,
+                                                   **forecast_options)
         except DataError as e:
             raise _naming(e, file) from None
         self.notes += splits.notes
@@ -202,6 +257,9 @@ class CustomTask(Task):
                                   "training of several (resampling_plan lists them all; compare runs each)")
         self._datasets, self.split_ids, self.text_stats = splits.datasets, splits.ids, splits.text_stats
         self.series_times = data.times
+        # the per-series metrics' names: every series with windows, in the file's order
+        self.series_names = {i: _series_name(key) for i, key in enumerate(data.ids)
+                             if splits.series_scalers is not None and key in splits.series_scalers}
         kind = layout.kind
         # the whole sequence is seen before a per-sequence target; a forecast or a per-step
         # target is given as the steps arrive
@@ -210,11 +268,52 @@ class CustomTask(Task):
             **dataclasses.asdict(layout), fill=o["fill"], drop=bool(o["drop"]), hidden_size=o["hidden_size"],
             causal=causal, horizon=o["horizon"], input_length=splits.input_length, input_scaler=splits.input_scaler,
             target_scaler=splits.target_scaler, target_index=splits.target_index, split_sizes=splits.sizes,
-            text_encoder=splits.text_encoder), self.problem)
-        self.variant = self._variant(file, layout, splits.input_length, causal)
+            text_encoder=splits.text_encoder, intervals=o["intervals"], known=o["known"],
+            series_scalers=splits.series_scalers, season=self.problem.season.period if per_series else None,
+            series_embedding=o["series_embedding"],
+            series_ids=None if splits.series_ids is None else tuple(splits.series_ids)),
+            self.problem)
+        self.variant = self._variant(file, layout, splits.input_length, causal, per_series)
         return self
 
-    def _variant(self, file, layout, input_length: int, causal: bool) -> dict:
+    def _check_forecast_options(self, layout) -> None:
+        """Raise when intervals or known inputs are asked of another problem than a forecast,
+        or name columns the file does not have as inputs."""
+        o, kind = self.settings, layout.kind
+        if o["intervals"] is not None and kind != "forecast":
+            raise DataError("quantiles=..., likelihood=... and conformal=... make forecast intervals; this file is "
+                            f"a {kind} problem")
+        if o["known"] is not None:
+            if kind != "forecast":
+                raise DataError(f"known_features=... and calendar=... are a forecast's known future inputs; this file "
+                                f"is a {kind} problem")
+            o["known"].check(layout)
+        if o["series_embedding"] is not None and kind != "forecast":
+            raise DataError(f"series_embedding=... embeds a forecast's series identity; this file is a {kind} problem")
+
+    def _implies_forecast(self) -> str | None:
+        """The first forecast-only option given (its keyword), or None: with an id column the
+        problem is otherwise inferred from the target (classify or regress). (The split options
+        of a series, such as test_size=..., keep their error for sequences, which says what to use.)"""
+        o = self.settings
+        given = dict(quantiles=o["interval_options"]["quantiles"], likelihood=o["interval_options"]["likelihood"],
+                     conformal=o["interval_options"]["conformal"], known_features=o["known_options"]["known_features"],
+                     calendar=o["known_options"]["calendar"], scaling=o["scaling"],
+                     series_embedding=o["series_embedding"])
+        return next((k for k, v in given.items() if v is not None), None)
+
+    def _per_series(self, layout) -> bool:
+        """Whether a forecast's series are each scaled on their own (``scaling``; by default
+        when an id column tells several series apart)."""
+        if layout.kind != "forecast":
+            if self.settings["scaling"] is not None:
+                raise DataError(f"scaling=... chooses how a forecast's series are scaled; this file is a "
+                                f"{layout.kind} problem")
+            return False
+        scaling = self.settings["scaling"]
+        return scaling == "series" or (scaling is None and layout.id_column is not None)
+
+    def _variant(self, file, layout, input_length: int, causal: bool, per_series: bool = False) -> dict:
         """The variant as resolved (what was inferred included), without the unset options;
         a resampled training's index (fold, resample, refit) is in it, so its runs are named apart."""
         o, options = self.settings, self.split_options
@@ -235,7 +334,12 @@ class CustomTask(Task):
             split_column=options.split_column, test_size=options.test_size,
             cutoff=None if options.cutoff is None else str(options.cutoff), folds=options.folds,
             resamples=options.resamples, backtest=options.backtest, stride=options.stride,
-            refit_every=options.refit_every, **resampled, per_step=o["per_step"],
+            refit_every=options.refit_every, **resampled, per_step=o["per_step"], **o["interval_options"],
+            **o["known_options"],
+            # recorded whenever it is a choice (several series, or given), so a run of the
+            # per-series default never resumes one made before it, with one scaler
+            scaling=o["scaling"] or ("series" if per_series and layout.id_column is not None else None),
+            series_embedding=o["series_embedding"],
             hidden_size=o["hidden_size"] if o["hidden_size"] != DEFAULT_HIDDEN else None, causal=causal,
             **text_variant).items() if v is not None}
 
@@ -263,12 +367,16 @@ class CustomTask(Task):
         if spec.text_encoder is not None:  # token ids in, embedded
             self.input_size, self.input_adapter = len(spec.text_encoder.vocabulary), "embedding"
         else:
-            self.input_size, self.input_adapter = len(spec.features), "identity"
+            leads = spec.horizon * spec.known.width if spec.known is not None else 0   # see .known
+            # a series embedding's numbers replace the index channel the windows carry
+            embedded = spec.series_embedding or 0
+            self.input_size, self.input_adapter = len(spec.features) + leads + embedded, "identity"
         # a causal model's last valid step has seen the whole sequence; a non-causal model's
         # steps each see their neighbourhood, so all of them are pooled (masked: never padding)
         self.head = "per_step" if spec.per_step else "last" if spec.causal else "mean"
-        self.output_size = self.problem.output_size(spec)
-        self.metrics = self.problem.metrics()
+        self.output_size = self.problem.output_size(spec) * (spec.intervals.per_value if spec.intervals else 1)
+        self.metrics = self.problem.metrics() + ((Metric("mase"),) if spec.series_scalers is not None else ()) \
+            + self._interval_metrics()
         self._target_std = self.problem.target_std(spec)
         self.paper_results = {}
         history = spec.input_length
@@ -286,6 +394,26 @@ class CustomTask(Task):
         default = Preset(model, optimizer="adam", lr=2e-3, batch_size=32, epochs=20, clip=1.0,
                          recurrent={"num_layers": 1}, min_steps=500)
         self.presets = {"default": default, "small": default.with_overrides(epochs=5, min_steps=150)}
+
+    def _interval_metrics(self) -> tuple[Metric, ...]:
+        """The metrics an interval adds: its training loss (pinball or NLL), which selection
+        by validation loss monitors, then coverage and width per level."""
+        intervals = self.spec.intervals
+        if intervals is None:
+            return ()
+        loss = {"quantile": (Metric("pinball"),), "gaussian": (Metric("nll"),)}.get(intervals.method, ())
+        return loss + tuple(Metric(f"{what}{name}") for name in map(level_name, intervals.levels)
+                            for what in ("coverage", "width"))
+
+    @property
+    def loss_metric(self) -> Metric:
+        """The training loss's metric: the pinball loss or the Gaussian NLL of an interval head,
+        else the squared error (nmse) or the classes' NLL."""
+        intervals = self.spec.intervals if self.spec is not None else None
+        if intervals is not None and intervals.method != "conformal":
+            name = "pinball" if intervals.method == "quantile" else "nll"
+            return next(m for m in self.metrics if m.name == name)
+        return super().loss_metric
 
     # -- data -----------------------------------------------------------------------------
     def dataset(self, split: str) -> Dataset:
@@ -312,13 +440,81 @@ class CustomTask(Task):
         return output[valid], y[valid]
 
     def loss(self, output, batch):
+        if self.spec.intervals is not None:
+            return self.spec.intervals.loss(*self._scored(output, batch))
         return self.problem.loss(*self._scored(output, batch))
 
     def statistics(self, output, batch):
-        return self.problem.statistics(*self._scored(output.detach(), batch), self._target_std)
+        out, y = self._scored(output.detach(), batch)
+        intervals = self.spec.intervals
+        # a forecast scaled per series: each item's own series' standard deviations
+        std = batch["scale"].to(out.device) if "scale" in batch else self._target_std
+        if intervals is None:
+            stats = self.problem.statistics(out, y, std)
+            point = out
+        else:
+            std = std.to(out.device)
+            calibration = None if self.calibration is None else self.calibration.to(out.device)
+            point = intervals.point(out)
+            stats = {**self.problem.statistics(point, y, std), **intervals.statistics(out, y, std, calibration)}
+        if "mase_scale" in batch:
+            stats.update(self._series_statistics(point, y, std, batch))
+        return stats
+
+    def _series_statistics(self, point, y, std, batch) -> dict:
+        """MASE (each error over its series' in-sample seasonal-naive MAE) and, for at most
+        :data:`MAX_SERIES_REPORTED` series, the MAE and MASE of each (``mae@north``): every
+        series' statistics in every batch (zero counts where it has no item), so that
+        per-item statistics line up."""
+        error = ((point - y) * std).abs()
+        scaled = error / batch["mase_scale"].to(error.device)
+        per_value = torch.tensor(float(error.shape[-1]), device=error.device)
+        stats = {"mase": (scaled.sum(), per_value * len(error))}
+        if len(self.series_names) > MAX_SERIES_REPORTED:
+            return stats
+        series = batch["series"].to(error.device)
+        for index, name in self.series_names.items():
+            rows = series == index
+            count = per_value * rows.sum()
+            stats[f"mae@{name}"] = (error[rows].sum(), count)
+            stats[f"mase@{name}"] = (scaled[rows].sum(), count)
+        return stats
+
+    # -- conformal calibration ----------------------------------------------------------------
+    def calibrate(self, model: torch.nn.Module) -> None:
+        """Fit a conformal forecast's half-widths on the validation windows with ``model``
+        (its weights as they are; left in the mode it had). Nothing for other tasks.
+
+        The training module calls it after each validation (so a checkpoint carries the
+        calibration of its own weights) and before the test (of the delivered weights)."""
+        intervals = self.spec.intervals
+        if intervals is None or intervals.method != "conformal" or self._datasets is None:
+            return
+        from .predict import run_model
+
+        ds = self.dataset("valid")
+        items = [ds[i] for i in range(len(ds))]
+        outputs = torch.stack(run_model(model, [item["x"] for item in items]))
+        self.calibration = self._conformal(outputs, torch.stack([item["y"] for item in items]))
+
+    def _conformal(self, point: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        half = conformal_halfwidth((y - point).double().numpy(), self.spec.intervals.level)
+        return torch.as_tensor(half, dtype=torch.float32)
+
+    def interval_outputs(self, points: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """A point forecaster's outputs ``{split: (N, horizon * targets)}`` (a reference's,
+        with ``"valid"`` among them) in this task's output layout, with intervals from its
+        validation residuals (:func:`~.intervals.from_point`), and the conformal half-widths
+        to score them with (None unless ``conformal``). Without intervals: as given."""
+        if self.spec.intervals is None:
+            return dict(points), None
+        ds = self.dataset("valid")
+        y = torch.stack([ds[i]["y"] for i in range(len(ds))])
+        return from_point(self.spec.intervals, points["valid"], y, points)
 
     def compute_metrics(self, totals):
-        metrics = super().compute_metrics(totals)
+        # a series without items in this split has no error there, rather than an error of 0
+        metrics = super().compute_metrics({k: v for k, v in totals.items() if "@" not in k or v[1] > 0})
         if "rmse" in metrics:
             metrics["rmse"] = math.sqrt(metrics["rmse"])
         return metrics
@@ -330,10 +526,28 @@ class CustomTask(Task):
         Classes: always the train split's most frequent class (for NLL: the train class
         frequencies). Regression: always the train mean (``nmse`` near 1 by construction).
         """
-        ds = self.dataset(split)
-        batch = self.collate([ds[i] for i in range(len(ds))])
-        name, guess = self.problem.baseline(self.spec, self.dataset("train"), batch, self.output_size)
-        return name, self.metrics_of(guess, batch)
+        guesses, batches = {}, {}
+        for part in dict.fromkeys((split, "valid") if self.spec.intervals is not None else (split,)):
+            ds = self.dataset(part)
+            batches[part] = self.collate([ds[i] for i in range(len(ds))])
+            name, guesses[part] = self.problem.baseline(self.spec, self.dataset("train"), batches[part],
+                                                        self.problem.output_size(self.spec))
+        outputs, calibration = self.interval_outputs(guesses)
+        with self.calibrated(calibration):
+            return name, self.metrics_of(outputs[split], batches[split])
+
+    @contextlib.contextmanager
+    def calibrated(self, calibration: torch.Tensor | None):
+        """Score with ``calibration`` as the conformal half-widths for the block (a
+        reference's own, from its validation residuals); the model's are restored after."""
+        if calibration is None:
+            yield
+            return
+        kept, self.calibration = self.calibration, calibration
+        try:
+            yield
+        finally:
+            self.calibration = kept
 
     # -- models ---------------------------------------------------------------------------
     def model_kwargs(self, preset: str = "default", **overrides) -> dict:
@@ -345,7 +559,12 @@ class CustomTask(Task):
             message = self.receptive_field_advice(kw)
             if message:
                 warnings.warn(message, ReceptiveFieldWarning, stacklevel=2)
-        return super().build_model(kind, preset, **overrides)
+        model = super().build_model(kind, preset, **overrides)
+        if self.spec.series_embedding is not None:
+            from .embedding import SeriesEmbedded
+
+            model = SeriesEmbedded(model, len(self.spec.series_ids), self.spec.series_embedding)
+        return model
 
     def receptive_field_advice(self, model_kwargs: Mapping[str, Any]) -> str | None:
         """A warning text when a TCN of ``model_kwargs`` does not see the whole input, else None."""
@@ -371,7 +590,10 @@ class CustomTask(Task):
     # -- saving and prediction --------------------------------------------------------------
     def state(self) -> dict:
         """Everything prediction needs (columns, classes, scaling, lengths), JSON-able, without the data."""
-        return {"task": self.name, "variant": dict(self.variant), "spec": self.spec.to_dict()}
+        state = {"task": self.name, "variant": dict(self.variant), "spec": self.spec.to_dict()}
+        if self.calibration is not None:
+            state["calibration"] = [float(v) for v in self.calibration]
+        return state
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "CustomTask":
@@ -386,22 +608,33 @@ class CustomTask(Task):
         task = cls.__new__(cls)
         Task.__init__(task, None, **state.get("variant", {}))
         task.notes, task._datasets, task.split_ids, task.text_stats, task._how = [], None, {}, None, None
-        task.label = None
+        task.label, task.series_names = None, {}
         task._setup(spec)
+        calibration = state.get("calibration")
+        task.calibration = None if calibration is None else torch.tensor(calibration, dtype=torch.float32)
         return task
 
-    def predict(self, model: torch.nn.Module, file, batch_size: int = 256):
+    def predict(self, model: torch.nn.Module, file, batch_size: int = 256, future=None):
         """Predictions of ``model`` on a new file with the training columns, as a pandas DataFrame.
 
         The saved scaling and missing-value policy are applied. Many sequences: one row per
         sequence (per step, for per-step targets) with the predicted class and the class
         probabilities, or the predicted value(s). Forecasting: for each series, the
         ``horizon`` steps after its end (``step`` 1..H, and their times when the time
-        column is regular).
+        column is regular). A forecast with known future inputs reads their values for the
+        forecast steps from ``future`` (a table with the id and time columns and the known
+        columns, its first ``horizon`` rows per series); calendar features need no file.
+
+        Raises:
+            DataError: the file (or ``future``) lacks what the model reads; one line.
         """
         data = read_inputs(file, self.spec)
         self.notes += data.notes
-        return predictions(self.spec, model, data, batch_size)
+        known = self.spec.known
+        if known is not None and known.columns and future is None:
+            raise DataError(f"this model reads the known future inputs {', '.join(known.columns)}: pass future=... "
+                            f"with their values for the {self.spec.horizon} steps after each series' end")
+        return predictions(self.spec, model, data, batch_size, calibration=self.calibration, future=future)
 
     def describe(self) -> list[str]:
         """What the task is, in a few lines for the command line: first the problem and the
@@ -412,6 +645,12 @@ class CustomTask(Task):
             return ["custom task: not fitted yet (fit(file) reads the data)"]
         first = f"custom task: {problem.what(s)}" + (f" [{self.label}]" if self.label else "")
         lines = [first] + problem.split_lines(self._datasets, s.split_sizes, self._how)
+        if s.intervals is not None and s.intervals.level is not None:
+            need = math.ceil(s.intervals.level / (1 - s.intervals.level))
+            if s.split_sizes[1] < need:
+                lines.append(f"warning: a {s.intervals.level:g} conformal interval needs at least {need} validation "
+                             f"windows; with {s.split_sizes[1]} it is unbounded (give a longer valid stretch or a "
+                             "lower conformal=...)")
         lines += problem.input_lines(s, self.text_stats)
         whole = "window" if s.kind == "forecast" else problem.unit[:-1]
         if s.causal:
@@ -426,8 +665,14 @@ class CustomTask(Task):
                      f"{s.input_length}")
         if self._datasets is not None:
             name, values = self.baseline("test")
-            lines.append(f"baseline on test ({name}): " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
+            lines.append(f"baseline on test ({name}): " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()
+                                                                   if "@" not in k))
         return lines + [f"note: {n}" for n in self.notes]
+
+
+def _series_name(key) -> str:
+    """A series id as a metric name's suffix (``mae@north``)."""
+    return str(key).replace("@", "_")
 
 
 def _label(file) -> str:
