@@ -7,15 +7,19 @@ than ``trials`` it runs the next one. A trial is numbered by the database when i
 no two workers run the same trial; one that would start past the total (two workers asked at
 once) fails at once, before training, and is not counted. A worker stopped mid-trial (a crash,
 ``kill -9``) stops beating its heartbeat: the next worker to look marks that trial failed and
-enqueues its settings again (Optuna's ``RetryFailedTrialCallback``), so its budget is re-spent.
+enqueues its settings again (Optuna's ``RetryHeartbeatStaleTrialCallback``), so its budget is re-spent.
 Finished trials are never run again.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
+import warnings
 from pathlib import Path
 
+from ..choices import REFERENCE_KIND
 from .space import describe, distributions, run_settings, settings_text
 from .trial import objective_key, train_trial
 
@@ -25,8 +29,16 @@ STUDY_DB = "study.db"
 # seconds between a running trial's heartbeats, and how long one may be silent before it counts as stopped
 HEARTBEAT_S, GRACE_S = 5, 20
 # run settings a trial takes from the command rather than from its own choices
+# (not ``test_every_epoch``: a trial never reads the test split)
 TRIAL_OPTIONS = ("epochs", "steps", "max_time", "select", "val_every", "deterministic", "flush_denormal",
-                 "threads", "accelerator", "precision", "data_dir", "test_every_epoch")
+                 "threads", "accelerator", "precision", "data_dir")
+# validations per epoch when --val-every is not given: the pruner needs a curve, not one point
+VALIDATIONS_PER_EPOCH = 4
+
+
+def worker_id() -> str:
+    """Which process runs a trial (host and process id), recorded on the trial."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class OverBudget(Exception):
@@ -57,10 +69,25 @@ def default_storage(directory: Path) -> str:
 def open_storage(url: str, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S):
     """Optuna's database storage at ``url`` with heartbeats, and stale trials retried once."""
     optuna = optuna_or_hint()
+    import sqlalchemy
+
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    return optuna.storages.RDBStorage(
-        url, engine_kwargs=engine, heartbeat_interval=heartbeat_s, grace_period=grace_s,
-        failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=1))
+    # Optuna 4.9 renamed the callback and its argument; earlier 4.x know the old names only
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna's words since 2.9
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        callback = {"heartbeat_stale_trial_callback": retry(max_retry=1)} if retry is not None else \
+            {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=1)}
+        for attempt in range(3):
+            try:
+                return optuna.storages.RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat_s,
+                                                  grace_period=grace_s, **callback)
+            except sqlalchemy.exc.SQLAlchemyError:
+                # workers starting together on a new database race to create Optuna's tables;
+                # the loser finds them made a moment later
+                if attempt == 2:
+                    raise
+                time.sleep(1 + attempt)
 
 
 def make_sampler(name: str, kind: str, seed: int | None = None):
@@ -149,6 +176,7 @@ def tune_kind(task, kind: str, preset: str, trials: int, directory: Path, storag
         params = {field: _suggest(trial, field, dist) for field, dist in dists.items()}
         settings = run_settings(task, kind, preset, params)
         trial.set_user_attr("settings", settings)
+        trial.set_user_attr("worker", worker_id())
         say(f"-- {kind} trial {trial.number}: {settings_text(settings)}")
         cfg = RunConfig(task=task.name, model=kind, preset=preset, variant=dict(task.variant), seed=seed,
                         progress=False, **options, **settings)
@@ -167,7 +195,7 @@ def tune_kind(task, kind: str, preset: str, trials: int, directory: Path, storag
             break
         if done + c["running"] >= trials:  # others' trials: wait for them to finish or fall silent
             say(f"   {kind}: waiting for {c['running']} running trial(s) of another worker")
-            time.sleep(HEARTBEAT_S)
+            time.sleep(getattr(storage, "heartbeat_interval", None) or HEARTBEAT_S)
             continue
         try:
             study.optimize(objective, n_trials=1, callbacks=[finished], gc_after_trial=True)
@@ -252,21 +280,46 @@ def tune(task: str, models=None, trials: int = 20, preset: str | None = None, va
         if value not in allowed:
             raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     preset = task_class(task).preset_for(preset, compare=True)
-    built = build_task(task, run_options.get("data_dir"), preset, built=task_object, **(variant or {}))
+    built = build_task(task, run_options.get("data_dir"), preset, built=task_object, **first_fold(task, variant))
+    if run_options.get("val_every") is None:
+        run_options["val_every"] = default_val_every(built, preset)
     directory = tune_dir(out, task, dict(variant or {}), preset)
     directory.mkdir(parents=True, exist_ok=True)
     url = storage or default_storage(directory)
-    db = open_storage(url, heartbeat_s, grace_s)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own line per trial says what matters
     say = announce or (lambda line: None)
     for kind in models:
         say(f"search space of {describe(kind)}")
-    results = [tune_kind(built, kind, preset, trials, directory, db, sampler, pruner, seed, say, **run_options)
-               for kind in models]
-    setup = {"task": task, "variant": dict(variant or {}), "preset": preset, "trials": trials, "sampler": sampler,
-             "pruner": pruner, "seed": seed, "storage": _without_password(url), "budget": _budget(run_options),
-             "spaces": {kind: describe(kind) for kind in models}}
-    return write_tuning_report(directory, setup, results, db)
+    with warnings.catch_warnings():  # heartbeats and retries are "experimental" in Optuna's words since 2.9
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        db = open_storage(url, heartbeat_s, grace_s)
+        results = [tune_kind(built, kind, preset, trials, directory, db, sampler, pruner, seed, say, **run_options)
+                   for kind in models]
+        setup = {"task": task, "variant": dict(variant or {}), "preset": preset, "trials": trials,
+                 "sampler": sampler, "pruner": pruner, "seed": seed, "storage": _without_password(url),
+                 "budget": _budget(run_options), "spaces": {kind: describe(kind) for kind in models}}
+        return write_tuning_report(directory, setup, results, db)
+
+
+def first_fold(task: str, variant: dict | None) -> dict:
+    """The variant trials train on: your own data's first fold (or resample, or backtest) when
+    the variant asks for several, as ``compare`` would train them; else the variant itself."""
+    variant = dict(variant or {})
+    if task != "custom":
+        return variant
+    from ..tasks.custom import resampling_plan
+
+    first = resampling_plan(variant)[0]
+    first.pop("label", None)
+    return first
+
+
+def default_val_every(task, preset: str) -> int:
+    """Optimizer steps between validations: :data:`VALIDATIONS_PER_EPOCH` per epoch of the preset's TCN."""
+    import math
+
+    batch = task.presets[preset].training_for(REFERENCE_KIND)["batch_size"]
+    return max(1, math.ceil(len(task.dataset("train")) / batch) // VALIDATIONS_PER_EPOCH)
 
 
 def _without_password(url: str) -> str:
