@@ -4,6 +4,7 @@ real PostgreSQL server (started here, on a unix socket in a temporary directory)
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -21,7 +22,7 @@ optuna = pytest.importorskip("optuna", reason="seqbench[tune] not installed")
 from seqbench.nn import Encoder, registry  # noqa: E402
 from seqbench.tasks.synthetic import CopyMemory  # noqa: E402
 from seqbench.training import build_task  # noqa: E402
-from seqbench.tuning import describe, search_space, tune  # noqa: E402
+from seqbench.tuning import describe, load_tuning, search_space, tune  # noqa: E402
 from seqbench.tuning.space import distributions, run_settings  # noqa: E402
 from seqbench.tuning.study import counts, default_storage, open_storage, study_name, tune_dir  # noqa: E402
 
@@ -276,3 +277,46 @@ def test_two_workers_on_one_storage_split_the_trials(tmp_path, storage):
 @pytest.mark.slow
 def test_a_worker_killed_mid_trial_loses_no_finished_trial_and_its_budget_is_spent_again(tmp_path, storage):
     check_a_killed_worker_loses_no_finished_trial(tmp_path, storage)
+
+
+# -- the command line and the tuned comparison -------------------------------------------------
+
+TINY_ARGS = ["--seq-len", "8", "--variant", "train_size=64", "--variant", "valid_size=32",
+             "--variant", "test_size=32", "--steps", "8", "--val-every", "2", "--threads", "1"]
+
+
+def test_tune_then_compare_tuned_trains_the_best_settings_beside_the_untuned_and_counts_trials(cli, tmp_path):
+    code, out, err = cli(["tune", "copy_memory", "--models", "tcn,gru", "--trials", "3", "--out", str(tmp_path),
+                          *TINY_ARGS])
+    assert code == 0, err
+    assert "search space of tcn:" in err and "search space of gru:" in err
+    assert out.splitlines()[1].split()[:4] == ["model", "trials", "pruned", "failed"]
+    directory = tune_dir(tmp_path, "copy_memory", {"seq_len": 8, "train_size": 64, "valid_size": 32,
+                                                    "test_size": 32}, "small")
+    code, out, err = cli(["compare", "copy_memory", "--models", "tcn,gru", "--seeds", "2", "--tuned", str(directory),
+                          "--out", str(tmp_path), *TINY_ARGS, "--no-progress"])
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if line.startswith("model") and "parameters" in line)
+    assert header.split()[3:5] == ["trials", "pruned"]
+    rows = {line.split()[0] + " " + line.split()[1]: line.split() for line in out.splitlines()
+            if line.startswith(("tcn tuned", "gru tuned"))}
+    tuning = load_tuning(directory)
+    for m in tuning["models"]:
+        assert rows[f"{m['model']} tuned"][4:6] == [str(m["trials"]), str(m["pruned"])]
+    assert "tuned beside untuned" in out
+    group = next(tmp_path.glob("compare-*-tuned"))
+    results = [json.loads(p.read_text()) for p in group.glob("*/result.json")]
+    assert len(results) == 4 and all(r["config"]["tuned"]["trials"] == 3 for r in results)
+    for r in results:  # each model trained its own best settings
+        best = next(m for m in tuning["models"] if m["model"] == r["model"])["best_settings"]
+        assert {k: r["config"]["run"][k] for k in best} == best
+    page = (group / "report.md").read_text()
+    assert "GRU (tuned)" in page and "## Tuning: copy_memory" in page and "Hyperparameter importances" in page
+    assert (tmp_path / next(tmp_path.glob("compare-*small")).name / "report.md").exists()  # the untuned one
+
+
+def test_tune_without_optuna_says_which_extra_installs_it(cli, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    code, out, err = cli(["tune", "copy_memory", "--models", "tcn", "--trials", "1", "--out", str(tmp_path),
+                          *TINY_ARGS])
+    assert code == 1 and "pip install 'seqbench[tune]'" in err and len(err.strip().splitlines()) <= 3

@@ -8,7 +8,7 @@ Optuna is imported only when a tuning runs (``pip install 'seqbench[tune]'``).
 """
 
 from .space import declares_own_space, describe, search_space
-from .study import PRUNERS, SAMPLERS, best_settings, load_tuning, tune, tune_dir
+from .study import PRUNERS, SAMPLERS, load_tuning, tune, tune_dir, tuned_models
 
-__all__ = ["tune", "tune_dir", "load_tuning", "best_settings", "search_space", "describe", "declares_own_space",
+__all__ = ["tune", "tune_dir", "load_tuning", "tuned_models", "search_space", "describe", "declares_own_space",
            "SAMPLERS", "PRUNERS"]

@@ -89,16 +89,18 @@ def best_value_plot(models: list[dict], path: Path) -> Path:
     return _save(fig, path)
 
 
-def markdown(summary: dict) -> str:
-    """The tuning's page: what was searched and how, and per model its trials and best settings."""
+def markdown(summary: dict, image: str = TUNING_PNG, heading: str = "#") -> str:
+    """The tuning's page (``heading`` "##": a section of a comparison's page): what was searched and
+    how, and per model its trials and best settings; ``image`` the plot's path from the page."""
     s, budget = summary["setup"], summary["setup"]["budget"]
     per_trial = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in budget.items() if v is not None) or "the preset's"
-    lines = [f"# Tuning: {s['task']} ({s['preset']} preset)", "",
+    sub = heading + "#"
+    lines = [f"{heading} Tuning: {s['task']} ({s['preset']} preset)", "",
              f"{s['trials']} trials per model (finished or pruned), each with {per_trial}; sampler {s['sampler']}, "
              f"pruner {s['pruner']}; chosen on the validation split (the test split is not read). "
-             f"Study: `{s['storage']}`.", "", "## Search spaces", ""]
+             f"Study: `{s['storage']}`.", "", f"{sub} Search spaces", ""]
     lines += [f"- {text}" for text in s["spaces"].values()]
-    lines += ["", "## Trials and best settings", "",
+    lines += ["", f"{sub} Trials and best settings", "",
               "| model | trials | pruned | failed | best trial | best validation | best settings |",
               "|---|---:|---:|---:|---:|---:|---|"]
     for m in summary["models"]:
@@ -106,10 +108,10 @@ def markdown(summary: dict) -> str:
         lines.append(f"| {model_label(m['model'])} | {m['trials']} | {m['pruned']} | {m['failed']} | "
                      f"{'-' if m['best_trial'] is None else m['best_trial']} | {value} | "
                      f"{settings_text(m['best_settings'] or {})} |")
-    lines += ["", "## Hyperparameter importances (Optuna, fANOVA)", ""]
+    lines += ["", f"{sub} Hyperparameter importances (Optuna, fANOVA, over the finished trials)", ""]
     for m in summary["models"]:
         imp = m["importances"]
         text = imp if isinstance(imp, str) else ", ".join(f"{k} {v:.2f}" for k, v in imp.items())
         lines.append(f"- {model_label(m['model'])}: {text}")
-    lines += ["", f"![best validation value against trial number]({TUNING_PNG})", ""]
+    lines += ["", f"![best validation value against trial number]({image})", ""]
     return "\n".join(lines)

@@ -339,14 +339,22 @@ def load_tuning(directory: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
-def best_settings(tuning: dict, models) -> dict[str, dict]:
-    """Each of ``models``'s best settings in ``tuning``; a ValueError for a model it did not tune
-    or whose trials were all pruned."""
+def tuned_models(tuning: dict, models, task: str, variant: dict, preset: str) -> dict[str, dict]:
+    """What ``compare --tuned`` trains: each of ``models``'s best settings in ``tuning`` with its
+    trial counts (``{kind: {"settings", "trials", "pruned", "failed", "best_trial", "best_value",
+    "study"}}``). A ValueError for a tuning of another task, variant or preset, or a model it did
+    not tune or whose trials were all pruned."""
+    setup = tuning["setup"]
+    if (setup["task"], setup["variant"], setup["preset"]) != (task, variant, preset):
+        raise ValueError(f"the tuning is of {setup['task']} {setup['variant']} ({setup['preset']} preset), not of "
+                         f"{task} {variant} ({preset} preset)")
     by_model = {m["model"]: m for m in tuning["models"]}
     missing = [m for m in models if m not in by_model or not by_model[m].get("best_settings")]
     if missing:
         raise ValueError(f"the tuning has no finished trial of {', '.join(missing)}; tune them first")
-    return {m: dict(by_model[m]["best_settings"]) for m in models}
+    keep = ("trials", "pruned", "failed", "best_trial", "best_value", "study")
+    return {m: {"settings": dict(by_model[m]["best_settings"]), **{k: by_model[m][k] for k in keep},
+                "sampler": setup["sampler"], "pruner": setup["pruner"], "budget": setup["budget"]} for m in models}
 
 
-__all__ = ["tune", "tune_kind", "tune_dir", "load_tuning", "best_settings", "SAMPLERS", "PRUNERS"]
+__all__ = ["tune", "tune_kind", "tune_dir", "load_tuning", "tuned_models", "SAMPLERS", "PRUNERS"]
