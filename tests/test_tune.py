@@ -320,3 +320,33 @@ def test_tune_without_optuna_says_which_extra_installs_it(cli, tmp_path, monkeyp
     code, out, err = cli(["tune", "copy_memory", "--models", "tcn", "--trials", "1", "--out", str(tmp_path),
                           *TINY_ARGS])
     assert code == 1 and "pip install 'seqbench[tune]'" in err and len(err.strip().splitlines()) <= 3
+
+
+def test_a_trial_started_past_the_total_is_refused_before_training_and_not_counted(tmp_path):
+    from seqbench.tuning.study import OverBudget, _check_before_training
+
+    study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path}/s.db"), study_name="s")
+    first, second = study.ask(), study.ask()  # two workers' trials, running
+    _check_before_training(study, second, total=2)  # the second of two: allowed
+    third = study.ask()
+    with pytest.raises(OverBudget, match="has its 2 trials"):
+        _check_before_training(study, third, total=2)
+    study.tell(third, state=optuna.trial.TrialState.FAIL)
+    c = counts(study)
+    assert (c["running"], c["not_run"], c["failed"]) == (2, 1, 0)
+
+
+def test_a_grid_smaller_than_the_trials_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="grid has .* points, fewer than 100000"):
+        tune("copy_memory", models=["lstm"], trials=100_000, sampler="grid", out=tmp_path, steps=1)
+
+
+def test_the_transformers_heads_are_a_run_setting_that_names_runs_and_reproduces():
+    from seqbench.report.tables import COMMAND_ORDER
+    from seqbench.run_settings import settings_from_argv
+    from seqbench.training import RunConfig
+
+    cfg = RunConfig(task="copy_memory", model="transformer", **settings_from_argv(["--heads", "2", "--layers", "3"]))
+    assert cfg.num_heads == 2 and "layers3-heads2" in cfg.run_name() and "num_heads" in COMMAND_ORDER
+    with pytest.raises(ValueError, match="num_heads applies to Transformer models only"):
+        RunConfig(task="copy_memory", model="lstm", num_heads=2)

@@ -232,7 +232,7 @@ def _receptive_field(r: RunResult) -> str:
 
 # the settings a reproduce command spells out, in its order (the schedule last: see schedule_override)
 COMMAND_ORDER = ("epochs", "steps", "select", "batch_size", "lr", "optimizer", "clip", "hidden_size", "levels", "kernel_size", "dropout",
-                 "num_layers", "forget_bias", "dropout_mode", "init", "max_time", "val_every", "test_every_epoch")
+                 "num_layers", "num_heads", "forget_bias", "dropout_mode", "init", "max_time", "val_every", "test_every_epoch")
 
 
 def reproduce_command(r: RunResult) -> str:

@@ -79,8 +79,12 @@ def best_value_plot(models: list[dict], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for entry in models:
         points = best_so_far(entry)
-        if points:
-            ax.plot(*zip(*points), marker="o", drawstyle="steps-post", label=model_label(entry["model"]))
+        line = ax.plot(*zip(*points), marker="o", drawstyle="steps-post", label=model_label(entry["model"]))[0] \
+            if points else None
+        pruned = [(r["number"], r["value"]) for r in entry["history"] if r["state"] == "pruned" and r["value"] is not None]
+        if pruned:  # where each pruned trial stood when it was stopped
+            ax.scatter(*zip(*pruned), marker="x", color=line.get_color() if line else None, alpha=0.6,
+                       label=f"{model_label(entry['model'])} pruned (last value)")
     objective = models[0]["objective"][len("valid_"):] if models else "value"
     ax.set_xlabel("trial number")
     ax.set_ylabel(f"best validation {objective} so far")

@@ -41,6 +41,9 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+NOT_RUN = "not_run"  # the user attribute of a trial refused before training (OverBudget)
+
+
 class OverBudget(Exception):
     """A trial that started after the kind's total was reached (several workers asked at once)."""
 
@@ -116,15 +119,15 @@ def make_pruner(name: str):
 
 
 def counts(study) -> dict[str, int]:
-    """The kind's trials by state: ``complete``, ``pruned``, ``failed``, ``running``, ``waiting``."""
+    """The kind's trials by state: ``complete``, ``pruned``, ``failed``, ``running``, ``waiting``, and
+    ``not_run`` (started past the total by a worker that asked at the same moment as another)."""
     from optuna.trial import TrialState
 
-    trials = study.get_trials(deepcopy=False)
     names = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed",
              TrialState.RUNNING: "running", TrialState.WAITING: "waiting"}
-    out = dict.fromkeys(names.values(), 0)
-    for t in trials:
-        out[names[t.state]] += 1
+    out = dict.fromkeys([*names.values(), "not_run"], 0)
+    for t in study.get_trials(deepcopy=False):
+        out["not_run" if NOT_RUN in t.user_attrs else names[t.state]] += 1
     return out
 
 
@@ -148,6 +151,7 @@ def _check_before_training(study, trial, total: int) -> None:
 
     earlier = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))
     if sum(t.number < trial.number for t in earlier) >= total:
+        trial.set_user_attr(NOT_RUN, f"the study had its {total} trials when it started")
         raise OverBudget(f"trial {trial.number} not run: the study has its {total} trials")
 
 
@@ -187,6 +191,10 @@ def tune_kind(task, kind: str, preset: str, trials: int, directory: Path, storag
             else f"{key[len('valid_'):]} {frozen.value:.4g}" if frozen.value is not None else frozen.state.name.lower()
         say(f"   {kind} trial {frozen.number}: {where}")
 
+    before = counts(study)
+    if before["complete"] + before["pruned"]:
+        say(f"   {kind}: {before['complete'] + before['pruned']} of {trials} trials in the study already (kept)")
+    waiting = False
     while True:
         optuna.storages.fail_stale_trials(study)
         c = counts(study)
@@ -194,9 +202,13 @@ def tune_kind(task, kind: str, preset: str, trials: int, directory: Path, storag
         if done >= trials:
             break
         if done + c["running"] >= trials:  # others' trials: wait for them to finish or fall silent
-            say(f"   {kind}: waiting for {c['running']} running trial(s) of another worker")
+            if not waiting:
+                say(f"   {kind}: waiting for {c['running']} running trial(s) of another worker (one whose worker "
+                    "stopped fails after its heartbeat's grace period and is run again)")
+            waiting = True
             time.sleep(getattr(storage, "heartbeat_interval", None) or HEARTBEAT_S)
             continue
+        waiting = False
         try:
             study.optimize(objective, n_trials=1, callbacks=[finished], gc_after_trial=True)
         except OverBudget:
@@ -279,6 +291,8 @@ def tune(task: str, models=None, trials: int = 20, preset: str | None = None, va
     for name, value, allowed in (("sampler", sampler, SAMPLERS), ("pruner", pruner, PRUNERS)):
         if value not in allowed:
             raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    if sampler == "grid":
+        check_grid_holds(models, trials)
     preset = task_class(task).preset_for(preset, compare=True)
     built = build_task(task, run_options.get("data_dir"), preset, built=task_object, **first_fold(task, variant))
     if run_options.get("val_every") is None:
@@ -299,6 +313,18 @@ def tune(task: str, models=None, trials: int = 20, preset: str | None = None, va
                  "sampler": sampler, "pruner": pruner, "seed": seed, "storage": _without_password(url),
                  "budget": _budget(run_options), "spaces": {kind: describe(kind) for kind in models}}
         return write_tuning_report(directory, setup, results, db)
+
+
+def check_grid_holds(models, trials: int) -> None:
+    """A grid search gives every model ``trials`` distinct points only when each grid has that many;
+    a ValueError naming the smallest grid otherwise (repeated points would not be equal budgets)."""
+    import math
+
+    sizes = {kind: math.prod(len(v) for v in distributions(kind, grid=True).values()) for kind in models}
+    smallest = min(sizes, key=sizes.get)
+    if sizes[smallest] < trials:
+        raise ValueError(f"--sampler grid: {smallest}'s grid has {sizes[smallest]} points, fewer than {trials} "
+                         "trials; ask for at most that many")
 
 
 def first_fold(task: str, variant: dict | None) -> dict:
