@@ -322,6 +322,7 @@ def test_tune_without_optuna_says_which_extra_installs_it(cli, tmp_path, monkeyp
     assert code == 1 and "pip install 'seqbench[tune]'" in err and len(err.strip().splitlines()) <= 3
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # trials asked for by hand, not by Study.optimize
 def test_a_trial_started_past_the_total_is_refused_before_training_and_not_counted(tmp_path):
     from seqbench.tuning.study import OverBudget, _check_before_training
 

@@ -77,6 +77,10 @@ def train_trial(task, cfg: RunConfig, trial) -> float:
         except TrainingDiverged as e:
             trial.set_user_attr("diverged", str(e))
             raise optuna.TrialPruned(f"diverged: {e}") from None
+        except SystemExit:  # Lightning turns Ctrl-C into exit status 1: Optuna marks the trial failed on this
+            if trainer.interrupted:
+                raise KeyboardInterrupt from None
+            raise
     values = [row[key] for row in module.history if math.isfinite(row.get(key, math.nan))]
     trial.set_user_attr("steps", trainer.global_step)
     trial.set_user_attr("train_seconds", round(module.elapsed(), 2))
