@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	# Pin torch first: an unpinned torch would pull several GB of CUDA packages.
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e '.[test,tables,reference]'
+	$(PY) -m pip install -q -e '.[test,tables,reference,tune]'
 	touch $(STAMP)
 
 setup: $(STAMP)

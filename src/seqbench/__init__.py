@@ -33,6 +33,16 @@ def compare(task: str, models=None, seeds: int = 1, preset: str | None = None, *
     return _compare(task, models or None, seeds=seeds, preset=preset, **options)
 
 
+def tune(task: str, models=None, trials: int = 20, preset: str | None = None, **options) -> dict:
+    """Tune every registered model kind (or ``models``) on ``task`` with the same number of Optuna
+    trials of the same budget, each over its kind's ``SEARCH_SPACE``; returns each model's trial
+    counts and best settings (``tuning.json``). See :func:`seqbench.tuning.tune` (needs
+    ``pip install 'seqbench[tune]'``)."""
+    from .tuning import tune as _tune
+
+    return _tune(task, models, trials=trials, preset=preset, **options)
+
+
 def generate(model, prompt, steps: int, temperature: float = 1.0, top_k=None, seed=None):
     """Sample ``steps`` tokens from a token model after ``prompt``. See :func:`seqbench.generation.generate`."""
     from .generation import generate as _generate

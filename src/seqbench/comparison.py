@@ -28,7 +28,7 @@ def group_dir(out: str | Path, task: str, variant: dict, preset: str) -> Path:
 def compare(task: str, models=None, seeds: int = 1, preset: str | None = None, variant: dict | None = None,
             out: str | Path = "runs", resume: bool = False, overwrite: bool = False, task_object=None, announce=None,
             variants: list[dict] | None = None, references: bool = True, season: int | None = None,
-            **run_options) -> dict:
+            tuned: dict[str, dict] | None = None, notes: str | Path | None = None, **run_options) -> dict:
     """Train each of ``models`` on ``task`` for seeds ``0 .. seeds - 1`` on each of ``variants``; write the report.
 
     Args:
@@ -53,6 +53,10 @@ def compare(task: str, models=None, seeds: int = 1, preset: str | None = None, v
         references: your own data: also fit the reference predictors that apply
             (``seqbench.references``) on each variant and write them into the group, where the
             report shows them as rows beside the models.
+        tuned: each model's tuned settings, ``{kind: {"settings": {...}, "trials": n, "pruned": n, ...}}``
+            (:func:`seqbench.tuning.tuned_models`): every model trains its own settings, in
+            ``compare-...-tuned``, and each result records the tuning it came from.
+        notes: a Markdown file appended to the report (the tuning's section).
         run_options: further :class:`~seqbench.training.RunConfig` fields for every run
             (``epochs``, ``steps``, ``max_time``, ``select``, ``threads``, ``data_dir``, ``progress``, ...).
 
@@ -85,6 +89,13 @@ def compare(task: str, models=None, seeds: int = 1, preset: str | None = None, v
         raise ValueError(f"the variants of a comparison must differ; got labels {labels}")
     preset = task_class(task).preset_for(preset, compare=True)
     group = group_dir(out, task, variant, preset)
+    if tuned is not None:
+        group = group.with_name(group.name + "-tuned")
+        missing = [m for m in models if m not in tuned]
+        clash = sorted({k for m in models if m in tuned for k in tuned[m]["settings"]} & set(run_options))
+        if missing or clash:
+            raise ValueError(f"the tuning has no settings of {', '.join(missing)}" if missing else
+                             f"{', '.join(clash)} come from the tuning; leave them out of a tuned comparison")
     planned = [(fold, label, seed, kind,
                 RunDir(group / "-".join([kind] + ([_slug(label)] if label else []) + [f"seed{seed}"])))
                for fold, label in zip(plan, labels) for seed in range(seeds) for kind in models]
@@ -111,14 +122,25 @@ def compare(task: str, models=None, seeds: int = 1, preset: str | None = None, v
             continue
         if announce is not None:
             announce(line)
+        own = tuned[kind]["settings"] if tuned is not None else {}
         cfg = RunConfig(task=task, model=kind, preset=preset, variant=fold, out=str(group), name=run_dir.name,
                         seed=seed, resume=resume and run_dir.has_checkpoint(),
-                        overwrite=overwrite, **run_options)
+                        overwrite=overwrite, **run_options, **own)
         run(cfg, task=built)
+        if tuned is not None and not is_launched_child():
+            _record_tuning(run_dir, tuned[kind])
     if is_launched_child():  # DDP's extra processes train; the first one reports
         return {}
-    paths = write_report(group)  # every result in the group: the references' too
+    paths = write_report(group, notes=notes)  # every result in the group: the references' too
     return {**summary(load_results(group)), "group": str(group), "paths": {k: str(v) for k, v in paths.items()}}
+
+
+def _record_tuning(run_dir, tuning: dict) -> None:
+    """Write into a tuned run's result the tuning its settings came from (the report's rows say
+    how many trials and pruned trials each model had)."""
+    result = RunResult.load(run_dir.result)
+    result.config["tuned"] = {k: v for k, v in tuning.items() if k != "settings"}
+    run_dir.write_result(result)
 
 
 def _slug(label: str) -> str:

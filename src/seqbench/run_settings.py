@@ -247,6 +247,8 @@ SETTINGS: tuple[Setting, ...] = (
     _numeric("kernel_size", int, "model", "k", **POSITIVE, help="TCN kernel size."),
     _numeric("dropout", float, "model", "dropout", low=0, high=1, high_open=True, help="Dropout rate."),
     _numeric("num_layers", int, "baseline", "layers", flag="--layers", **POSITIVE, help="Recurrent layers."),
+    _numeric("num_heads", int, "baseline", "heads", flag="--heads", **POSITIVE, applies_to=("transformer",),
+             help="Transformer: attention heads (its width is matched in multiples of them)."),
     _numeric("forget_bias", float, "baseline", "forget-bias", applies_to=("lstm",),
              help="LSTM: initial forget-gate bias (torch's is 0; the paper's MNIST LSTMs 1 and 10)."),
     _numeric("lr", float, "training", "lr", low=0, low_open=True, help="Learning rate."),

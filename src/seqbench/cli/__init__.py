@@ -24,6 +24,7 @@ COMMANDS = {
     "predict": "seqbench.cli.predict:predict",
     "reproduce": "seqbench.cli.reproduce:reproduce",
     "check": "seqbench.cli.check:check",
+    "tune": "seqbench.cli.tune:tune",
 }
 
 

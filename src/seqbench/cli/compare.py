@@ -42,11 +42,17 @@ def resampling_variants(task: str, variant: dict) -> list[dict]:
 @click.option("--season", type=click.IntRange(min=2), default=None,
               help="custom forecasts: the seasonal period in steps of the seasonal-naive reference [default: from a "
                    "regular time index, else the train period's autocorrelation].")
+@click.option("--tuned", "tuned_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Train each model's best settings of this tuning (OUT/tune-TASK-..., from `seqbench tune`) "
+                   "over the seeds and folds, beside the untuned comparison (run too, finished runs kept).")
+@click.option("--tune", "tune_trials", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Tune every model first (`seqbench tune --trials N`, each trial of this command's budget), "
+                   "then compare as --tuned.")
 @setting_options("budget")
 @variant_options
 @custom_options
 @setting_options("runtime", without=("name",))  # every run is named by the comparison
-def compare(task, models, seeds, preset, old_budget, devices, season, **kw):
+def compare(task, models, seeds, preset, old_budget, devices, season, tuned_dir, tune_trials, **kw):
     """Train each model on TASK over the same folds and seeds; print mean ± std, an interval and a
     test against the TCN per model and reference.
 
@@ -78,6 +84,11 @@ def compare(task, models, seeds, preset, old_budget, devices, season, **kw):
         raise click.UsageError("compare trains seeds 0..N-1 of every model: use --seeds N (--seed is train's)")
     if kw["resume"] and kw["overwrite"]:
         raise click.UsageError("--resume and --overwrite exclude each other")
+    if tuned_dir is not None and tune_trials is not None:
+        raise click.UsageError("--tuned DIR uses a tuning, --tune N makes one: give one of them")
+    if tuned_dir is not None or tune_trials is not None:
+        return _tuned_comparison(task, models, seeds, preset, variant, probe, season, devices, tuned_dir,
+                                 tune_trials, kw)
     result = run_comparison(task, models, seeds=seeds, preset=preset, variant=variant,
                             variants=resampling_variants(task, variant), out=kw.pop("out"), task_object=probe,
                             season=season, announce=lambda line: click.echo(line, err=True), devices=devices, **kw)
@@ -85,6 +96,77 @@ def compare(task, models, seeds, preset, old_budget, devices, season, **kw):
         click.echo(comparison_table(result))
         paths = result["paths"]
         click.echo(f"report: {paths['markdown']}  curves: {paths['curves']}  summary: {paths['summary']}")
+
+
+def _tuned_comparison(task, models, seeds, preset, variant, probe, season, devices, tuned_dir, tune_trials, kw):
+    """``compare --tuned DIR`` / ``--tune N``: the untuned comparison, then each model's tuned
+    settings over the same seeds and folds in ``compare-...-tuned``, whose report adds the tuning
+    (best settings, best value against trial number, importances); both tables printed."""
+    import os
+
+    from ..comparison import compare as run_comparison
+    from ..comparison import group_dir
+    from ..files import write_text
+    from ..tuning import load_tuning, tune, tuned_models
+    from ..tuning.report import TUNING_PNG, markdown
+    from ..tuning.study import TRIAL_OPTIONS
+
+    say = lambda line: click.echo(line, err=True)  # noqa: E731
+    out = kw.pop("out")
+    if tune_trials is not None:
+        trial_options = {k: kw[k] for k in TRIAL_OPTIONS if kw.get(k) is not None}
+        tuning = tune(task, models, trials=tune_trials, preset=preset, variant=variant, out=out,
+                      task_object=probe if task != "custom" else None, announce=say, **trial_options)
+        tuned_dir = os.path.dirname(tuning["paths"]["summary"])
+    else:
+        tuning = load_tuning(tuned_dir)
+    tuned = tuned_models(tuning, models, task, variant, preset)
+    common = dict(seeds=seeds, preset=preset, variant=variant, variants=resampling_variants(task, variant), out=out,
+                  task_object=probe, season=season, announce=say, devices=devices)
+    resume, overwrite = kw.pop("resume"), kw.pop("overwrite")
+    say("== untuned comparison (its finished runs are kept)")
+    untuned = run_comparison(task, models, resume=resume or not overwrite, overwrite=overwrite, **common, **kw)
+    group = group_dir(out, task, variant, preset)
+    tuned_group = group.with_name(group.name + "-tuned")
+    tuned_group.mkdir(parents=True, exist_ok=True)
+    image = os.path.relpath(os.path.join(tuned_dir, TUNING_PNG), tuned_group)
+    notes = write_text(tuned_group / "tuning.md", "\n" + markdown(tuning, image=image, heading="##")
+                       + _untuned_text(untuned, group))
+    say("== tuned comparison: each model's best settings")
+    result = run_comparison(task, models, resume=resume, overwrite=overwrite, tuned=tuned, notes=notes,
+                            **common, **kw)
+    if result:
+        click.echo(comparison_table(result))
+        click.echo(beside_untuned(untuned, result))
+        click.echo(f"report: {result['paths']['markdown']}  untuned: {untuned['paths']['markdown']}  "
+                   f"tuning: {tuned_dir}")
+
+
+def _untuned_text(untuned: dict, group) -> str:
+    """The untuned comparison's means, for the tuned report's page."""
+    rows = [f"{e['label']} {_num((e['test'] or {}).get('mean'))} ± {_num((e['test'] or {}).get('std'))}"
+            for e in untuned.get("models", []) if not e.get("reference")]
+    return f"\nUntuned, the same seeds and folds (`{group.name}`): " + "; ".join(rows) + ".\n"
+
+
+def beside_untuned(untuned: dict, tuned: dict) -> str:
+    """Per model: the untuned and the tuned test mean ± std, and the trials and pruned trials of its tuning."""
+    before = {e["model"]: e for e in untuned.get("models", []) if not e.get("reference")}
+    r0 = tuned["runs"][0]
+    lines = [f"\ntuned beside untuned (test {r0['primary_metric']}, "
+             f"{'higher' if r0['higher_is_better'] else 'lower'} is better)",
+             f"{'model':11s} {'untuned':>19s} {'tuned':>19s} {'trials':>6s} {'pruned':>6s}"]
+    for e in tuned["models"]:
+        if e.get("reference") or not e.get("tuning"):
+            continue
+        lines.append(f"{e['model']:11s} {_mean_std(before.get(e['model'])):>19s} {_mean_std(e):>19s} "
+                     f"{e['tuning']['trials']:6d} {e['tuning']['pruned']:6d}")
+    return "\n".join(lines)
+
+
+def _mean_std(entry: dict | None) -> str:
+    s = (entry or {}).get("test") or {}
+    return f"{_num(s.get('mean'))} ± {_num(s.get('std'))}" if s else "-"
 
 
 def _preset_or_old_name(preset: str | None, old_budget: str | None) -> str | None:
@@ -113,13 +195,15 @@ def comparison_table(result: dict) -> str:
     seeds = max((len(e["seeds"]) for e in entries if not e.get("reference")), default=1)
     over = " x ".join(([f"{folds} folds"] if folds > 1 else []) + [f"{seeds} seed{'s' if seeds > 1 else ''}"])
     common = {k: v for k, v in r0["variant"].items() if all(r["variant"].get(k) == v for r in runs)}
+    tuned = any(e.get("tuning") for e in entries)
     width = max([11] + [len(_row_name(e)) for e in entries])
     lines = [f"\n{r0['task']} {_variant_text(common)}  (test {metric}, {better} is better; mean over {over}"
              + (f"; paper{' at ' + note if note else ''}" if paper else "") + ")",
-             f"{'model':{width}s} {'parameters':>10s} {'runs':>4s} {'epochs':>6s} {'steps':>6s} {'time':>7s} "
+             f"{'model':{width}s} {'parameters':>10s} {'runs':>4s} "
+             + (f"{'trials':>6s} {'pruned':>6s} " if tuned else "") + f"{'epochs':>6s} {'steps':>6s} {'time':>7s} "
              f"{'ours':>9s} {'± std':>9s} " + (f"{'paper':>9s} " if paper else "")
              + "".join(f"{m:>{max(9, len(m))}s} " for m in others) + f"{'95% interval':>21s}  vs TCN"]
-    lines += [_row(e, width, paper, others, r0["higher_is_better"]) for e in entries]
+    lines += [_row(e, width, paper, others, r0["higher_is_better"], tuned) for e in entries]
     return "\n".join(lines + _per_series(entries, width) + _footer(runs, entries, folds))
 
 
@@ -138,14 +222,16 @@ def _per_series(entries: list[dict], width: int) -> list[str]:
     return lines
 
 
-def _row(e: dict, width: int, paper: bool, others: list[str], higher_is_better: bool) -> str:
-    """One model's (or reference's) line of the table."""
+def _row(e: dict, width: int, paper: bool, others: list[str], higher_is_better: bool, tuned: bool = False) -> str:
+    """One model's (or reference's) line of the table; ``tuned``: with its tuning's trials and pruned trials."""
     from ..report import format_epochs
 
     s, trained, against = e["test"] or {}, not e.get("reference"), e.get("against_tcn")
     ci = f"[{_num(s['ci'][0])}, {_num(s['ci'][1])}]" if s.get("ci") else "-"
     verdict = "-" if against is None else _verdict(against, higher_is_better, e["label"])
-    return (f"{_row_name(e):{width}s} {e['parameters']:10,d} {e['runs']:4d} "
+    t = e.get("tuning") or {}
+    trials = f"{t.get('trials', '-'):>6} {t.get('pruned', '-'):>6} " if tuned else ""
+    return (f"{_row_name(e):{width}s} {e['parameters']:10,d} {e['runs']:4d} {trials}"
             f"{format_epochs(e['epochs']) if trained else '-':>6s} {_steps(e) if trained else '-':>6s} "
             f"{e['wall_time_s']:6.0f}s {_num(s.get('mean')):>9s} {_num(s.get('std')):>9s} "
             + (f"{_num(e.get('paper')):>9s} " if paper else "")
@@ -193,8 +279,10 @@ def _footer(runs: list[dict], entries: list[dict], folds: int) -> list[str]:
 
 
 def _row_name(entry: dict) -> str:
-    """A model by its kind, as --models names it; a reference by its label."""
-    return entry["label"] if entry.get("reference") else entry["model"]
+    """A model by its kind, as --models names it (``lstm tuned`` for tuned settings); a reference by its label."""
+    if entry.get("reference"):
+        return entry["label"]
+    return entry["model"] + (" tuned" if entry.get("tuning") else "")
 
 
 def _steps(entry: dict) -> str:

@@ -57,6 +57,7 @@ class Recurrent(Encoder):
     BIDIRECTIONAL, WHOLE_SEQUENCE = True, {"bidirectional": True}
     CAN_STREAM = CAN_EXPORT = True
     EXPORT_FIXED_LENGTH = True  # torch's exporter unrolls nn.LSTM/GRU/RNN to the example's length
+    SEARCH_SPACE = {**Encoder.SEARCH_SPACE, "num_layers": [1, 2, 3]}  # the width follows from the budget
 
     def __init__(
         self,

@@ -45,6 +45,12 @@ class Encoder(nn.Module):
         EXPORT_FIXED_LENGTH: its full ONNX export keeps the example's length (torch's exporter
             unrolls it), rather than a dynamic time axis.
         WIDTH_RANGE: the widths (``hidden_size``) parameter matching searches, ``(lowest, highest)``.
+        SEARCH_SPACE: what ``seqbench tune`` searches for this kind: ``{setting: values}`` over
+            run settings (``seqbench.run_settings``), a list being choices, ``(low, high)`` a
+            uniform range and ``(low, high, "log")`` a log-uniform one. Architecture choices
+            leave the width to parameter matching, so every trial keeps the matched budget.
+            The base class's is the training settings every kind shares; a kind that does not
+            declare its own is tuned on those alone.
     """
 
     NAME: str = ""
@@ -56,6 +62,8 @@ class Encoder(nn.Module):
     CAN_EXPORT: bool = False
     EXPORT_FIXED_LENGTH: bool = False
     WIDTH_RANGE: tuple[int, int] = (1, 1 << 14)
+    SEARCH_SPACE: Mapping[str, Any] = {"lr": (1e-4, 1e-2, "log"), "optimizer": ["adam", "rmsprop"],
+                                       "dropout": (0.0, 0.3), "clip": [0.0, 0.5, 1.0]}
 
     @classmethod
     def build(cls, input_size: int, hidden_size: int | None, *, dropout: float = 0.0, init: str = "default",

@@ -209,6 +209,8 @@ class TCN(Encoder):
     NAME, LABEL = "tcn", "TCN"
     BIDIRECTIONAL, WHOLE_SEQUENCE = True, {"causal": False}  # "same" padding
     CAN_STREAM = CAN_EXPORT = True
+    # depth and kernel set the receptive field; the width follows from the parameter budget
+    SEARCH_SPACE = {**Encoder.SEARCH_SPACE, "kernel_size": [2, 3, 5, 7, 8], "levels": [4, 6, 8, 10]}
 
     def __init__(
         self,

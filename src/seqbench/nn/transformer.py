@@ -85,6 +85,7 @@ class Transformer(Encoder):
     NAME, LABEL = "transformer", "Transformer"
     BIDIRECTIONAL, WHOLE_SEQUENCE = True, {"causal": False}
     CAN_STREAM = True  # with a key/value cache that grows every step: no fixed-shape step to export
+    SEARCH_SPACE = {**Encoder.SEARCH_SPACE, "num_layers": [1, 2, 3, 4], "num_heads": [1, 2, 4]}
 
     def __init__(
         self,

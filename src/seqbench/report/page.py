@@ -14,7 +14,7 @@ from ..results import RunResult, find_results
 from .. import stats
 from ..stats import paired_test
 from .curves import configuration_curves, learning_curves, seed_plot
-from .runs import Cell, fold_label, fold_key, protocol_cells, sort_results
+from .runs import Cell, fold_label, fold_key, protocol_cells, sort_results, tuning_of
 from .tables import (baselines_section, commands_section, every_run_table, forecast_section, has_paper,
                      headline_table, markdown_text, significance_table)
 
@@ -68,7 +68,7 @@ def cell_entry(title: str, model: str, cell: Cell) -> dict:
             "parameters": cell.first.parameters, "seeds": cell.seeds, "folds": list(folds.values()),
             "runs": len(cell.runs), "epochs": mean("epochs"), "steps": mean("steps"),
             "wall_time_s": mean("wall_time_s"), "test": s.to_dict() if s else None,
-            "other_metrics": _other_means(cell), "paper": cell.first.paper_value,
+            "other_metrics": _other_means(cell), "paper": cell.first.paper_value, "tuning": tuning_of(cell.first),
             "budget_limited": cell.budget_limited,
             "selection": sorted({(r.selection or {}).get("rule") or "metric" for r in cell.runs if not cell.is_reference})}
 

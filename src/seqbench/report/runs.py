@@ -112,6 +112,12 @@ def is_protocol(r: RunResult) -> bool:
     return not options_label(r)
 
 
+def tuning_of(r: RunResult) -> dict | None:
+    """The tuning a run's settings came from (``compare --tuned``: its trials, pruned, best trial,
+    study), or None for a run of settings a person gave."""
+    return (r.config or {}).get("tuned")
+
+
 def config_label(r: RunResult) -> str:
     """The model and its options, without the seed: runs with the same label differ by seed only."""
     options = options_label(r)
@@ -157,7 +163,7 @@ class Cell:
 
     @property
     def label(self) -> str:
-        return model_name(self.first)
+        return model_name(self.first) + (" (tuned)" if tuning_of(self.first) else "")
 
     @property
     def is_reference(self) -> bool:
@@ -196,11 +202,12 @@ class Cell:
 
 
 def protocol_cells(results: list[RunResult]) -> dict[str, dict[str, Cell]]:
-    """``{task title: {model or reference name: Cell}}`` of the protocol runs and the references,
-    one run per fold and seed (one run twice counts once: the last file found)."""
+    """``{task title: {model or reference name: Cell}}`` of the protocol runs (or each model's
+    tuned settings, in a tuned comparison) and the references, one run per fold and seed (one
+    run twice counts once: the last file found)."""
     cells: dict[str, dict[str, dict[tuple[str, int], RunResult]]] = {}
     for r in sort_results(results):
-        if not is_protocol(r):
+        if not (is_protocol(r) or tuning_of(r)):
             continue
         better = "higher" if r.higher_is_better else "lower"
         title = f"{r.task_label}: {r.primary_metric}, {better} is better"

@@ -13,7 +13,8 @@ from ..nn import label as model_label
 from ..results import RunResult
 from ..run_settings import BY_FIELD
 from ..stats import ALPHA, MIN_TEST_ITEMS, paired_test
-from .runs import Cell, baseline_of, by_task, is_reference, model_name, model_order, protocol_cells, run_label, schedule_override
+from .runs import (Cell, baseline_of, by_task, is_reference, model_name, model_order, protocol_cells, run_label,
+                   schedule_override, tuning_of)
 
 
 # Characters that would make a name from a result file Markdown or HTML: emphasis, code, links,
@@ -118,7 +119,8 @@ def headline_table(results: list[RunResult]) -> str:
     budget. Runs with other options (ablations) are left out; every seed counts."""
     models = sorted({r.model for r in results if not is_reference(r)}, key=lambda m: (model_order(m), m))
     references = list(dict.fromkeys(r.model for r in results if is_reference(r)))
-    labels = {m: model_label(m) for m in models}
+    tuned = {r.model for r in results if tuning_of(r)}
+    labels = {m: model_label(m) + (" (tuned)" if m in tuned else "") for m in models}
     labels.update({m: model_name(next(r for r in results if r.model == m and is_reference(r))) for m in references})
     paper = has_paper(results)
     lines = [table_row(["task", *(labels[m] for m in models + references), "budget"]),
@@ -230,7 +232,7 @@ def _receptive_field(r: RunResult) -> str:
 
 # the settings a reproduce command spells out, in its order (the schedule last: see schedule_override)
 COMMAND_ORDER = ("epochs", "steps", "select", "batch_size", "lr", "optimizer", "clip", "hidden_size", "levels", "kernel_size", "dropout",
-                 "num_layers", "forget_bias", "dropout_mode", "init", "max_time", "val_every", "test_every_epoch")
+                 "num_layers", "num_heads", "forget_bias", "dropout_mode", "init", "max_time", "val_every", "test_every_epoch")
 
 
 def reproduce_command(r: RunResult) -> str:
