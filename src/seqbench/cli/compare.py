@@ -27,6 +27,27 @@ def resampling_variants(task: str, variant: dict) -> list[dict]:
     return resampling_plan(variant)
 
 
+def prepared(task: str, models, preset: str | None, kw: dict) -> tuple[list[str], dict, object, str]:
+    """What ``compare`` and ``tune`` check before any run: the model kinds (default: every
+    registered one), the task's variant (popped from the options ``kw``), the task built once
+    (your own file read and described now, so a bad file stops here), and its preset; every
+    model is built on the meta device so a setting it refuses is a usage error."""
+    from ..training import build_task
+
+    models = models or list(kinds())
+    check_task(task)
+    variant = pop_variant(kw)
+    variant.update(pop_custom(task, kw))
+    built = announce_custom(task, variant)
+    try:
+        probe = build_task(task, kw["data_dir"], None, built=built, **variant)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
+    preset = checked_preset(probe, preset, compare=True)
+    check_models(probe, models, preset)
+    return models, variant, probe, preset
+
+
 @click.command()
 @click.argument("task")
 @click.option("--models", type=ModelKinds(several=True), default=None,
@@ -64,20 +85,8 @@ def compare(task, models, seeds, preset, old_budget, devices, season, tuned_dir,
     fold's and seed's values; seeds.png draws them.
     """
     from ..comparison import compare as run_comparison
-    from ..training import build_task
 
-    models = models or list(kinds())
-
-    check_task(task)
-    variant = pop_variant(kw)
-    variant.update(pop_custom(task, kw))
-    built = announce_custom(task, variant)
-    try:
-        probe = build_task(task, kw["data_dir"], None, built=built, **variant)
-    except ValueError as e:
-        raise click.UsageError(str(e)) from e
-    preset = checked_preset(probe, _preset_or_old_name(preset, old_budget), compare=True)
-    check_models(probe, models, preset)
+    models, variant, probe, preset = prepared(task, models, _preset_or_old_name(preset, old_budget), kw)
     if season is not None and (task != "custom" or probe.spec.kind != "forecast"):
         raise click.UsageError("--season applies to forecasts of your own data (compare custom ... --task forecast)")
     if kw.pop("seed") != 0:

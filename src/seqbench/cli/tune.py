@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import click
 
-from ..nn import kinds
 from ..tuning import PRUNERS, SAMPLERS
-from ._options import (ModelKinds, check_models, check_task, checked_preset, pop_variant, setting_option,
-                       setting_options, variant_options)
-from .custom_options import announce_custom, custom_options, pop_custom
+from ._options import ModelKinds, setting_option, setting_options, variant_options
+from .compare import prepared
+from .custom_options import custom_options
 
 
 @click.command()
@@ -50,20 +49,9 @@ def tune(task, models, trials, preset, sampler, pruner, storage, seed, **kw):
     kept), or on several machines with one --storage to share the trials. `seqbench compare TASK
     --tuned OUT/tune-...` then trains the best settings over seeds and reports them.
     """
-    from ..training import build_task
     from ..tuning import tune as run_tuning
 
-    models = models or list(kinds())
-    check_task(task)
-    variant = pop_variant(kw)
-    variant.update(pop_custom(task, kw))
-    built = announce_custom(task, variant)
-    try:
-        probe = build_task(task, kw["data_dir"], None, built=built, **variant)
-    except ValueError as e:
-        raise click.UsageError(str(e)) from e
-    preset = checked_preset(probe, preset, compare=True)
-    check_models(probe, models, preset)
+    models, variant, probe, preset = prepared(task, models, preset, kw)
     result = run_tuning(task, models, trials=trials, preset=preset, variant=variant, out=kw.pop("out"),
                         storage=storage, sampler=sampler, pruner=pruner, seed=seed,
                         task_object=probe if task != "custom" else None,
