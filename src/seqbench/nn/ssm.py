@@ -48,7 +48,7 @@ __all__ = ["SSM", "DiagonalSSM", "SSMState", "SSMStep", "chunked_diagonal_ssm"]
 
 
 # ---------------------------------------------------------------------------- the parallel form
-def _power(log_decay: torch.Tensor, angle: torch.Tensor, exponent) -> tuple[torch.Tensor, torch.Tensor]:
+def discrete_powers(log_decay: torch.Tensor, angle: torch.Tensor, exponent) -> tuple[torch.Tensor, torch.Tensor]:
     r""":math:`\bar A^{e} = e^{e \Delta A}` as (real, imaginary) parts, for ``exponent`` broadcast
     against ``log_decay`` :math:`= \Delta\,\mathrm{Re}(A)` and ``angle`` :math:`= \Delta\,\mathrm{Im}(A)`.
     Computed directly rather than by repeated products, so no rounding builds up with ``e``."""
@@ -59,21 +59,21 @@ def _power(log_decay: torch.Tensor, angle: torch.Tensor, exponent) -> tuple[torc
 def _scan_chunks(states: torch.Tensor, log_decay: torch.Tensor, angle: torch.Tensor, chunk: int) -> torch.Tensor:
     r"""The state entering each chunk: :math:`X_c = \sum_{c' < c} \bar A^{L(c-1-c')} S_{c'}`.
 
-    ``states`` is ``(B, chunks, H, 2N)``, each chunk's end state from its own inputs (real
+    ``states`` is ``(H, B, chunks, 2N)``, each chunk's end state from its own inputs (real
     parts, then imaginary). A Hillis-Steele scan: ``log2(chunks)`` rounds, each adding to a
     chunk the running sum ``k`` chunks before it, decayed by :math:`\bar A^{Lk}`; a chunk only
     ever receives earlier chunks' sums.
     """
     real, imag = states.chunk(2, dim=-1)
-    count, k = states.size(1), 1
+    count, k = states.size(2), 1
     while k < count - 1:  # the last chunk's own sum is never read
-        pr, pi = _power(log_decay, angle, float(chunk * k))
-        earlier_r, earlier_i = real[:, :-k], imag[:, :-k]
-        real = torch.cat([real[:, :k], real[:, k:] + pr * earlier_r - pi * earlier_i], dim=1)
-        imag = torch.cat([imag[:, :k], imag[:, k:] + pr * earlier_i + pi * earlier_r], dim=1)
+        pr, pi = (p[:, None, None] for p in discrete_powers(log_decay, angle, float(chunk * k)))
+        earlier_r, earlier_i = real[:, :, :-k], imag[:, :, :-k]
+        real = torch.cat([real[:, :, :k], real[:, :, k:] + pr * earlier_r - pi * earlier_i], dim=2)
+        imag = torch.cat([imag[:, :, :k], imag[:, :, k:] + pr * earlier_i + pi * earlier_r], dim=2)
         k *= 2
-    entering = torch.cat([real, imag], dim=-1)[:, :-1]
-    return torch.cat([torch.zeros_like(entering[:, :1]), entering], dim=1)
+    entering = torch.cat([real, imag], dim=-1)[:, :, :-1]
+    return torch.cat([torch.zeros_like(entering[:, :, :1]), entering], dim=2)
 
 
 def chunked_diagonal_ssm(u: torch.Tensor, log_decay: torch.Tensor, angle: torch.Tensor, b_bar: torch.Tensor,
@@ -89,37 +89,40 @@ def chunked_diagonal_ssm(u: torch.Tensor, log_decay: torch.Tensor, angle: torch.
 
     Returns:
         ``(B, T, H)``.
+
+    Every product is a batched matrix product over the channels, on ``(H, B * chunks, L)``
+    (one transposing copy in, one out).
     """
     batch, time, channels = u.shape
     chunk = min(chunk, time)
     chunks = -(-time // chunk)
     if chunks * chunk != time:  # zeros after the end: they reach no earlier output
         u = F.pad(u, (0, 0, 0, chunks * chunk - time))
-    u = u.view(batch, chunks, chunk, channels)
+    u = u.permute(2, 0, 1).reshape(channels, batch * chunks, chunk)  # (H, B * chunks, L), contiguous
     lags = torch.arange(chunk, device=u.device, dtype=u.dtype)
     # the kernel's first L taps: K_l = 2 Re(C B̄ Ā^l), (H, L)
     cb_r = c[..., 0] * b_bar[..., 0] - c[..., 1] * b_bar[..., 1]
     cb_i = c[..., 0] * b_bar[..., 1] + c[..., 1] * b_bar[..., 0]
-    pr, pi = _power(log_decay[..., None], angle[..., None], lags)  # (H, N, L)
+    pr, pi = discrete_powers(log_decay[..., None], angle[..., None], lags)  # (H, N, L)
     kernel = 2 * (cb_r[..., None] * pr - cb_i[..., None] * pi).sum(1)
     # inside a chunk: a lower-triangular Toeplitz product; above the diagonal exact zeros
-    offset = lags[:, None] - lags[None, :]
-    toeplitz = kernel[:, offset.clamp(min=0).long()] * (offset >= 0).to(u.dtype)  # (H, L, L)
-    y = torch.einsum("bcjh,hij->bcih", u, toeplitz)
-    if chunks > 1:
-        # each chunk's end state from its own inputs: sum_j Ā^(L-1-j) B̄ u_j, (B, chunks, H, 2N)
-        er, ei = pr.flip(-1), pi.flip(-1)  # Ā^(L-1-j)
-        into = torch.cat([er * b_bar[..., 0, None] - ei * b_bar[..., 1, None],
-                          er * b_bar[..., 1, None] + ei * b_bar[..., 0, None]], dim=1)  # (H, 2N, L)
-        ends = torch.einsum("bcjh,hmj->bchm", u, into)
-        entering = _scan_chunks(ends, log_decay, angle, chunk)
-        # what the entering state adds at offset i: 2 Re(C Ā^(i+1) X)
-        qr, qi = _power(log_decay[..., None], angle[..., None], lags + 1)
-        ca_r = c[..., 0, None] * qr - c[..., 1, None] * qi
-        ca_i = c[..., 0, None] * qi + c[..., 1, None] * qr
-        out = torch.cat([2 * ca_r, -2 * ca_i], dim=1)  # (H, 2N, L)
-        y = y + torch.einsum("bchm,hmi->bcih", entering, out)
-    return y.reshape(batch, chunks * chunk, channels)[:, :time]
+    offset = lags[None, :] - lags[:, None]  # [j, i] = i - j: input j reaches output i
+    toeplitz = kernel[:, offset.clamp(min=0).long()] * (offset >= 0).to(u.dtype)  # (H, L in, L out)
+    if chunks == 1:
+        return torch.bmm(u, toeplitz).view(channels, batch, chunk)[:, :, :time].permute(1, 2, 0)
+    # each chunk's end state from its own inputs, sum_j Ā^(L-1-j) B̄ u_j, in the same product
+    er, ei = pr.flip(-1), pi.flip(-1)  # Ā^(L-1-j)
+    into = torch.cat([er * b_bar[..., 0, None] - ei * b_bar[..., 1, None],
+                      er * b_bar[..., 1, None] + ei * b_bar[..., 0, None]], dim=1)  # (H, 2N, L)
+    both = torch.bmm(u, torch.cat([toeplitz, into.transpose(1, 2)], dim=2))  # (H, B * chunks, L + 2N)
+    y, ends = both[..., :chunk], both[..., chunk:].reshape(channels, batch, chunks, -1)
+    entering = _scan_chunks(ends, log_decay, angle, chunk).view(channels, batch * chunks, -1)
+    # what the entering state adds at offset i: 2 Re(C Ā^(i+1) X)
+    qr, qi = discrete_powers(log_decay[..., None], angle[..., None], lags + 1)
+    ca_r = c[..., 0, None] * qr - c[..., 1, None] * qi
+    ca_i = c[..., 0, None] * qi + c[..., 1, None] * qr
+    y = torch.baddbmm(y, entering, torch.cat([2 * ca_r, -2 * ca_i], dim=1))  # (H, 2N, L)
+    return y.view(channels, batch, chunks * chunk)[:, :, :time].permute(1, 2, 0)
 
 
 # ---------------------------------------------------------------------------- one layer
@@ -165,7 +168,7 @@ class DiagonalSSM(nn.Module):
         dt = torch.exp(self.log_dt)[:, None]
         a_real = -torch.exp(self.log_a_real)
         log_decay, angle = dt * a_real, dt * self.a_imag
-        ar, ai = _power(log_decay, angle, 1.0)
+        ar, ai = discrete_powers(log_decay, angle, 1.0)
         # (Ā - 1) / A, a complex division written in real parts
         nr, ni = ar - 1, ai
         norm = a_real * a_real + self.a_imag * self.a_imag
@@ -183,15 +186,23 @@ class DiagonalSSM(nn.Module):
             y = y + chunked_diagonal_ssm(u.flip(1), log_decay, angle, b_bar, self.c_backward, self.chunk_size).flip(1)
         return y + self.d * u
 
-    def step(self, u: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One step of the recurrence: ``u`` ``(B, H)``, ``state`` ``(B, H, N, 2)`` -> ``(y, new state)``."""
+    def step_coefficients(self) -> tuple[torch.Tensor, ...]:
+        r"""What a step multiplies by, each ``(H, N, 2)`` over the state's (real, imaginary) pairs:
+        ``keep`` :math:`(\mathrm{Re}\,\bar A, \mathrm{Re}\,\bar A)`, ``turn``
+        :math:`(-\mathrm{Im}\,\bar A, \mathrm{Im}\,\bar A)` (applied to the swapped pair),
+        ``into`` :math:`\bar B`, ``read`` :math:`(2\,\mathrm{Re}\,C, -2\,\mathrm{Im}\,C)`; and ``D``."""
         log_decay, angle, b_bar = self.discretised()
-        ar, ai = _power(log_decay, angle, 1.0)
-        sr, si, x = state[..., 0], state[..., 1], u.unsqueeze(-1)
-        new_r = ar * sr - ai * si + b_bar[..., 0] * x
-        new_i = ar * si + ai * sr + b_bar[..., 1] * x
-        y = 2 * (self.c[..., 0] * new_r - self.c[..., 1] * new_i).sum(-1) + self.d * u
-        return y, torch.stack([new_r, new_i], dim=-1)
+        ar, ai = discrete_powers(log_decay, angle, 1.0)
+        read = torch.stack([2 * self.c[..., 0], -2 * self.c[..., 1]], dim=-1)
+        return torch.stack([ar, ar], -1), torch.stack([-ai, ai], -1), b_bar, read, self.d
+
+    def step(self, u: torch.Tensor, state: torch.Tensor, coefficients=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step of the recurrence: ``u`` ``(B, H)``, ``state`` ``(B, H, N, 2)`` -> ``(y, new state)``;
+        ``coefficients``: :meth:`step_coefficients`, when the caller keeps them."""
+        keep, turn, into, read, d = self.step_coefficients() if coefficients is None else coefficients
+        # (Ā x)_re = Re Ā x_re - Im Ā x_im, (Ā x)_im = Re Ā x_im + Im Ā x_re: the swapped pair carries Im Ā
+        new = state * keep + state.flip(-1) * turn + into * u[..., None, None]
+        return (new * read).sum((-2, -1)) + d * u, new
 
     def extra_repr(self) -> str:
         return (f"channels={self.channels}, state_size={self.state_size}, chunk_size={self.chunk_size}"
@@ -214,8 +225,8 @@ class SSMBlock(nn.Module):
     def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         return self._after_ssm(h, self.ssm(self.norm(h), mask))
 
-    def step(self, h: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        y, state = self.ssm.step(self.norm(h), state)
+    def step(self, h: torch.Tensor, state: torch.Tensor, coefficients=None) -> tuple[torch.Tensor, torch.Tensor]:
+        y, state = self.ssm.step(self.norm(h), state, coefficients)
         return self._after_ssm(h, y), state
 
 
@@ -369,11 +380,26 @@ class SSM(Encoder):
 
     def step_tensors(self, x: torch.Tensor, modes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The step on plain tensors (what :class:`SSMStep` exports): ``(x_t, modes) -> (y_t, new modes)``."""
+        coefficients = self._step_coefficients()
         h, new = self.input_proj(x), []
-        for block, layer_modes in zip(self.blocks, modes.unbind(0)):
-            h, layer_modes = block.step(h, layer_modes)
+        for block, layer_modes, layer_coefficients in zip(self.blocks, modes.unbind(0), coefficients):
+            h, layer_modes = block.step(h, layer_modes, layer_coefficients)
             new.append(layer_modes)
         return self.norm(h), torch.stack(new)
+
+    def _step_coefficients(self) -> list:
+        """Every layer's :meth:`DiagonalSSM.step_coefficients`: kept between steps taken without
+        gradients (a stream's), recomputed once a parameter changes (its version counter moves) or
+        moves; computed afresh, and not kept, where gradients flow or a graph is being traced."""
+        if torch.is_grad_enabled() or torch.compiler.is_compiling():
+            return [None] * self.num_layers
+        params = list(self.parameters())
+        key = [(p._version, p.device, p.dtype, p.data_ptr()) for p in params]
+        cached = self.__dict__.get("_step_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, [block.ssm.step_coefficients() for block in self.blocks])
+            self.__dict__["_step_cache"] = cached  # a plain attribute: outside the state_dict
+        return cached[1]
 
     def export_step(self) -> "SSMStep":
         self._check_streamable()
