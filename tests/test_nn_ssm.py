@@ -273,3 +273,16 @@ def test_its_step_exports_to_onnx_and_runs_like_torch(tmp_path):
     with torch.no_grad():
         np.testing.assert_allclose(np.stack(outs, 1), model(x).numpy(), atol=1e-5, rtol=1e-5)
     assert isinstance(model.init_state(1), SSMState)
+
+
+def test_the_whole_model_exports_at_the_examples_length(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from seqbench.export import export_onnx
+
+    model = make_model("ssm", input_size=2, output_size=3, hidden_size=6, num_layers=2, state_size=4,
+                       chunk_size=8).eval()
+    x = torch.randn(3, 20, 2)  # 3 chunks, the last one short
+    session = ort.InferenceSession(str(export_onnx(model, tmp_path / "ssm.onnx", x[:2])))
+    with torch.no_grad():
+        np.testing.assert_allclose(session.run(None, {"x": x.numpy()})[0], model(x).numpy(), atol=1e-5, rtol=1e-5)

@@ -288,6 +288,8 @@ class SSM(Encoder):
     NAME, LABEL = "ssm", "SSM"
     BIDIRECTIONAL, WHOLE_SEQUENCE = True, {"bidirectional": True}
     CAN_STREAM = CAN_EXPORT = True
+    # the parallel form's chunk count and scan rounds follow the length: the full export keeps the example's
+    EXPORT_FIXED_LENGTH = True
     WIDTH_RANGE = (2, 1 << 14)  # a LayerNorm over one channel would output zeros
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 4, state_size: int = 32,
