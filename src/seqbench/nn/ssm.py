@@ -52,8 +52,8 @@ def discrete_powers(log_decay: torch.Tensor, angle: torch.Tensor, exponent) -> t
     r""":math:`\bar A^{e} = e^{e \Delta A}` as (real, imaginary) parts, for ``exponent`` broadcast
     against ``log_decay`` :math:`= \Delta\,\mathrm{Re}(A)` and ``angle`` :math:`= \Delta\,\mathrm{Im}(A)`.
     Computed directly rather than by repeated products, so no rounding builds up with ``e``."""
-    magnitude = torch.exp(exponent * log_decay)
-    return magnitude * torch.cos(exponent * angle), magnitude * torch.sin(exponent * angle)
+    magnitude, turned = torch.exp(exponent * log_decay), exponent * angle
+    return magnitude * torch.cos(turned), magnitude * torch.sin(turned)
 
 
 def _scan_chunks(states: torch.Tensor, log_decay: torch.Tensor, angle: torch.Tensor, chunk: int) -> torch.Tensor:
@@ -103,7 +103,9 @@ def chunked_diagonal_ssm(u: torch.Tensor, log_decay: torch.Tensor, angle: torch.
     # the kernel's first L taps: K_l = 2 Re(C B̄ Ā^l), (H, L)
     cb_r = c[..., 0] * b_bar[..., 0] - c[..., 1] * b_bar[..., 1]
     cb_i = c[..., 0] * b_bar[..., 1] + c[..., 1] * b_bar[..., 0]
-    pr, pi = discrete_powers(log_decay[..., None], angle[..., None], lags)  # (H, N, L)
+    # Ā^l for l = 0..L, (H, N, L + 1): the taps read 0..L-1, the entering state 1..L
+    powers_r, powers_i = discrete_powers(log_decay[..., None], angle[..., None], torch.cat([lags, lags[-1:] + 1]))
+    pr, pi = powers_r[..., :-1], powers_i[..., :-1]
     kernel = 2 * (cb_r[..., None] * pr - cb_i[..., None] * pi).sum(1)
     # inside a chunk: a lower-triangular Toeplitz product; above the diagonal exact zeros
     offset = lags[None, :] - lags[:, None]  # [j, i] = i - j: input j reaches output i
@@ -118,7 +120,7 @@ def chunked_diagonal_ssm(u: torch.Tensor, log_decay: torch.Tensor, angle: torch.
     y, ends = both[..., :chunk], both[..., chunk:].reshape(channels, batch, chunks, -1)
     entering = _scan_chunks(ends, log_decay, angle, chunk).view(channels, batch * chunks, -1)
     # what the entering state adds at offset i: 2 Re(C Ā^(i+1) X)
-    qr, qi = discrete_powers(log_decay[..., None], angle[..., None], lags + 1)
+    qr, qi = powers_r[..., 1:], powers_i[..., 1:]
     ca_r = c[..., 0, None] * qr - c[..., 1, None] * qi
     ca_i = c[..., 0, None] * qi + c[..., 1, None] * qr
     y = torch.baddbmm(y, entering, torch.cat([2 * ca_r, -2 * ca_i], dim=1))  # (H, 2N, L)
