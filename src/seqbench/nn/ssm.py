@@ -117,13 +117,15 @@ def chunked_diagonal_ssm(u: torch.Tensor, log_decay: torch.Tensor, angle: torch.
     into = torch.cat([er * b_bar[..., 0, None] - ei * b_bar[..., 1, None],
                       er * b_bar[..., 1, None] + ei * b_bar[..., 0, None]], dim=1)  # (H, 2N, L)
     both = torch.bmm(u, torch.cat([toeplitz, into.transpose(1, 2)], dim=2))  # (H, B * chunks, L + 2N)
-    y, ends = both[..., :chunk], both[..., chunk:].reshape(channels, batch, chunks, -1)
+    y, ends = both.split([chunk, both.size(-1) - chunk], dim=-1)  # split: its backward is one cat, no zero fill
+    ends = ends.reshape(channels, batch, chunks, -1)
     entering = _scan_chunks(ends, log_decay, angle, chunk).view(channels, batch * chunks, -1)
     # what the entering state adds at offset i: 2 Re(C Ā^(i+1) X)
     qr, qi = powers_r[..., 1:], powers_i[..., 1:]
     ca_r = c[..., 0, None] * qr - c[..., 1, None] * qi
     ca_i = c[..., 0, None] * qi + c[..., 1, None] * qr
-    y = torch.baddbmm(y, entering, torch.cat([2 * ca_r, -2 * ca_i], dim=1))  # (H, 2N, L)
+    # a plain add of the strided y (baddbmm would copy it matrix by matrix)
+    y = torch.bmm(entering, torch.cat([2 * ca_r, -2 * ca_i], dim=1)).add_(y)  # (H, 2N, L)
     return y.view(channels, batch, chunks * chunk)[:, :, :time].permute(1, 2, 0)
 
 
