@@ -98,7 +98,8 @@ def chunked_diagonal_ssm(u: torch.Tensor, log_decay: torch.Tensor, angle: torch.
     chunks = -(-time // chunk)
     if chunks * chunk != time:  # zeros after the end: they reach no earlier output
         u = F.pad(u, (0, 0, 0, chunks * chunk - time))
-    u = u.permute(2, 0, 1).reshape(channels, batch * chunks, chunk)  # (H, B * chunks, L), contiguous
+    # (H, B * chunks, L), contiguous: a view of the permuted input would make bmm copy matrix by matrix
+    u = u.permute(2, 0, 1).contiguous().view(channels, batch * chunks, chunk)
     lags = torch.arange(chunk, device=u.device, dtype=u.dtype)
     # the kernel's first L taps: K_l = 2 Re(C B̄ Ā^l), (H, L)
     cb_r = c[..., 0] * b_bar[..., 0] - c[..., 1] * b_bar[..., 1]
