@@ -16,11 +16,12 @@ value (a stable recurrence by construction). The modes are S4D-Lin's (:math:`A_n
 chunks of ``chunk_size`` steps; inside a chunk the output is a causal (lower-triangular)
 Toeplitz product with the layer's kernel :math:`K_l = 2\,\mathrm{Re}(C \bar A^l \bar B)`;
 across chunks each chunk's end state is carried to the later ones by a log-depth
-(Hillis-Steele) scan. Work is :math:`O(B T H (L + N))` and memory :math:`O(B T H + B H N T/L)`,
-both linear in the length ``T``. An FFT convolution with the length-``T`` kernel costs
-:math:`O(B H T \log T)`, but its rounding lets every input touch every output (a gradient of
-about 1e-17 from each later step): the chunked scan multiplies a later input by nothing, so
-the model is exactly causal, as :func:`seqbench.check` measures it.
+(Hillis-Steele) scan. Work is :math:`O(B T H (L + N))`, memory for the backward
+:math:`O(B T H + B H N (T/L) \log(T/L))`: linear in the length ``T`` at a fixed chunk
+(``benchmarks/ssm.py`` measures both). An FFT convolution with the length-``T`` kernel (S4D's)
+costs :math:`O(B H T \log T)`, but its rounding lets every input touch every output (a
+gradient of about 1e-17 from each later step): the chunked scan multiplies a later input by
+nothing, so the model is exactly causal, as :func:`seqbench.check` measures it.
 
 **Streaming runs the recurrence**: the state is ``(num_layers, B, H, N, 2)``, each mode's real
 and imaginary parts (ONNX has no complex type), and a step costs :math:`O(H N)` per layer.
