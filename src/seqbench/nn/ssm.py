@@ -126,8 +126,8 @@ def chunked_diagonal_ssm(u: torch.Tensor, log_decay: torch.Tensor, angle: torch.
     qr, qi = powers_r[..., 1:], powers_i[..., 1:]
     ca_r = c[..., 0, None] * qr - c[..., 1, None] * qi
     ca_i = c[..., 0, None] * qi + c[..., 1, None] * qr
-    # a plain add of the strided y (baddbmm would copy it matrix by matrix)
-    y = torch.bmm(entering, torch.cat([2 * ca_r, -2 * ca_i], dim=1)).add_(y)  # (H, 2N, L)
+    read = torch.cat([2 * ca_r, -2 * ca_i], dim=1)  # (H, 2N, L)
+    y = torch.bmm(entering, read).add_(y)  # a plain add of the strided y (baddbmm would copy it matrix by matrix)
     return y.view(channels, batch, chunks * chunk)[:, :, :time].permute(1, 2, 0)
 
 
