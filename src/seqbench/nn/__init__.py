@@ -1,4 +1,4 @@
-"""seqbench.nn: temporal convolutional networks, recurrent and Transformer baselines, pure PyTorch.
+"""seqbench.nn: temporal convolutional networks, recurrent, Transformer and state-space baselines, pure PyTorch.
 
 Every model is batch-first, ``(batch, time, features)``, like ``nn.LSTM(batch_first=True)``.
 Each model kind is an :class:`Encoder` subclass registered by name (:func:`kinds`); add one
@@ -9,6 +9,7 @@ with :func:`register`.
 from .tcn import TCN, TemporalBlock
 from .recurrent import GRU, LSTM, RNN, Recurrent
 from .transformer import Transformer, match_transformer
+from .ssm import SSM
 
 from . import recurrent_cpu
 from .conv import CausalConv1d
@@ -18,7 +19,7 @@ from .sizing import count_parameters, match_model, match_parameters
 from .tcn_plan import TCNPlan, plan_tcn, receptive_field
 
 __all__ = [
-    "TCN", "TemporalBlock", "CausalConv1d", "Recurrent", "LSTM", "GRU", "RNN", "Transformer", "SequenceModel",
+    "TCN", "TemporalBlock", "CausalConv1d", "Recurrent", "LSTM", "GRU", "RNN", "Transformer", "SSM", "SequenceModel",
     "make_model", "Encoder", "kinds", "get_kind", "register", "label", "receptive_field", "plan_tcn", "TCNPlan",
     "match_parameters", "match_model", "match_transformer", "count_parameters",
 ]
