@@ -297,6 +297,8 @@ class SSM(Encoder):
     # the parallel form's chunk count and scan rounds follow the length: the full export keeps the example's
     EXPORT_FIXED_LENGTH = True
     WIDTH_RANGE = (2, 1 << 14)  # a LayerNorm over one channel would output zeros
+    # depth; the width follows from the parameter budget (state size and steps stay at their defaults)
+    SEARCH_SPACE = {**Encoder.SEARCH_SPACE, "num_layers": [2, 4, 6]}
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 4, state_size: int = 32,
                  dropout: float = 0.0, bidirectional: bool = False, chunk_size: int = 64, dt_min: float = 1e-3,
