@@ -92,11 +92,16 @@ def test_tuning_reads_no_test_split_prunes_and_resumes_without_redoing_finished_
     storage = open_storage(default_storage(directory))
     study = optuna.load_study(study_name=study_name(directory, "tcn"), storage=storage)
     before = {t.number: (t.state, t.value, t.datetime_start) for t in study.trials}
+    # the first trial trains the preset itself: a tuning never picks settings over the untuned
+    # configuration unless they beat it on validation
+    assert study.trials[0].user_attrs["settings"] == {} and "untuned" in " ".join(lines)
+    assert all(t.user_attrs["settings"] and "lr" in t.params for t in study.trials[1:])
 
     second = tune("copy_memory", trials=5, pruner="median", **common)  # resumes: two more trials
     study = optuna.load_study(study_name=study_name(directory, "tcn"), storage=storage)
     after = {t.number: (t.state, t.value, t.datetime_start) for t in study.trials}
     assert {n: after[n] for n in before} == before and len(after) == 5
+    assert sum(t.user_attrs["settings"] == {} for t in study.trials) == 1  # resuming queues no second one
     assert second["models"][0]["trials"] == 5
     md = (directory / "tuning.md").read_text()
     assert "| TCN | 5 |" in md and "Hyperparameter importances" in md

@@ -72,5 +72,5 @@ def tuning_table(result: dict) -> str:
     for m in models:
         value = "-" if m["best_value"] is None else f"{m['best_value']:.4g}"
         lines.append(f"{m['model']:{width}s} {m['trials']:6d} {m['pruned']:6d} {m['failed']:6d} {value:>12s}  "
-                     f"{settings_text(m['best_settings'] or {})}")
+                     f"{('-' if m['best_settings'] is None else settings_text(m['best_settings']))}")
     return "\n".join(lines)

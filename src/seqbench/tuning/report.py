@@ -28,16 +28,20 @@ def history(study) -> list[dict]:
 
 
 def importances(study) -> dict[str, float] | str:
-    """Optuna's hyperparameter importances (fANOVA, normalised to sum to 1) over the finished
-    trials, or why there are none (fewer than two finished trials, or nothing varied)."""
+    """Optuna's hyperparameter importances (fANOVA, seeded, normalised to sum to 1) over the
+    finished trials of searched settings, or why there are none (fewer than two finished trials, or nothing varied)."""
     import optuna
     from optuna.trial import TrialState
 
-    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    # the preset's trial chose no values (it overrides nothing), so it says nothing of them
+    finished = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.params]
     if len(finished) < 2:
-        return f"not computed: {len(finished)} finished trial(s), at least 2 needed"
+        return f"not computed: {len(finished)} finished trial(s) of searched settings, at least 2 needed"
+    searched = optuna.create_study(directions=study.directions)
+    searched.add_trials(finished)
     try:
-        return {k: round(float(v), 4) for k, v in optuna.importance.get_param_importances(study).items()}
+        return {k: round(float(v), 4) for k, v in optuna.importance.get_param_importances(
+            searched, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)).items()}
     except (RuntimeError, ValueError) as e:  # e.g. every finished trial had the same settings
         return f"not computed: {e}"
 
@@ -111,7 +115,7 @@ def markdown(summary: dict, image: str = TUNING_PNG, heading: str = "#") -> str:
         value = "-" if m["best_value"] is None else f"{m['best_value']:.4g}"
         lines.append(f"| {model_label(m['model'])} | {m['trials']} | {m['pruned']} | {m['failed']} | "
                      f"{'-' if m['best_trial'] is None else m['best_trial']} | {value} | "
-                     f"{settings_text(m['best_settings'] or {})} |")
+                     f"{('-' if m['best_settings'] is None else settings_text(m['best_settings']))} |")
     lines += ["", f"{sub} Hyperparameter importances (Optuna, fANOVA, over the finished trials)", ""]
     for m in summary["models"]:
         imp = m["importances"]

@@ -130,7 +130,10 @@ def matched_tcn_width(task, preset: str, shape: Mapping[str, int]) -> int:
 
 
 def settings_text(settings: Mapping[str, Any]) -> str:
-    """A trial's settings as ``lr 0.0012, optimizer adam, ...`` (the report's and the log's words)."""
+    """A trial's settings as ``lr 0.0012, optimizer adam, ...`` (the report's and the log's words);
+    none overridden: the preset's own."""
+    if not settings:
+        return "the preset's settings (untuned)"
     return ", ".join(f"{k} {_value(v)}" for k, v in settings.items())
 
 

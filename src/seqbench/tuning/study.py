@@ -34,6 +34,9 @@ TRIAL_OPTIONS = ("epochs", "steps", "max_time", "select", "val_every", "determin
                  "threads", "accelerator", "precision", "data_dir")
 # validations per epoch when --val-every is not given: the pruner needs a curve, not one point
 VALIDATIONS_PER_EPOCH = 4
+# a study's first trial trains the preset's own settings (nothing overridden), so a tuned model
+# is never chosen over its untuned configuration without beating it on validation
+PRESET_TRIAL = "preset_settings"
 
 
 def worker_id() -> str:
@@ -177,8 +180,11 @@ def tune_kind(task, kind: str, preset: str, trials: int, directory: Path, storag
 
     def objective(trial):
         _check_before_training(study, trial, trials)
-        params = {field: _suggest(trial, field, dist) for field, dist in dists.items()}
-        settings = run_settings(task, kind, preset, params)
+        if trial.user_attrs.get(PRESET_TRIAL):  # the untuned configuration: no setting overridden
+            settings = {}
+        else:
+            params = {field: _suggest(trial, field, dist) for field, dist in dists.items()}
+            settings = run_settings(task, kind, preset, params)
         trial.set_user_attr("settings", settings)
         trial.set_user_attr("worker", worker_id())
         say(f"-- {kind} trial {trial.number}: {settings_text(settings)}")
@@ -191,6 +197,10 @@ def tune_kind(task, kind: str, preset: str, trials: int, directory: Path, storag
             else f"{key[len('valid_'):]} {frozen.value:.4g}" if frozen.value is not None else frozen.state.name.lower()
         say(f"   {kind} trial {frozen.number}: {where}")
 
+    if sampler != "grid":  # a grid holds its own points; the other samplers start from the preset
+        # skip_if_exists: an empty set of params matches any trial, so once a study has a trial
+        # (this worker's or another's) no second preset trial is queued
+        study.enqueue_trial({}, user_attrs={PRESET_TRIAL: True}, skip_if_exists=True)
     before = counts(study)
     if before["complete"] + before["pruned"]:
         say(f"   {kind}: {before['complete'] + before['pruned']} of {trials} trials in the study already (kept)")
@@ -375,7 +385,7 @@ def tuned_models(tuning: dict, models, task: str, variant: dict, preset: str) ->
         raise ValueError(f"the tuning is of {setup['task']} {setup['variant']} ({setup['preset']} preset), not of "
                          f"{task} {variant} ({preset} preset)")
     by_model = {m["model"]: m for m in tuning["models"]}
-    missing = [m for m in models if m not in by_model or not by_model[m].get("best_settings")]
+    missing = [m for m in models if m not in by_model or by_model[m].get("best_settings") is None]
     if missing:
         raise ValueError(f"the tuning has no finished trial of {', '.join(missing)}; tune them first")
     keep = ("trials", "pruned", "failed", "best_trial", "best_value", "study")
