@@ -253,3 +253,22 @@ def test_a_comparison_starts_over_only_with_overwrite(tmp_path):
 def test_compare_cli_refuses_resume_with_overwrite(cli, tmp_path):
     code, _, err = cli(["compare", "adding", "--models", "tcn", "--resume", "--overwrite", "--out", str(tmp_path)])
     assert code == 2 and "exclude" in err
+
+
+def test_a_resume_on_data_that_reads_otherwise_now_is_refused(tmp_path, cli):
+    """A run of your own data resumes only on the data as it was read: a changed file (here one
+    value) changes the train split's scaling, and the checkpoint's weights learned the old one."""
+    import numpy as np
+
+    path = tmp_path / "load.csv"
+    values = np.sin(np.arange(120) / 5)
+    path.write_text("time,load\n" + "".join(f"{i},{v:.5f}\n" for i, v in enumerate(values)))
+    args = ["train", "custom", "--file", str(path), "--target", "load", "--input-length", "8", "--epochs", "1",
+            "--out", str(tmp_path / "runs"), "--name", "r", "--no-progress", "--threads", "1"]
+    assert cli(args)[0] == 0
+    code, _, err = cli(args + ["--resume", "--epochs", "2"])  # the same data: it resumes
+    assert code == 0, err
+    path.write_text(path.read_text().replace(f"3,{values[3]:.5f}", "3,9.00000"))
+    code, _, err = cli(args + ["--resume", "--epochs", "3"])
+    last = err.strip().splitlines()[-1]  # after what the custom task announces of the file
+    assert code == 1 and last.startswith("error:") and "reads otherwise now" in last and "--overwrite" in last
