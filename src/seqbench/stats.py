@@ -277,9 +277,9 @@ def _too_few(what: str, sizes: dict[str, tuple[int, int]], min_items: int) -> st
     """Why no interval or test is given, saying how dependent items were counted."""
     items, blocks = effective_items(sizes), sorted({block for _, block in sizes.values()})
     why = f"too few test items {what} ({items} < {min_items}"
-    if blocks == [1]:
-        return why + ")"
     windows = sum(n for n, _ in sizes.values())
+    if blocks == [1] or windows == items:  # nothing counted together
+        return why + ")"
     return why + f": {windows} windows overlapping in runs of {'/'.join(map(str, blocks))} count as {items})"
 
 
