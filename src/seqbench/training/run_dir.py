@@ -167,14 +167,14 @@ class RunDir(os.PathLike):
         return path
 
     def prepare(self, cfg: RunConfig, training: Training, launched_child: bool = False,
-                task_state: dict | None = None) -> tuple[Path, int] | None:
+                task=None) -> tuple[Path, int] | None:
         """Make the directory ready for ``cfg``: the checkpoint to resume from and its optimizer
         step, or None for a run that starts afresh (what an earlier run left is then deleted).
 
         Nothing is deleted without ``cfg.overwrite``: a directory holding a finished run or a
         checkpoint is refused (FileExistsError). A resume is refused (CheckpointError) when the
         checkpoint holds another run, one trained with other settings than ``training``, or
-        one whose task read its data otherwise than ``task_state`` (your own data's
+        one whose task read its data otherwise than ``task`` does now (your own data's
         ``Task.state()``: columns, classes, scaling; the file changed, or how it is prepared).
         ``launched_child``: a DDP launcher's extra process, which leaves the directory to the first.
         """
@@ -190,7 +190,7 @@ class RunDir(os.PathLike):
                 raise CheckpointError(f"{existing} was trained with {changed}: the preset changed since the run "
                                       "began; pass --overwrite to start it again with the new settings")
             saved_task = (checkpoint.get("seqbench") or {}).get("task_state")
-            if task_state is not None and saved_task is not None and saved_task != task_state:
+            if task is not None and saved_task is not None and saved_task != task.state():
                 raise CheckpointError(f"{existing} was trained on its data as read then, and it reads otherwise now "
                                       "(the file changed, or how its columns are scaled or encoded): pass "
                                       "--overwrite to start the run again on the data as it is")

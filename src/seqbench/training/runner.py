@@ -173,7 +173,7 @@ def run(cfg: RunConfig, callbacks=(), task=None) -> dict:
 
 
 def _run_locked(cfg: RunConfig, task, training: Training, run_dir: RunDir, callbacks) -> dict:
-    resume_from, resumed_at_step = run_dir.prepare(cfg, training, is_launched_child(), task.state()) or (None, None)
+    resume_from, resumed_at_step = run_dir.prepare(cfg, training, is_launched_child(), task) or (None, None)
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = task.build_model(cfg.model, cfg.preset, **cfg.model_overrides())
