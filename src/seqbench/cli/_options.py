@@ -28,28 +28,24 @@ class FiniteFloatRange(click.FloatRange):
 
 
 class ModelKinds(click.ParamType):
-    """One registered model kind (``seqbench.nn.kinds()``), or with ``several=True`` a
-    comma-separated list of them. The kinds are read when the command runs, not when this
-    module is imported, so a kind registered in Python (``seqbench.nn.register``) is a choice."""
+    """A comma-separated list of registered model kinds (``seqbench.nn.kinds()``: compare's,
+    tune's and reproduce's ``--models``; ``train --model`` is the model setting's row). The kinds
+    are read when the command runs, not when this module is imported, so a kind registered in
+    Python (``seqbench.nn.register``) is a choice."""
 
-    name = "kind"
-
-    def __init__(self, several: bool = False) -> None:
-        self.several = several
+    name = "kinds"
 
     def convert(self, value, param, ctx):
         if not isinstance(value, str):  # a default already converted, or a list from Python
             return value
-        names = [m.strip() for m in value.split(",") if m.strip()] if self.several else [value]
+        names = [m.strip() for m in value.split(",") if m.strip()]
         known = kinds()
-        bad = [m for m in names if m not in known]
-        if bad or not names:
-            listed = "a comma-separated list of " if self.several else "one of "
-            self.fail(f"expected {listed}{', '.join(known)}, got {value!r}", param, ctx)
-        return names if self.several else value
+        if not names or any(m not in known for m in names):
+            self.fail(f"expected a comma-separated list of {', '.join(known)}, got {value!r}", param, ctx)
+        return names
 
     def get_metavar(self, param, ctx=None) -> str:
-        return ("KIND,..." if self.several else "[" + "|".join(kinds()) + "]")
+        return "KIND,..."
 
 
 class SettingType(click.ParamType):

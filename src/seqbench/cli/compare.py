@@ -50,7 +50,7 @@ def prepared(task: str, models, preset: str | None, kw: dict) -> tuple[list[str]
 
 @click.command()
 @click.argument("task")
-@click.option("--models", type=ModelKinds(several=True), default=None,
+@click.option("--models", type=ModelKinds(), default=None,
               help="Comma-separated model kinds [default: every registered one, tcn,lstm,gru,rnn,transformer built in]; "
                    "each is matched to the TCN's parameter count.")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,

@@ -15,7 +15,7 @@ def _names(ctx, param, value):
 
 @click.command()
 @click.option("--tasks", callback=_names, default=None, help="Comma-separated tasks [default: every task of the plan].")
-@click.option("--models", type=ModelKinds(several=True), default=None,
+@click.option("--models", type=ModelKinds(), default=None,
               help="Comma-separated model kinds [default: every kind of the plan].")
 @click.option("--seeds", type=click.IntRange(min=1), default=None,
               help="Seeds 0..N-1 of every selected configuration [default: the plan's seeds].")

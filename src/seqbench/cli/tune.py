@@ -15,7 +15,7 @@ from .custom_options import custom_options
 
 @click.command()
 @click.argument("task")
-@click.option("--models", type=ModelKinds(several=True), default=None,
+@click.option("--models", type=ModelKinds(), default=None,
               help="Comma-separated model kinds [default: every registered one]; each is matched to the TCN's "
                    "parameter count in every trial.")
 @click.option("--trials", type=click.IntRange(min=1), default=20, show_default=True,
