@@ -268,6 +268,10 @@ def test_a_resume_on_data_that_reads_otherwise_now_is_refused(tmp_path, cli):
     assert cli(args)[0] == 0
     code, _, err = cli(args + ["--resume", "--epochs", "2"])  # the same data: it resumes
     assert code == 0, err
+    conformal = [a.replace("r", "c") if a == "r" else a for a in args] + ["--conformal", "0.8"]
+    assert cli(conformal)[0] == 0  # a calibration refitted at each validation is the model's, not the data's
+    code, _, err = cli(conformal + ["--resume", "--epochs", "2"])
+    assert code == 0, err
     path.write_text(path.read_text().replace(f"3,{values[3]:.5f}", "3,9.00000"))
     code, _, err = cli(args + ["--resume", "--epochs", "3"])
     last = err.strip().splitlines()[-1]  # after what the custom task announces of the file

@@ -227,6 +227,11 @@ class Task:
         None when the task name and variant rebuild it (every benchmark task)."""
         return None
 
+    def data_state(self) -> dict | None:
+        """The part of :meth:`state` that comes from the data alone (not from a trained model):
+        a resumed run must find it as it was. None for a benchmark task."""
+        return self.state()
+
     @property
     def primary_metric(self) -> Metric:
         return self.metrics[0]

@@ -175,7 +175,7 @@ class RunDir(os.PathLike):
         checkpoint is refused (FileExistsError). A resume is refused (CheckpointError) when the
         checkpoint holds another run, one trained with other settings than ``training``, or
         one whose task read its data otherwise than ``task`` does now (your own data's
-        ``Task.state()``: columns, classes, scaling; the file changed, or how it is prepared).
+        ``Task.data_state()``: columns, classes, scaling; the file changed, or how it is prepared).
         ``launched_child``: a DDP launcher's extra process, which leaves the directory to the first.
         """
         if cfg.resume:
@@ -190,7 +190,8 @@ class RunDir(os.PathLike):
                 raise CheckpointError(f"{existing} was trained with {changed}: the preset changed since the run "
                                       "began; pass --overwrite to start it again with the new settings")
             saved_task = (checkpoint.get("seqbench") or {}).get("task_state")
-            if task is not None and saved_task is not None and saved_task != task.state():
+            now = None if task is None or saved_task is None else task.data_state()
+            if now is not None and any(saved_task.get(k) != v for k, v in now.items()):
                 raise CheckpointError(f"{existing} was trained on its data as read then, and it reads otherwise now "
                                       "(the file changed, or how its columns are scaled or encoded): pass "
                                       "--overwrite to start the run again on the data as it is")

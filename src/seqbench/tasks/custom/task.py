@@ -588,9 +588,15 @@ class CustomTask(Task):
         return f"the TCN's receptive field ({rf} steps) does not cover the input length ({history}): {reach}; {fix}"
 
     # -- saving and prediction --------------------------------------------------------------
+    def data_state(self) -> dict:
+        """What the task made of its data (columns, classes, scaling, lengths), JSON-able: the
+        part of :meth:`state` a resumed run must find unchanged."""
+        return {"task": self.name, "variant": dict(self.variant), "spec": self.spec.to_dict()}
+
     def state(self) -> dict:
-        """Everything prediction needs (columns, classes, scaling, lengths), JSON-able, without the data."""
-        state = {"task": self.name, "variant": dict(self.variant), "spec": self.spec.to_dict()}
+        """Everything prediction needs (:meth:`data_state`, and a conformal model's calibration,
+        which each validation refits), JSON-able, without the data."""
+        state = self.data_state()
         if self.calibration is not None:
             state["calibration"] = [float(v) for v in self.calibration]
         return state
