@@ -286,3 +286,11 @@ def test_the_whole_model_exports_at_the_examples_length(tmp_path):
     session = ort.InferenceSession(str(export_onnx(model, tmp_path / "ssm.onnx", x[:2])))
     with torch.no_grad():
         np.testing.assert_allclose(session.run(None, {"x": x.numpy()})[0], model(x).numpy(), atol=1e-5, rtol=1e-5)
+
+
+def test_sequence_models_step_refuses_a_bidirectional_ssm_even_with_a_state_from_elsewhere():
+    """SequenceModel.step goes to the kind's advance directly: the streamability check lives there."""
+    both = make_model("ssm", input_size=3, output_size=1, hidden_size=8, head="last", bidirectional=True)
+    forward_only = make_model("ssm", input_size=3, output_size=1, hidden_size=8, head="last")
+    with pytest.raises(ValueError, match="cannot stream"):
+        both.step(torch.randn(2, 3), forward_only.encoder.init_state(2))

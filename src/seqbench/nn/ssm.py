@@ -371,12 +371,12 @@ class SSM(Encoder):
             - x: :math:`(B, \text{input\_size})`
             - output: :math:`(B, \text{hidden\_size})`
         """
-        self._check_streamable()
         checks.step_mode(self, "SSM")
         checks.step_input(x, self.input_size, self.input_proj.weight, "SSM.step")
-        return self.advance(x, state)
+        return self.advance(x, state)  # which refuses a bidirectional model first
 
     def advance(self, x: torch.Tensor, state: SSMState):
+        self._check_streamable()  # SequenceModel.step comes here directly: a bidirectional one cannot stream
         who = "SSM.step"
         if not isinstance(state, SSMState):
             raise ValueError(f"{who} expects the SSMState from this model's init_state, got {type(state).__name__}")
