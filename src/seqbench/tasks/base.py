@@ -227,6 +227,10 @@ class Task:
         None when the task name and variant rebuild it (every benchmark task)."""
         return None
 
+    def calibrate(self, model) -> None:
+        """Fit what the task derives from ``model``'s validation outputs (a conformal forecast's
+        interval widths); called after every validation and before a test. Most tasks have none."""
+
     def data_state(self) -> dict | None:
         """The part of :meth:`state` that comes from the data alone (not from a trained model):
         a resumed run must find it as it was. None for a benchmark task."""

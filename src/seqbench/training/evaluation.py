@@ -27,9 +27,7 @@ def evaluate(checkpoint: str | Path, split: str = "test", batch_size: int | None
     task.check_split(split)
     bs = batch_size or cfg.batch_size or task.presets[cfg.preset].training_for(cfg.model)["batch_size"]
     totals = StatisticTotals(task)
-    calibrate = getattr(task, "calibrate", None)   # a conformal forecast: its intervals, from valid, as in training
-    if calibrate is not None:
-        calibrate(model)
+    task.calibrate(model)  # a conformal forecast: its intervals, from valid, as in training
     with torch.no_grad():
         for batch in make_loader(task, split, bs, cfg.seed):
             totals.add(model(batch["x"], batch.get("mask")), batch)

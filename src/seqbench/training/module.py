@@ -148,9 +148,7 @@ class SequenceTaskModule(pl.LightningModule):
         """Let a task that calibrates its intervals on validation (a conformal forecast) do so
         with the current weights: after each validation, so the checkpoint saved next carries
         its own weights' calibration, and before the test, of the delivered weights."""
-        calibrate = getattr(self.task, "calibrate", None)
-        if calibrate is not None:
-            calibrate(self.model)
+        self.task.calibrate(self.model)
 
     def on_test_epoch_start(self) -> None:
         self._calibrate()

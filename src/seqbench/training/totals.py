@@ -77,7 +77,7 @@ class ItemTotals:
     def to_dict(self) -> dict[str, dict]:
         # dependent items (overlapping forecast windows) say how many go together, for the
         # statistics' block bootstrap; independent ones write what they always wrote
-        block = {"block": self.task.item_block} if getattr(self.task, "item_block", 1) > 1 else {}
+        block = {"block": self.task.item_block} if self.task.item_block > 1 else {}
         return {name: {"sum": torch.cat([s for s, _ in parts]).tolist(),
                        "count": torch.cat([n for _, n in parts]).tolist(), **block}
                 for name, parts in sorted(self.parts.items())}
