@@ -125,7 +125,7 @@ def _tuned_comparison(task, models, seeds, preset, variant, probe, season, devic
     if tune_trials is not None:
         trial_options = {k: kw[k] for k in TRIAL_OPTIONS if kw.get(k) is not None}
         tuning = tune(task, models, trials=tune_trials, preset=preset, variant=variant, out=out,
-                      task_object=probe if task != "custom" else None, announce=say, **trial_options)
+                      task_object=probe, announce=say, **trial_options)
         tuned_dir = os.path.dirname(tuning["paths"]["summary"])
     else:
         tuning = load_tuning(tuned_dir)

@@ -54,7 +54,7 @@ def tune(task, models, trials, preset, sampler, pruner, storage, seed, **kw):
     models, variant, probe, preset = prepared(task, models, preset, kw)
     result = run_tuning(task, models, trials=trials, preset=preset, variant=variant, out=kw.pop("out"),
                         storage=storage, sampler=sampler, pruner=pruner, seed=seed,
-                        task_object=probe if task != "custom" else None,
+                        task_object=probe,
                         announce=lambda line: click.echo(line, err=True), **kw)
     click.echo(tuning_table(result))
     paths = result["paths"]

@@ -272,7 +272,8 @@ def tune(task: str, models=None, trials: int = 20, preset: str | None = None, va
             share; default a SQLite file in the tuning's directory.
         sampler, pruner: see :data:`SAMPLERS` and :data:`PRUNERS`.
         seed: the seed of every trial's data order and initialisation.
-        task_object: the task of ``variant`` when the caller built it already.
+        task_object: the task of ``variant`` when the caller built it already (used when the
+            trials train on that variant; your own data read once).
         announce: called with a line per trial (the CLI's progress).
         run_options: the per-trial budget (``max_time``, ``steps``, ``epochs``, ``val_every``) and
             how trials run (``threads``, ``data_dir``, ...); see :data:`TRIAL_OPTIONS`.
@@ -304,7 +305,10 @@ def tune(task: str, models=None, trials: int = 20, preset: str | None = None, va
     if sampler == "grid":
         check_grid_holds(models, trials)
     preset = task_class(task).preset_for(preset, compare=True)
-    built = build_task(task, run_options.get("data_dir"), preset, built=task_object, **first_fold(task, variant))
+    first = first_fold(task, variant)
+    # the caller's task serves when the trials train on its variant (not one fold of several)
+    built = build_task(task, run_options.get("data_dir"), preset,
+                       built=task_object if first == dict(variant or {}) else None, **first)
     if run_options.get("val_every") is None:
         run_options["val_every"] = default_val_every(built, preset)
     directory = tune_dir(out, task, dict(variant or {}), preset)
