@@ -18,11 +18,13 @@ from pathlib import Path
 from .results import RunResult
 
 
-def group_dir(out: str | Path, task: str, variant: dict, preset: str) -> Path:
-    """Where a comparison's runs and report go: ``OUT/compare-TASK-VARIANT-PRESET``."""
+def group_dir(out: str | Path, task: str, variant: dict, preset: str, tuned: bool = False,
+              what: str = "compare") -> Path:
+    """Where a comparison's runs and report go: ``OUT/compare-TASK-VARIANT-PRESET``, with
+    ``-tuned`` for the tuned models' comparison; ``what="tune"``: a tuning's directory."""
     from .training.config import variant_parts
 
-    return Path(out) / "-".join([f"compare-{task}"] + variant_parts(variant) + [preset])
+    return Path(out) / "-".join([f"{what}-{task}"] + variant_parts(variant) + [preset] + (["tuned"] if tuned else []))
 
 
 def compare(task: str, models=None, seeds: int = 1, preset: str | None = None, variant: dict | None = None,
@@ -88,9 +90,8 @@ def compare(task: str, models=None, seeds: int = 1, preset: str | None = None, v
     if len(set(labels)) < len(labels):
         raise ValueError(f"the variants of a comparison must differ; got labels {labels}")
     preset = task_class(task).preset_for(preset, compare=True)
-    group = group_dir(out, task, variant, preset)
+    group = group_dir(out, task, variant, preset, tuned=tuned is not None)
     if tuned is not None:
-        group = group.with_name(group.name + "-tuned")
         missing = [m for m in models if m not in tuned]
         clash = sorted({k for m in models if m in tuned for k in tuned[m]["settings"]} & set(run_options))
         if missing or clash:

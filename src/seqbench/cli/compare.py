@@ -136,7 +136,7 @@ def _tuned_comparison(task, models, seeds, preset, variant, probe, season, devic
     say("== untuned comparison (its finished runs are kept)")
     untuned = run_comparison(task, models, resume=resume or not overwrite, overwrite=overwrite, **common, **kw)
     group = group_dir(out, task, variant, preset)
-    tuned_group = group.with_name(group.name + "-tuned")
+    tuned_group = group_dir(out, task, variant, preset, tuned=True)
     tuned_group.mkdir(parents=True, exist_ok=True)
     image = os.path.relpath(os.path.join(tuned_dir, TUNING_PNG), tuned_group)
     notes = write_text(tuned_group / "tuning.md", "\n" + markdown(tuning, image=image, heading="##")

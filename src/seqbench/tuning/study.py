@@ -62,9 +62,9 @@ def optuna_or_hint():
 
 def tune_dir(out: str | Path, task: str, variant: dict, preset: str) -> Path:
     """Where a tuning's study and report go: ``OUT/tune-TASK-VARIANT-PRESET``."""
-    from ..training.config import variant_parts
+    from ..comparison import group_dir
 
-    return Path(out) / "-".join([f"tune-{task}"] + variant_parts(variant) + [preset])
+    return group_dir(out, task, variant, preset, what="tune")
 
 
 def default_storage(directory: Path) -> str:
@@ -223,8 +223,7 @@ def tune_kind(task, kind: str, preset: str, trials: int, directory: Path, storag
             study.optimize(objective, n_trials=1, callbacks=[finished], gc_after_trial=True)
         except OverBudget:
             continue
-    c = counts(study)
-    best = _best(study)
+    best = _best(study)  # c: the counts the loop ended on
     return {"model": kind, "study": study.study_name, "trials": c["complete"] + c["pruned"], **c,
             "objective": key, "higher_is_better": higher, **best}
 
