@@ -63,7 +63,7 @@ def test_headline_is_the_mean_over_the_protocol_seeds_and_marks_budgets_and_fewe
     assert paths["configurations"].exists() and "![configurations](curves_configurations.png)" in text
     # the two protocol seeds of the TCN: 8.125 ± 0.106; the channel-dropout run is not the protocol's model;
     # the LSTM has one seed (fewer than the TCN's) and stopped at its budget
-    assert "| jsb: nll, lower is better | 8.12 ± 0.11 (2) (8.10) | 8.40 (1) † § (8.10) |" in text
+    assert "| jsb: nll, lower is better | 8.12 ± 0.11 (2) (8.10) | 8.40 (1) † § (8.10) | 5.19 (RNN-NADE) \\[1\\] |" in text
     assert "Not tested: jsb LSTM (2 vs 1 runs): not testable (needs 2+ seeds each, with spread)" in text
     assert "| TCN: protocol; LSTM: 1 min |" in text  # every row says what budget its numbers had ("each" for 2+ runs)
     assert "| jsb | TCN (channel dropout) |" in text and "| jsb | TCN (seed 1) |" in text
@@ -94,3 +94,21 @@ def test_seed_plot_draws_seeds_that_span_decades_on_a_log_axis(tmp_path, monkeyp
             results.append(RunResult.from_dict(r))
     curves.seed_plot(results, tmp_path / "seeds.png")
     assert figures[0].axes[0].get_yscale() == scale  # at 5e-5 against 0.09 a linear axis shows one seed at 0
+
+
+def test_best_published_column_matches_the_task_and_its_length_and_lists_its_source(tmp_path):
+    from seqbench.published import BEST, best_published
+    assert best_published("adding", {"seq_len": 600}).value == 5.3e-5
+    assert best_published("adding", {"seq_len": 200}) is None  # another length: nothing to compare with
+    assert best_published("custom", {}) is None
+    assert all(p.reference and p.source and p.parameters for p in BEST)
+    for i, (task, variant) in enumerate([("adding", {"seq_len": 600}), ("adding", {"seq_len": 200})]):
+        r = _result("tcn")
+        r.update(task=task, variant=variant, primary_metric="mse", metrics={"test": {"mse": 1e-4}})
+        (tmp_path / str(i)).mkdir()
+        (tmp_path / str(i) / "result.json").write_text(json.dumps(r))
+    text = write_report(tmp_path, tmp_path / "out")["markdown"].read_text()
+    assert "| TCN | best published | budget |" in text
+    assert "| adding (T=600): mse, lower is better | 1.00e-04 (1) (8.10) | 5.3e-05 (GRU) \\[1\\] |" in text
+    assert "| adding (T=200): mse, lower is better | 1.00e-04 (1) (8.10) | - |" in text
+    assert "1. GRU, about 70K parameters; Bai, Kolter and Koltun (2018)" in text and "\n2. " not in text

@@ -10,6 +10,7 @@ import shlex
 
 from ..choices import REFERENCE_KIND
 from ..nn import label as model_label
+from ..published import best_published
 from ..results import RunResult
 from ..run_settings import BY_FIELD
 from ..stats import ALPHA, MIN_TEST_ITEMS, paired_test
@@ -123,8 +124,10 @@ def headline_table(results: list[RunResult]) -> str:
     labels = {m: model_label(m) + (" (tuned)" if m in tuned else "") for m in models}
     labels.update({m: model_name(next(r for r in results if r.model == m and is_reference(r))) for m in references})
     paper = has_paper(results)
-    lines = [table_row(["task", *(labels[m] for m in models + references), "budget"]),
-             "|---|" + "---:|" * (len(models) + len(references)) + "---|"]
+    published = []  # the rows' best published results, numbered in the order they appear
+    lines = [table_row(["task", *(labels[m] for m in models + references), *(["best published"] if paper else []),
+                        "budget"]),
+             "|---|" + "---:|" * (len(models) + len(references) + paper) + "---|"]
     for title, by_model in protocol_cells(results).items():
         most = max(len(c.values) for c in by_model.values())
         cells = []
@@ -135,14 +138,25 @@ def headline_table(results: list[RunResult]) -> str:
                 continue
             text = cell_text(cell, most)
             cells.append(f"{text} ({fmt(cell.first.paper_value)})" if paper and not cell.is_reference else text)
+        if paper:
+            run = next(iter(by_model.values())).first
+            best = best_published(run.task, run.variant)
+            if best is not None:
+                published.append(best)
+            cells.append(f"{best.value:g} ({best.model}) [{len(published)}]" if best else "-")  # as printed
         lines.append(table_row([title, *cells, budget_text(by_model, paper)]))
     rule = "; ".join(sorted({selection_text({**(r.selection or {"rule": "metric", "metric": r.primary_metric}),
                                              "epoch": None})
                              for r in results if not is_reference(r)}))
     return ("\n".join(lines) + "\n\nMean ± sample standard deviation over folds and seeds, the number of runs in "
-            "brackets" + (", then the paper's figure" if paper else "") + "; † a run stopped by its time budget "
+            "brackets" + (", then the paper's figure; best published: the best result sourced for the task, numbered "
+                          "as below" if paper else "") + "; † a run stopped by its time budget "
             "before its planned epochs; § fewer runs than another model of the row. Each run's test metric is that "
-            f"of its delivered checkpoint ({rule}; every run is in the table of every run below).\n")
+            f"of its delivered checkpoint ({rule}; every run is in the table of every run below).\n"
+            + (("\nBest published: the best test result we could source for the task at this setting "
+                "(seqbench/published.py says how each was chosen and what was left out):\n\n"
+                + "".join(f"{i}. {markdown_text(p.citation())}\n" for i, p in enumerate(published, 1)))
+               if published else ""))
 
 
 def selection_text(selection: dict | None) -> str:

@@ -98,6 +98,15 @@ PLAN: list[Planned] = [
     *_each("nottingham", None, FULL, models=("transformer",), seeds=(0, 1, 2)),
     Planned("adding", "transformer", variant={"seq_len": 600}, max_time=7200, options=FULL),
     Planned("copy_memory", "transformer", variant={"seq_len": 1000}, max_time=7200, options=FULL),
+    # The state-space kind (seqbench.nn.ssm), matched to the TCN's parameter count and trained with
+    # the TCN's settings: JSB at the protocol; the rest at 40 minutes each, what one session's two
+    # cores allowed (its training step costs 3-29x the TCN's here, docs/performance.md).
+    Planned("jsb", "ssm", max_time=3600, options=FULL),  # a bound it should not need
+    Planned("nottingham", "ssm", max_time=2400, options=FULL),
+    Planned("adding", "ssm", variant={"seq_len": 600}, max_time=2400, options=FULL),
+    Planned("mnist", "ssm", max_time=2400, options=FULL),
+    Planned("copy_memory", "ssm", variant={"seq_len": 1000}, max_time=2400, options=FULL),
+    Planned("pmnist", "ssm", max_time=2400, options=FULL),
     # The rows the protocol cannot fit on 2 CPU cores, at two hours each. The MNIST LSTM and
     # RNN train with the paper's LSTM settings (RMSprop 1e-3, clip 1), the word-PTB RNN at SGD lr 1
     # instead of 4 (seqbench.paper.BASELINE_TRAINING).
