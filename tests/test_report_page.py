@@ -112,3 +112,7 @@ def test_best_published_column_matches_the_task_and_its_length_and_lists_its_sou
     assert "| adding (T=600): mse, lower is better | 1.00e-04 (1) (8.10) | 5.3e-05 (GRU) \\[1\\] |" in text
     assert "| adding (T=200): mse, lower is better | 1.00e-04 (1) (8.10) | - |" in text
     assert "1. GRU, about 70K parameters; Bai, Kolter and Koltun (2018)" in text and "\n2. " not in text
+    # at a length no paper reports (the quick presets'), neither the column nor its sources
+    (tmp_path / "0" / "result.json").unlink()
+    text = write_report(tmp_path, tmp_path / "out")["markdown"].read_text()
+    assert "| TCN | budget |" in text and "best published" not in text.lower()

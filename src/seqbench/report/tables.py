@@ -124,11 +124,18 @@ def headline_table(results: list[RunResult]) -> str:
     labels = {m: model_label(m) + (" (tuned)" if m in tuned else "") for m in models}
     labels.update({m: model_name(next(r for r in results if r.model == m and is_reference(r))) for m in references})
     paper = has_paper(results)
-    published = []  # the rows' best published results, numbered in the order they appear
-    lines = [table_row(["task", *(labels[m] for m in models + references), *(["best published"] if paper else []),
+    rows = protocol_cells(results)
+    # each row's best published result (none for your own data, or at a length no paper reports)
+    best = {title: best_published(c.first.task, c.first.variant) if paper else None
+            for title, by_model in rows.items() for c in [next(iter(by_model.values()))]}
+    published = []  # numbered in the order the rows appear, each once
+    for p in best.values():
+        if p is not None and p not in published:
+            published.append(p)
+    lines = [table_row(["task", *(labels[m] for m in models + references), *(["best published"] if published else []),
                         "budget"]),
-             "|---|" + "---:|" * (len(models) + len(references) + paper) + "---|"]
-    for title, by_model in protocol_cells(results).items():
+             "|---|" + "---:|" * (len(models) + len(references) + bool(published)) + "---|"]
+    for title, by_model in rows.items():
         most = max(len(c.values) for c in by_model.values())
         cells = []
         for m in models + references:
@@ -138,19 +145,17 @@ def headline_table(results: list[RunResult]) -> str:
                 continue
             text = cell_text(cell, most)
             cells.append(f"{text} ({fmt(cell.first.paper_value)})" if paper and not cell.is_reference else text)
-        if paper:
-            run = next(iter(by_model.values())).first
-            best = best_published(run.task, run.variant)
-            if best is not None:
-                published.append(best)
-            cells.append(f"{best.value:g} ({best.model}) [{len(published)}]" if best else "-")  # as printed
+        if published:
+            p = best[title]
+            cells.append(f"{p.value:g} ({p.model}) [{published.index(p) + 1}]" if p else "-")  # as printed
         lines.append(table_row([title, *cells, budget_text(by_model, paper)]))
     rule = "; ".join(sorted({selection_text({**(r.selection or {"rule": "metric", "metric": r.primary_metric}),
                                              "epoch": None})
                              for r in results if not is_reference(r)}))
     return ("\n".join(lines) + "\n\nMean ± sample standard deviation over folds and seeds, the number of runs in "
-            "brackets" + (", then the paper's figure; best published: the best result sourced for the task, numbered "
-                          "as below" if paper else "") + "; † a run stopped by its time budget "
+            "brackets" + (", then the paper's figure" if paper else "")
+            + ("; best published: the best result sourced for the task, numbered as below" if published else "")
+            + "; † a run stopped by its time budget "
             "before its planned epochs; § fewer runs than another model of the row. Each run's test metric is that "
             f"of its delivered checkpoint ({rule}; every run is in the table of every run below).\n"
             + (("\nBest published: the best test result we could source for the task at this setting "
