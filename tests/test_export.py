@@ -5,20 +5,11 @@ import pytest
 import torch
 
 from seqbench.export import StepModule, export_onnx, export_step_onnx
+from onnx_stream import run_stream
 from seqbench.nn import make_model
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
-
-
-def _run_stream(session, step, x):
-    state = [s.numpy() for s in step.initial_state(x.shape[0])]
-    names = [i.name for i in session.get_inputs()]
-    outs = []
-    for t in range(x.shape[1]):
-        y, *state = session.run(None, dict(zip(names, [x[:, t].numpy(), *state])))
-        outs.append(y)
-    return np.stack(outs, 1)
 
 
 def test_tcn_language_model_step_and_full_model(tmp_path):
@@ -28,7 +19,7 @@ def test_tcn_language_model_step_and_full_model(tmp_path):
     with torch.no_grad():
         full = model(x).numpy()
     step_file = export_step_onnx(model, tmp_path / "step.onnx")
-    streamed = _run_stream(ort.InferenceSession(str(step_file)), StepModule(model), x)
+    streamed = run_stream(ort.InferenceSession(str(step_file)), StepModule(model), x)
     np.testing.assert_allclose(streamed, full, atol=1e-5, rtol=1e-5)
     full_file = export_onnx(model, tmp_path / "full.onnx", x)
     other = torch.randint(0, 11, (2, 9))  # another batch size and length: both dynamic
@@ -41,7 +32,7 @@ def test_lstm_step(tmp_path):
     model = make_model("lstm", input_size=3, output_size=2, hidden_size=6, num_layers=2).eval()
     x = torch.randn(2, 8, 3)
     step_file = export_step_onnx(model, tmp_path / "step.onnx")
-    streamed = _run_stream(ort.InferenceSession(str(step_file)), StepModule(model), x)
+    streamed = run_stream(ort.InferenceSession(str(step_file)), StepModule(model), x)
     with torch.no_grad():
         np.testing.assert_allclose(streamed, model(x).numpy(), atol=1e-5, rtol=1e-5)
 

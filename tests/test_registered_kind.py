@@ -12,6 +12,7 @@ from torch import nn
 
 import seqbench
 import seqbench.tasks
+from onnx_stream import run_stream
 from seqbench.export import StepModule, export_step_onnx
 from seqbench.nn import Encoder, kinds, make_model, match_parameters, register, registry
 from seqbench.nn.streaming import clone_state, reset_state, state_nbytes, state_to
@@ -166,12 +167,8 @@ def test_its_step_exports_to_onnx(movavg, tmp_path):
     path = export_step_onnx(model, tmp_path / "step.onnx")
     session, step = ort.InferenceSession(str(path)), StepModule(model)
     x = torch.randn(2, 7, 3)
-    state, outs = [s.numpy() for s in step.initial_state(2)], []
-    for t in range(x.shape[1]):
-        y, *state = session.run(None, {"x": x[:, t].numpy(), "state_0": state[0]})
-        outs.append(y)
     with torch.no_grad():
-        np.testing.assert_allclose(np.stack(outs, 1), model(x).numpy(), atol=1e-5, rtol=1e-5)
+        np.testing.assert_allclose(run_stream(session, step, x), model(x).numpy(), atol=1e-5, rtol=1e-5)
 
 
 def test_it_trains_compares_and_reports_like_a_built_in_kind(movavg, cli, tmp_path):
