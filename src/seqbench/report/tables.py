@@ -126,8 +126,7 @@ def headline_table(results: list[RunResult]) -> str:
     paper = has_paper(results)
     rows = protocol_cells(results)
     # each row's best published result (none for your own data, or at a length no paper reports)
-    best = {title: best_published(c.first.task, c.first.variant) if paper else None
-            for title, by_model in rows.items() for c in [next(iter(by_model.values()))]}
+    best = {title: _best_published(by_model) if paper else None for title, by_model in rows.items()}
     published = []  # numbered in the order the rows appear, each once
     for p in best.values():
         if p is not None and p not in published:
@@ -162,6 +161,12 @@ def headline_table(results: list[RunResult]) -> str:
                 "(seqbench/published.py says how each was chosen and what was left out):\n\n"
                 + "".join(f"{i}. {markdown_text(p.citation())}\n" for i, p in enumerate(published, 1)))
                if published else ""))
+
+
+def _best_published(by_model: dict[str, Cell]):
+    """The best published result for a row's task and variant (any of its runs tells them), or None."""
+    run = next(iter(by_model.values())).first
+    return best_published(run.task, run.variant)
 
 
 def selection_text(selection: dict | None) -> str:
